@@ -1,0 +1,37 @@
+// swift-tools-version: 6.1
+//
+// Swiftlet: a pure-Swift engine that runs GGUF language models on the CPU.
+// Layers, bottom to top (each module imports only those below it):
+//   SwiftletGGUF → SwiftletKernels → SwiftletTokenizer, SwiftletKVCache, SwiftletSampling, SwiftletChat
+//   → SwiftletModel → Swiftlet → SwiftletProvider → SwiftletServer → swiftlet (CLI)
+import PackageDescription
+
+let package = Package(
+    name: "Swiftlet",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "SwiftletGGUF", targets: ["SwiftletGGUF"]),
+        .executable(name: "swiftlet", targets: ["swiftlet"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // OpenBLAS from the system (Debian: libopenblas-dev); the only C surface of the package.
+        .systemLibrary(
+            name: "COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .target(name: "SwiftletGGUF"),
+        .executableTarget(
+            name: "swiftlet",
+            dependencies: [
+                "SwiftletGGUF",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "SwiftletGGUFTests", dependencies: ["SwiftletGGUF"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct SwiftletCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "swiftlet",
+        abstract: "Run GGUF language models on the CPU.",
+        subcommands: [Inspect.self, MakeFixtures.self]
+    )
+}
