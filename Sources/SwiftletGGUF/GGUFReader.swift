@@ -39,7 +39,11 @@ struct GGUFReader {
 
     mutating func readString(_ what: String) throws(GGUFError) -> String {
         let at = offset
-        let length = try readCount("\(what) length", minSize: 1)
+        let raw = try read(UInt64.self, "\(what) length")
+        // A length beyond the whole file is a bogus count; one that merely runs past the end is truncation.
+        guard raw <= UInt64(bytes.count) else { throw .countTooLarge(what: "\(what) length", count: raw, offset: at) }
+        let length = Int(raw)
+        try need(length, what)
         let slice = UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + length)])
         guard let s = String(validating: slice, as: UTF8.self) else { throw .invalidUTF8(offset: at) }
         offset += length

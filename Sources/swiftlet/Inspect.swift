@@ -8,6 +8,7 @@ struct Inspect: ParsableCommand {
     @Argument(help: "The GGUF file.") var model: String
     @Flag(help: "Print one JSON object (always with every tensor).") var json = false
     @Flag(help: "List every tensor.") var tensors = false
+    @Flag(help: "With --json, print long arrays in full instead of summarising them.") var fullArrays = false
 
     /// Arrays longer than this are summarised by element type and length.
     static let arraySummaryThreshold = 64
@@ -15,12 +16,13 @@ struct Inspect: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let file = try GGUFFile(path: model)
-            print(json ? Inspect.json(file) : Inspect.text(file, listTensors: tensors))
+            print(json ? Inspect.json(file, fullArrays: fullArrays) : Inspect.text(file, listTensors: tensors))
         }
     }
 
-    static func json(_ file: GGUFFile) -> String {
-        let metadata = JSONText.object(file.metadata.entries.map { ($0.key, jsonValue($0.value)) })
+    static func json(_ file: GGUFFile, fullArrays: Bool = false) -> String {
+        let limit = fullArrays ? Int.max : arraySummaryThreshold
+        let metadata = JSONText.object(file.metadata.entries.map { ($0.key, jsonValue($0.value, arrayLimit: limit)) })
         let tensors = file.tensors.map { t in
             JSONText.object([
                 ("name", JSONText.string(t.name)),
@@ -32,6 +34,7 @@ struct Inspect: ParsableCommand {
         return JSONText.object([
             ("version", String(file.version)),
             ("alignment", String(file.alignment)),
+            ("data_offset", String(file.dataOffset)),
             ("tensor_count", String(file.tensors.count)),
             ("parameter_count", String(file.parameterCount)),
             ("tensor_bytes", String(file.tensorBytes)),
@@ -40,13 +43,13 @@ struct Inspect: ParsableCommand {
         ])
     }
 
-    static func jsonValue(_ v: GGUFValue) -> String {
+    static func jsonValue(_ v: GGUFValue, arrayLimit: Int = arraySummaryThreshold) -> String {
         switch v {
         case .string(let s): return JSONText.string(s)
         case .bool(let b): return b ? "true" : "false"
         case .float32(let f): return JSONText.number(Double(f))
         case .float64(let d): return JSONText.number(d)
-        case .array(let a): return jsonArray(a)
+        case .array(let a): return jsonArray(a, limit: arrayLimit)
         default: return String(describing: v.int.map(String.init) ?? uint64Text(v))
         }
     }
@@ -56,11 +59,11 @@ struct Inspect: ParsableCommand {
         return "null"
     }
 
-    static func jsonArray(_ a: GGUFArray) -> String {
-        if a.count > arraySummaryThreshold {
+    static func jsonArray(_ a: GGUFArray, limit: Int) -> String {
+        if a.count > limit {
             return JSONText.object([("array_of", JSONText.string(a.elementType.name)), ("length", String(a.count))])
         }
-        return JSONText.array(a.values.map(jsonValue))
+        return JSONText.array(a.values.map { jsonValue($0, arrayLimit: limit) })
     }
 
     static func text(_ file: GGUFFile, listTensors: Bool) -> String {

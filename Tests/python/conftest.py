@@ -1,0 +1,31 @@
+"""Shared fixtures for the Python test suites: paths to the package, its release binary and the models."""
+import os
+import pathlib
+import subprocess
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "Fixtures"
+MODELS = pathlib.Path(os.environ.get("SWIFTLET_MODELS") or pathlib.Path.home() / ".cache/swiftlet/models")
+SMOLLM2 = MODELS / "SmolLM2-135M-Instruct.Q4_1.gguf"
+GEMMA3 = MODELS / "gemma-3-270m-q4_k_m.gguf"
+
+
+@pytest.fixture(scope="session")
+def swiftlet():
+    """The release `swiftlet` binary (Scripts/test.sh builds it before running these tests)."""
+    binary = pathlib.Path(os.environ.get("SWIFTLET_BIN") or ROOT / ".build/release/swiftlet")
+    if not binary.exists():
+        pytest.fail(f"{binary} not found: run `make release` first")
+    return str(binary)
+
+
+def model(path):
+    if not path.exists():
+        pytest.fail(f"model {path} is missing: run Scripts/fetch-models.sh")
+    return str(path)
+
+
+def run(*args, check=True):
+    return subprocess.run(list(args), capture_output=True, timeout=120, check=check)
