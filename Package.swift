@@ -11,6 +11,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "SwiftletGGUF", targets: ["SwiftletGGUF"]),
+        .library(name: "SwiftletSampling", targets: ["SwiftletSampling"]),
         .executable(name: "swiftlet", targets: ["swiftlet"]),
     ],
     dependencies: [
@@ -24,6 +25,7 @@ let package = Package(
             providers: [.apt(["libopenblas-dev"])]
         ),
         .target(name: "SwiftletGGUF"),
+        .target(name: "SwiftletSampling"),
         .executableTarget(
             name: "swiftlet",
             dependencies: [
@@ -32,6 +34,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "SwiftletGGUFTests", dependencies: ["SwiftletGGUF"]),
+        .testTarget(name: "SwiftletSamplingTests", dependencies: ["SwiftletSampling"]),
     ],
     swiftLanguageModes: [.v6]
 )
