@@ -11,6 +11,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "SwiftletGGUF", targets: ["SwiftletGGUF"]),
+        .library(name: "SwiftletTokenizer", targets: ["SwiftletTokenizer"]),
         .library(name: "SwiftletSampling", targets: ["SwiftletSampling"]),
         .executable(name: "swiftlet", targets: ["swiftlet"]),
     ],
@@ -25,15 +26,18 @@ let package = Package(
             providers: [.apt(["libopenblas-dev"])]
         ),
         .target(name: "SwiftletGGUF"),
+        .target(name: "SwiftletTokenizer", dependencies: ["SwiftletGGUF"]),
         .target(name: "SwiftletSampling"),
         .executableTarget(
             name: "swiftlet",
             dependencies: [
                 "SwiftletGGUF",
+                "SwiftletTokenizer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "SwiftletGGUFTests", dependencies: ["SwiftletGGUF"]),
+        .testTarget(name: "SwiftletTokenizerTests", dependencies: ["SwiftletTokenizer", "SwiftletGGUF"]),
         .testTarget(name: "SwiftletSamplingTests", dependencies: ["SwiftletSampling"]),
     ],
     swiftLanguageModes: [.v6]
