@@ -11,6 +11,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "SwiftletGGUF", targets: ["SwiftletGGUF"]),
+        .library(name: "SwiftletKVCache", targets: ["SwiftletKVCache"]),
+        .library(name: "SwiftletModel", targets: ["SwiftletModel"]),
         .executable(name: "swiftlet", targets: ["swiftlet"]),
     ],
     dependencies: [
@@ -24,14 +26,19 @@ let package = Package(
             providers: [.apt(["libopenblas-dev"])]
         ),
         .target(name: "SwiftletGGUF"),
+        .target(name: "SwiftletKVCache"),
+        .target(name: "SwiftletModel", dependencies: ["SwiftletGGUF", "SwiftletKVCache"]),
         .executableTarget(
             name: "swiftlet",
             dependencies: [
                 "SwiftletGGUF",
+                "SwiftletModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "SwiftletGGUFTests", dependencies: ["SwiftletGGUF"]),
+        .testTarget(name: "SwiftletKVCacheTests", dependencies: ["SwiftletKVCache"]),
+        .testTarget(name: "SwiftletModelTests", dependencies: ["SwiftletModel", "SwiftletGGUF", "SwiftletKVCache"]),
     ],
     swiftLanguageModes: [.v6]
 )
