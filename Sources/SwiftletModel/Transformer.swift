@@ -82,19 +82,47 @@ final class Runtime: Sendable {
             let units = n * c.headCount
             let chunks = min(units, pool.threadCount * 4)
             let span = start + n - first
+            let halfPrecision = cache.storage == .f16 && ProcessInfo.processInfo.environment["SWIFTLET_FA"] == "1"
             pool.parallelFor(chunks) { chunk in
                 let scores = UnsafeMutablePointer<Float>.allocate(capacity: span)
-                defer { scores.deallocate() }
+                let qHalf = UnsafeMutablePointer<Float>.allocate(capacity: c.keyLength)
+                defer { scores.deallocate(); qHalf.deallocate() }
                 for unit in (units * chunk / chunks)..<(units * (chunk + 1) / chunks) {
                     let t = unit / c.headCount, h = unit % c.headCount, kvh = h / group
                     let pos = start + t
                     let lo = firstAttendedPosition(for: pos, window: window) - first, hi = pos - first
                     let qh = ws.q + t * c.headCount * c.keyLength + h * c.keyLength
+                    let out = ws.att + t * c.headCount * c.valueLength + h * c.valueLength
+                    if halfPrecision {
+                        // llama.cpp's CPU flash attention with an F16 cache: q rounded to F16, an online
+                        // softmax whose V accumulator is F16.
+                        for i in 0..<c.keyLength { qHalf[i] = Float(Float16(qh[i])) }
+                        var m = -Float.infinity, sum: Float = 0
+                        out.update(repeating: 0, count: c.valueLength)
+                        for j in lo...hi {
+                            let s = dot(qHalf, ws.keys + j * c.keyWidth + kvh * c.keyLength, count: c.keyLength) * scale
+                            var ms: Float = 1, vs: Float = 1
+                            if s > m {
+                                ms = expf(m - s); m = s
+                                for i in 0..<c.valueLength { out[i] = Float(Float16(out[i] * ms)) }
+                            } else {
+                                vs = expf(s - m)
+                            }
+                            let vr = ws.values + j * c.valueWidth + kvh * c.valueLength
+                            for i in 0..<c.valueLength { out[i] = Float(Float16(out[i] + vr[i] * vs)) }
+                            sum = sum * ms + vs
+                        }
+                        let inv = 1 / sum
+                        for i in 0..<c.valueLength { out[i] *= inv }
+                        continue
+                    }
+                    let nonFA = ProcessInfo.processInfo.environment["SWIFTLET_FA"] == "2"
+                    if nonFA { for i in 0..<c.keyLength { qHalf[i] = Float(Float16(qh[i])) } }
                     for j in lo...hi {
-                        scores[j - lo] = dot(qh, ws.keys + j * c.keyWidth + kvh * c.keyLength, count: c.keyLength) * scale
+                        scores[j - lo] = dot(nonFA ? UnsafePointer(qHalf) : UnsafePointer(qh), ws.keys + j * c.keyWidth + kvh * c.keyLength, count: c.keyLength) * scale
                     }
                     softmax(scores, count: hi - lo + 1)
-                    let out = ws.att + t * c.headCount * c.valueLength + h * c.valueLength
+                    if nonFA { for j in 0...(hi - lo) { scores[j] = Float(Float16(scores[j])) } }
                     out.update(repeating: 0, count: c.valueLength)
                     for j in lo...hi {
                         let vr = ws.values + j * c.valueWidth + kvh * c.valueLength

@@ -1,0 +1,18 @@
+import Foundation
+import Testing
+import SwiftletModel
+
+/// Debug aid: with SWIFTLET_PROBE=model-file and SWIFTLET_DUMP=dir, dumps one forward pass over
+/// SWIFTLET_PROBE_IDS (comma-separated). Does nothing otherwise.
+@Test func dumpProbe() throws {
+    let env = ProcessInfo.processInfo.environment
+    let dir = env["SWIFTLET_DUMP"]
+    guard let file = env["SWIFTLET_PROBE"], let ids = env["SWIFTLET_PROBE_IDS"] else { return }
+    let tokens = ids.split(separator: ",").compactMap { Int($0) }
+    let model = try Model(path: try TestPaths.model(file), threads: 2, dumpDirectory: dir?.isEmpty == false ? dir : nil)
+    let cache = try model.makeCache(context: 512)
+    let logits = try model.forward(tokens, cache: cache)
+    let lp = logits.withUnsafeBufferPointer { logSoftmax($0) }
+    let top = lp.indices.sorted { lp[$0] > lp[$1] }.prefix(5)
+    print("[probe] top5", top.map { "\($0):\(String(format: "%.4f", lp[$0]))" }.joined(separator: " "))
+}
