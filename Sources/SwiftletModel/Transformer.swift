@@ -63,77 +63,91 @@ final class Runtime: Sendable {
         }
     }
 
+    /// Batches at least this long take llama.cpp's tiled flash-attention numerics (F32 q and
+    /// accumulator); shorter ones its one-row kernel (q rounded to F16, F16 V accumulator).
+    static let tiledAttentionMinimumTokens = 32
+
     /// Causal grouped-query attention of n new tokens at positions start..<start+n.
     ///
     /// Stores the new K/V rows in the cache first and reads every attended row back from it, so the
     /// batched and the one-token paths see the same (F16-rounded, by default) keys and values, as
-    /// llama.cpp does. Writes out (n, heads × valueLength).
+    /// llama.cpp does. Writes ws.att (n, heads × valueLength).
     func attention(layer: Int, ws: Workspace, tokens n: Int, start: Int, cache: KVCache, scale: Float) throws(ModelError) {
         let c = config
         let window = c.window(ofLayer: layer)
+        let first = firstAttendedPosition(for: start, window: window)
         do {
             for t in 0..<n {
                 try cache.store(layer: layer, position: start + t, key: ws.k + t * c.keyWidth, value: ws.v + t * c.valueWidth)
             }
-            let first = firstAttendedPosition(for: start, window: window)
             try cache.readKeys(layer: layer, positions: first..<(start + n), into: ws.keys)
             try cache.readValues(layer: layer, positions: first..<(start + n), into: ws.values)
-            let group = c.headCount / c.headCountKV
-            let units = n * c.headCount
-            let chunks = min(units, pool.threadCount * 4)
-            let span = start + n - first
-            let halfPrecision = cache.storage == .f16 && ProcessInfo.processInfo.environment["SWIFTLET_FA"] == "1"
-            pool.parallelFor(chunks) { chunk in
-                let scores = UnsafeMutablePointer<Float>.allocate(capacity: span)
-                let qHalf = UnsafeMutablePointer<Float>.allocate(capacity: c.keyLength)
-                defer { scores.deallocate(); qHalf.deallocate() }
-                for unit in (units * chunk / chunks)..<(units * (chunk + 1) / chunks) {
-                    let t = unit / c.headCount, h = unit % c.headCount, kvh = h / group
-                    let pos = start + t
-                    let lo = firstAttendedPosition(for: pos, window: window) - first, hi = pos - first
-                    let qh = ws.q + t * c.headCount * c.keyLength + h * c.keyLength
-                    let out = ws.att + t * c.headCount * c.valueLength + h * c.valueLength
-                    if halfPrecision {
-                        // llama.cpp's CPU flash attention with an F16 cache: q rounded to F16, an online
-                        // softmax whose V accumulator is F16.
-                        for i in 0..<c.keyLength { qHalf[i] = Float(Float16(qh[i])) }
-                        var m = -Float.infinity, sum: Float = 0
-                        out.update(repeating: 0, count: c.valueLength)
-                        for j in lo...hi {
-                            let s = dot(qHalf, ws.keys + j * c.keyWidth + kvh * c.keyLength, count: c.keyLength) * scale
-                            var ms: Float = 1, vs: Float = 1
-                            if s > m {
-                                ms = expf(m - s); m = s
-                                for i in 0..<c.valueLength { out[i] = Float(Float16(out[i] * ms)) }
-                            } else {
-                                vs = expf(s - m)
-                            }
-                            let vr = ws.values + j * c.valueWidth + kvh * c.valueLength
-                            for i in 0..<c.valueLength { out[i] = Float(Float16(out[i] + vr[i] * vs)) }
-                            sum = sum * ms + vs
-                        }
-                        let inv = 1 / sum
-                        for i in 0..<c.valueLength { out[i] *= inv }
-                        continue
-                    }
-                    let nonFA = ProcessInfo.processInfo.environment["SWIFTLET_FA"] == "2"
-                    if nonFA { for i in 0..<c.keyLength { qHalf[i] = Float(Float16(qh[i])) } }
-                    for j in lo...hi {
-                        scores[j - lo] = dot(nonFA ? UnsafePointer(qHalf) : UnsafePointer(qh), ws.keys + j * c.keyWidth + kvh * c.keyLength, count: c.keyLength) * scale
-                    }
-                    softmax(scores, count: hi - lo + 1)
-                    if nonFA { for j in 0...(hi - lo) { scores[j] = Float(Float16(scores[j])) } }
-                    out.update(repeating: 0, count: c.valueLength)
-                    for j in lo...hi {
-                        let vr = ws.values + j * c.valueWidth + kvh * c.valueLength
-                        let p = scores[j - lo]
-                        for i in 0..<c.valueLength { out[i] += p * vr[i] }
-                    }
-                }
-            }
         } catch {
             throw .cache(error)
         }
+        let halfAccumulator = cache.storage == .f16 && n < Runtime.tiledAttentionMinimumTokens
+        let units = n * c.headCount
+        let chunks = min(units, pool.threadCount * 4)
+        let span = start + n - first
+        pool.parallelFor(chunks) { chunk in
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(span, c.keyLength))
+            defer { scratch.deallocate() }
+            for unit in (units * chunk / chunks)..<(units * (chunk + 1) / chunks) {
+                let t = unit / c.headCount, h = unit % c.headCount, kvh = h / (c.headCount / c.headCountKV)
+                let pos = start + t
+                let attended = (firstAttendedPosition(for: pos, window: window) - first)...(pos - first)
+                let q = ws.q + t * c.headCount * c.keyLength + h * c.keyLength
+                let out = ws.att + t * c.headCount * c.valueLength + h * c.valueLength
+                let keys = ws.keys + kvh * c.keyLength, values = ws.values + kvh * c.valueLength
+                if halfAccumulator {
+                    attendHalf(q: q, keys: keys, values: values, positions: attended, scale: scale, out: out, qHalf: scratch)
+                } else {
+                    attendFloat(q: q, keys: keys, values: values, positions: attended, scale: scale, out: out, scores: scratch)
+                }
+            }
+        }
+    }
+
+    /// softmax(q·Kᵀ × scale) · V in F32 (keys/values rows are strided by the cache row widths).
+    private func attendFloat(q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
+                             positions: ClosedRange<Int>, scale: Float, out: UnsafeMutablePointer<Float>,
+                             scores: UnsafeMutablePointer<Float>) {
+        let c = config, lo = positions.lowerBound
+        for j in positions { scores[j - lo] = dot(q, keys + j * c.keyWidth, count: c.keyLength) * scale }
+        softmax(scores, count: positions.count)
+        out.update(repeating: 0, count: c.valueLength)
+        for j in positions {
+            let v = values + j * c.valueWidth, p = scores[j - lo]
+            for i in 0..<c.valueLength { out[i] += p * v[i] }
+        }
+    }
+
+    /// llama.cpp's one-row flash attention over an F16 cache: q rounded to F16, an online softmax
+    /// whose V accumulator is rounded to F16 after every step. Matching it matters: small models are
+    /// sensitive to these roundings at the 0.1-nat level.
+    private func attendHalf(q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
+                            positions: ClosedRange<Int>, scale: Float, out: UnsafeMutablePointer<Float>,
+                            qHalf: UnsafeMutablePointer<Float>) {
+        let c = config
+        for i in 0..<c.keyLength { qHalf[i] = Float(Float16(q[i])) }
+        var m = -Float.infinity, sum: Float = 0
+        out.update(repeating: 0, count: c.valueLength)
+        for j in positions {
+            let s = dot(qHalf, keys + j * c.keyWidth, count: c.keyLength) * scale
+            var ms: Float = 1, vs: Float = 1
+            if s > m {
+                ms = expf(m - s)
+                m = s
+                for i in 0..<c.valueLength { out[i] = Float(Float16(out[i] * ms)) }
+            } else {
+                vs = expf(s - m)
+            }
+            let v = values + j * c.valueWidth
+            for i in 0..<c.valueLength { out[i] = Float(Float16(out[i] + v[i] * vs)) }
+            sum = sum * ms + vs
+        }
+        let inv = sum == 0 ? 0 : 1 / sum
+        for i in 0..<c.valueLength { out[i] *= inv }
     }
 
     /// Fills ws.x (n, dim) with the embeddings of `tokens`, times the architecture's scale.

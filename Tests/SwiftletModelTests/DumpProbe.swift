@@ -16,3 +16,16 @@ import SwiftletModel
     let top = lp.indices.sorted { lp[$0] > lp[$1] }.prefix(5)
     print("[probe] top5", top.map { "\($0):\(String(format: "%.4f", lp[$0]))" }.joined(separator: " "))
 }
+
+/// Debug aid: with SWIFTLET_PROBE=model-file and SWIFTLET_PPL_IDS=file of comma-separated token ids
+/// (and SWIFTLET_PPL_BOS=id when the model adds BOS), prints llama-perplexity's figure at ctx 512.
+@Test func perplexityProbe() throws {
+    let env = ProcessInfo.processInfo.environment
+    guard let file = env["SWIFTLET_PROBE"], let idsPath = env["SWIFTLET_PPL_IDS"] else { return }
+    let text = try String(contentsOfFile: idsPath, encoding: .utf8)
+    let tokens = text.split(whereSeparator: { $0 == "," || $0 == "\n" }).compactMap { Int($0) }
+    let model = try Model(path: try TestPaths.model(file), threads: 2)
+    let start = Date()
+    let r = try evaluatePerplexity(model: model, tokens: tokens, context: 512, bos: env["SWIFTLET_PPL_BOS"].flatMap { Int($0) })
+    print("[probe] perplexity \(r.perplexity) chunks \(r.chunks) scored \(r.scoredTokens) per-chunk \(r.perChunk.map { String(format: "%.4f", $0) }) in \(Date().timeIntervalSince(start)) s")
+}
