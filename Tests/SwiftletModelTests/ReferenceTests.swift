@@ -26,47 +26,52 @@ func logSoftmax(_ l: UnsafeBufferPointer<Float>) -> [Double] {
     return l.map { Double($0) - lse }
 }
 
-/// Greedy ids from the model for `steps` tokens; stops early at the end of the reference.
-func greedy(_ model: Model, prompt: [Int], steps: Int) throws -> [Int] {
-    let cache = try model.makeCache(context: 512)
-    var logits = try model.forward(prompt, cache: cache)
-    var out: [Int] = []
-    for _ in 0..<steps {
-        let next = logits.indices.max { logits[$0] < logits[$1] }!
-        out.append(next)
-        logits = try model.forward([next], cache: cache)
-    }
-    return out
-}
-
-/// Compares greedy paths and teacher-forced top-5 log-probabilities with llama.cpp's.
-func checkAgainstReference(model file: String, reference: String, steps: Int = 32, tolerance: Double = 0.15) throws {
+/// Follows llama.cpp's greedy path with the reference ids fed back (prompt as one batch, then one
+/// token at a time, as llama-server did) and compares every position with the reference:
+/// - where our argmax differs from llama.cpp's, llama.cpp's own top-2 gap must be a near-tie (< 0.1 nats);
+/// - our log-probabilities of the reference's top-5 ids must be close to its values.
+/// Also reports how many leading tokens a free-running greedy path shares with the reference.
+func checkAgainstReference(model file: String, reference: String, steps: Int = 32,
+                           meanTolerance: Double = 0.1, maxTolerance: Double = 0.6) throws {
     let model = try Model(path: try TestPaths.model(file), threads: 2)
     let ref = try GreedyReference.load(reference)
-    var matchedTotal = 0, comparedTotal = 0
+    var leadingTotal = 0, agreeTotal = 0, comparedTotal = 0
+    var decodeSeconds = 0.0, decodeSteps = 0
     for r in ref.results {
         let n = min(steps, r.generated_ids.count)
-        let ours = try greedy(model, prompt: r.prompt_ids, steps: n)
-        var matched = 0
-        while matched < n && ours[matched] == r.generated_ids[matched] { matched += 1 }
-        if matched < n {
-            let gap = r.top5[matched][0][1] - r.top5[matched][1][1]
-            #expect(gap < 0.1, "\(file): '\(r.prompt)' leaves llama.cpp's path at token \(matched) (ours \(ours[matched]), theirs \(r.generated_ids[matched])) where its top-2 gap is \(gap) nats")
-        }
-        matchedTotal += matched; comparedTotal += n
-
-        // Teacher forcing: the reference ids fed in, our top-5 log-probs against theirs.
         let cache = try model.makeCache(context: 512)
-        let fed = r.prompt_ids + r.generated_ids.prefix(n - 1)
-        var worst = 0.0
-        try model.evaluate(fed, cache: cache, logitRows: (r.prompt_ids.count - 1)..<fed.count) { i, logits in
-            let lp = logSoftmax(logits)
-            for pair in r.top5[i - r.prompt_ids.count + 1] { worst = max(worst, abs(lp[Int(pair[0])] - pair[1])) }
+        var logits = try model.forward(r.prompt_ids, cache: cache)
+        var leading = 0, diverged = false, agree = 0
+        var sumDelta = 0.0, maxDelta = 0.0, deltas = 0
+        for i in 0..<n {
+            let lp = logits.withUnsafeBufferPointer { logSoftmax($0) }
+            let ours = lp.indices.max { lp[$0] < lp[$1] }!
+            let theirs = r.generated_ids[i]
+            if ours == theirs {
+                agree += 1
+                if !diverged { leading += 1 }
+            } else {
+                diverged = true
+                let gap = r.top5[i][0][1] - r.top5[i][1][1]
+                #expect(gap < 0.1, "\(file): '\(r.prompt)' at token \(i) we pick \(ours) (log p \(lp[ours])), llama.cpp \(theirs) (ours gives it \(lp[theirs])) where its top-2 gap is \(gap) nats")
+            }
+            for pair in r.top5[i] {
+                let d = abs(lp[Int(pair[0])] - pair[1])
+                sumDelta += d; maxDelta = max(maxDelta, d); deltas += 1
+            }
+            if i + 1 < n {
+                let t0 = Date()
+                logits = try model.forward([theirs], cache: cache)
+                decodeSeconds += Date().timeIntervalSince(t0); decodeSteps += 1
+            }
         }
-        #expect(worst < tolerance, "\(file): '\(r.prompt)' teacher-forced top-5 log-prob differs by up to \(worst)")
-        print("[reference] \(file) '\(r.prompt.prefix(30))': greedy \(matched)/\(n), teacher-forced max |Δ log p| \(worst)")
+        let mean = sumDelta / Double(max(deltas, 1))
+        #expect(mean < meanTolerance, "\(file): '\(r.prompt)' mean |Δ log p| over the reference top-5 is \(mean)")
+        #expect(maxDelta < maxTolerance, "\(file): '\(r.prompt)' max |Δ log p| over the reference top-5 is \(maxDelta)")
+        leadingTotal += leading; agreeTotal += agree; comparedTotal += n
+        print("[reference] \(file) \(r.prompt.prefix(24).debugDescription): greedy prefix \(leading)/\(n), argmax agrees \(agree)/\(n), top-5 |Δ log p| mean \(String(format: "%.4f", mean)) max \(String(format: "%.4f", maxDelta))")
     }
-    print("[reference] \(file): greedy tokens matched \(matchedTotal)/\(comparedTotal)")
+    print("[reference] \(file): greedy prefix \(leadingTotal)/\(comparedTotal), teacher-forced argmax agreement \(agreeTotal)/\(comparedTotal), one-token decode \(String(format: "%.2f", Double(decodeSteps) / decodeSeconds)) tokens/s")
 }
 
 @Suite(.serialized) struct ReferenceTests {
