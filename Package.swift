@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "SwiftletGGUF", targets: ["SwiftletGGUF"]),
         .library(name: "SwiftletKVCache", targets: ["SwiftletKVCache"]),
         .library(name: "SwiftletModel", targets: ["SwiftletModel"]),
+        .library(name: "SwiftletSampling", targets: ["SwiftletSampling"]),
         .executable(name: "swiftlet", targets: ["swiftlet"]),
     ],
     dependencies: [
@@ -28,17 +29,20 @@ let package = Package(
         .target(name: "SwiftletGGUF"),
         .target(name: "SwiftletKVCache"),
         .target(name: "SwiftletModel", dependencies: ["SwiftletGGUF", "SwiftletKVCache"]),
+        .target(name: "SwiftletSampling"),
         .executableTarget(
             name: "swiftlet",
             dependencies: [
                 "SwiftletGGUF",
                 "SwiftletModel",
+                "SwiftletSampling",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "SwiftletGGUFTests", dependencies: ["SwiftletGGUF"]),
         .testTarget(name: "SwiftletKVCacheTests", dependencies: ["SwiftletKVCache"]),
         .testTarget(name: "SwiftletModelTests", dependencies: ["SwiftletModel", "SwiftletGGUF", "SwiftletKVCache"]),
+        .testTarget(name: "SwiftletSamplingTests", dependencies: ["SwiftletSampling"]),
     ],
     swiftLanguageModes: [.v6]
 )

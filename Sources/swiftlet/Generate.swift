@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import SwiftletGGUF
 import SwiftletModel
+import SwiftletSampling
 import SwiftletTokenizer
 
 /// `swiftlet generate`: raw completion of a prompt (no chat template).
@@ -39,17 +40,23 @@ struct Generate: ParsableCommand {
             guard promptTokens.count + n <= ctx else {
                 throw CLIError("prompt (\(promptTokens.count) tokens) plus -n \(n) exceeds --ctx \(ctx)")
             }
-            let endTokens = endOfGenerationTokens(file.metadata)
+            let md = file.metadata
+            let endTokens = EndOfGeneration.tokenIDs(
+                tokens: md["tokenizer.ggml.tokens"]?.typedArray?.strings ?? [],
+                declared: ["eos", "eot", "eom"].map { md["tokenizer.ggml.\($0)_token_id"]?.int })
             let cache = try lm.makeCache(context: ctx)
             let loaded = ProcessStats.now()
 
             var logits = try lm.forward(promptTokens, cache: cache)
             let prompted = ProcessStats.now()
-            var sampler = TemperatureSampler(temperature: temp, seed: seed)
+            var parameters = temp == 0 ? SamplingParameters.greedy : SamplingParameters()
+            parameters.temperature = Float(temp)
+            parameters.seed = seed
+            var sampler = try Sampler(parameters: parameters)
             var generated: [Int] = []
             var shown = ""
             while generated.count < n {
-                let next = sampler.sample(logits)
+                let next = sampler.sample(&logits, history: promptTokens + generated)
                 generated.append(next)
                 if endTokens.contains(next) { break }
                 if !json {
@@ -96,54 +103,4 @@ struct Generate: ParsableCommand {
     }
 }
 
-/// Token ids that end generation: the metadata's EOS/EOT/EOM ids plus the usual end-of-turn tokens.
-func endOfGenerationTokens(_ metadata: GGUFMetadata) -> Set<Int> {
-    var ids = Set<Int>()
-    for key in ["tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id", "tokenizer.ggml.eom_token_id"] {
-        if let id = metadata[key]?.int { ids.insert(id) }
-    }
-    let names: Set<String> = ["<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|eom_id|>", "<EOT>", "<|end_of_text|>"]
-    if let tokens = metadata["tokenizer.ggml.tokens"]?.typedArray?.strings {
-        for (i, t) in tokens.enumerated() where names.contains(t) { ids.insert(i) }
-    }
-    return ids
-}
-
-/// Greedy at temperature 0; otherwise samples softmax(logits / T) with a seeded generator.
-/// (The full sampling chain lives in SwiftletSampling; this is the CLI's minimal stand-in.)
-struct TemperatureSampler {
-    let temperature: Double
-    var state: UInt64
-
-    init(temperature: Double, seed: UInt64) {
-        self.temperature = temperature
-        state = seed &+ 0x9E37_79B9_7F4A_7C15
-    }
-
-    mutating func sample(_ logits: [Float]) -> Int {
-        var best = 0
-        for i in logits.indices where logits[i] > logits[best] { best = i }
-        guard temperature > 0 else { return best }
-        let m = Double(logits[best])
-        var weights = logits.map { exp((Double($0) - m) / temperature) }
-        let total = weights.reduce(0, +)
-        var r = nextUnit() * total
-        for i in weights.indices {
-            r -= weights[i]
-            if r <= 0 { return i }
-        }
-        weights.removeAll()
-        return best
-    }
-
-    /// SplitMix64 → [0, 1).
-    private mutating func nextUnit() -> Double {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
-        return Double(z >> 11) / Double(1 << 53)
-    }
-}
 #endif
