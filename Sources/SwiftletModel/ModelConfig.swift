@@ -1,9 +1,13 @@
 import SwiftletGGUF
 
-/// Architectures that load today. Mistral and TinyLlama GGUFs use `llama` and load as such; Llama 3
-/// loads but ignores `rope_freqs` long-context scaling; Qwen2 (q/k/v biases) is a small delta not yet
-/// wired.
-public let supportedArchitectures = ["llama", "gemma3"]
+/// Architectures that load today.
+/// - `llama`: SmolLM/SmolLM2, TinyLlama, Llama 1/2, Mistral 7B (all `llama` in GGUF) — checked against
+///   llama.cpp for SmolLM2. Llama 3.0 loads as is; Llama 3.1+ files carry `rope_freqs.weight`
+///   (long-context RoPE factors) which is not applied yet, so they load but drift from llama.cpp.
+/// - `qwen2`: the llama graph plus q/k/v biases and NeoX RoPE (bound and applied; not yet checked
+///   against a reference).
+/// - `gemma3`: Gemma 3 text models — checked against llama.cpp for the 270M.
+public let supportedArchitectures = ["llama", "qwen2", "gemma3"]
 
 /// The hyperparameters of a decoder-only transformer, from the architecture-prefixed GGUF keys plus
 /// the facts llama.cpp hard-codes per architecture (kept here as data, not as branches in the forward).
@@ -118,7 +122,14 @@ public struct ModelConfig: Sendable, Equatable {
             ropeUsesHalves = true
             embeddingScale = Float(embeddingLength).squareRoot()
             if blockCount == 62 { attentionScale = 1 / Float(embeddingLength / headCount).squareRoot() }
+        case "qwen2":
+            // llama.cpp: LLM_ARCH_QWEN2 uses LLAMA_ROPE_TYPE_NEOX.
+            ropeUsesHalves = true
+            slidingWindow = nil
+            slidingWindowPeriod = nil
         default:
+            // llama.cpp: LLM_ARCH_LLAMA uses LLAMA_ROPE_TYPE_NORM (adjacent pairs; the converter
+            // permutes q/k rows so this matches Hugging Face's rotate-half).
             ropeUsesHalves = false
             slidingWindow = nil
             slidingWindowPeriod = nil

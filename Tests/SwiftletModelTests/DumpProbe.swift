@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import SwiftletModel
+import SwiftletKVCache
 
 /// Debug aid: with SWIFTLET_PROBE=model-file and SWIFTLET_DUMP=dir, dumps one forward pass over
 /// SWIFTLET_PROBE_IDS (comma-separated). Does nothing otherwise.
@@ -26,6 +27,6 @@ import SwiftletModel
     let tokens = text.split(whereSeparator: { $0 == "," || $0 == "\n" }).compactMap { Int($0) }
     let model = try Model(path: try TestPaths.model(file), threads: 2)
     let start = Date()
-    let r = try evaluatePerplexity(model: model, tokens: tokens, context: 512, bos: env["SWIFTLET_PPL_BOS"].flatMap { Int($0) })
+    let r = try evaluatePerplexity(model: model, tokens: tokens, context: 512, bos: env["SWIFTLET_PPL_BOS"].flatMap { Int($0) }, storage: env["SWIFTLET_PPL_KV"] == "f32" ? .f32 : .f16)
     print("[probe] perplexity \(r.perplexity) chunks \(r.chunks) scored \(r.scoredTokens) per-chunk \(r.perChunk.map { String(format: "%.4f", $0) }) in \(Date().timeIntervalSince(start)) s")
 }
