@@ -12,6 +12,8 @@ let package = Package(
     products: [
         .library(name: "SwiftletGGUF", targets: ["SwiftletGGUF"]),
         .library(name: "SwiftletTokenizer", targets: ["SwiftletTokenizer"]),
+        .library(name: "SwiftletKVCache", targets: ["SwiftletKVCache"]),
+        .library(name: "SwiftletModel", targets: ["SwiftletModel"]),
         .library(name: "SwiftletSampling", targets: ["SwiftletSampling"]),
         .executable(name: "swiftlet", targets: ["swiftlet"]),
     ],
@@ -27,17 +29,23 @@ let package = Package(
         ),
         .target(name: "SwiftletGGUF"),
         .target(name: "SwiftletTokenizer", dependencies: ["SwiftletGGUF"]),
+        .target(name: "SwiftletKVCache"),
+        .target(name: "SwiftletModel", dependencies: ["SwiftletGGUF", "SwiftletKVCache"]),
         .target(name: "SwiftletSampling"),
         .executableTarget(
             name: "swiftlet",
             dependencies: [
                 "SwiftletGGUF",
                 "SwiftletTokenizer",
+                "SwiftletModel",
+                "SwiftletSampling",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "SwiftletGGUFTests", dependencies: ["SwiftletGGUF"]),
         .testTarget(name: "SwiftletTokenizerTests", dependencies: ["SwiftletTokenizer", "SwiftletGGUF"]),
+        .testTarget(name: "SwiftletKVCacheTests", dependencies: ["SwiftletKVCache"]),
+        .testTarget(name: "SwiftletModelTests", dependencies: ["SwiftletModel", "SwiftletGGUF", "SwiftletKVCache"]),
         .testTarget(name: "SwiftletSamplingTests", dependencies: ["SwiftletSampling"]),
     ],
     swiftLanguageModes: [.v6]

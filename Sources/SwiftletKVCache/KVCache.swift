@@ -1,0 +1,215 @@
+/// One sequence's key/value cache: per layer, a K and a V row for each position.
+///
+/// Rows are stored as F16 (default) or F32. A full-attention layer holds `capacity` positions; a
+/// sliding-window layer holds a ring of `window + maxBatch` positions (enough for a batch whose first
+/// token still sees its whole window), so long contexts cost only a window's memory there.
+///
+/// Writing a batch: ``reserve(_:)`` checks room, the forward pass ``store(layer:position:key:value:)``s
+/// each new row and reads past rows with ``readKeys(layer:positions:into:)`` /
+/// ``readValues(layer:positions:into:)``, then ``commit(_:)`` makes the new positions part of ``count``.
+/// Not thread-safe for mutation: one sequence is advanced by one task at a time.
+public final class KVCache: @unchecked Sendable {
+    public let layers: [KVLayerShape]
+    public let storage: KVStorageType
+    /// Positions this sequence can hold (the context length asked for).
+    public let capacity: Int
+    /// The largest batch a forward pass may append at once (bounds the sliding-window rings).
+    public let maxBatch: Int
+    /// Positions held and committed; the next token goes at position `count`.
+    public private(set) var count: Int = 0
+
+    /// Ring rows per layer (capacity for full layers).
+    private let rows: [Int]
+    /// Oldest position still held per layer (positions below were overwritten in a ring).
+    private var oldestHeld: [Int]
+    /// One past the highest position ever written per layer.
+    private var highWater: [Int]
+    private let keys: [UnsafeMutableRawPointer]
+    private let values: [UnsafeMutableRawPointer]
+
+    /// Allocates a cache for `capacity` positions.
+    public init(layers: [KVLayerShape], capacity: Int, maxBatch: Int = 512, storage: KVStorageType = .f16) throws(KVCacheError) {
+        guard capacity > 0, maxBatch > 0 else { throw .capacityExceeded(requested: 1, capacity: max(0, capacity)) }
+        guard layers.allSatisfy({ $0.keyWidth > 0 && $0.valueWidth > 0 && ($0.window ?? 1) > 0 }) else {
+            throw .layoutMismatch("layer row widths and windows must be positive")
+        }
+        self.layers = layers
+        self.storage = storage
+        self.capacity = capacity
+        self.maxBatch = maxBatch
+        rows = layers.map { shape in shape.window.map { min(capacity, $0 + maxBatch) } ?? capacity }
+        oldestHeld = Array(repeating: 0, count: layers.count)
+        highWater = Array(repeating: 0, count: layers.count)
+        let e = storage.bytesPerElement
+        keys = zip(layers, rows).map { UnsafeMutableRawPointer.allocate(byteCount: $0.keyWidth * $1 * e, alignment: 64) }
+        values = zip(layers, rows).map { UnsafeMutableRawPointer.allocate(byteCount: $0.valueWidth * $1 * e, alignment: 64) }
+    }
+
+    deinit {
+        keys.forEach { $0.deallocate() }
+        values.forEach { $0.deallocate() }
+    }
+
+    /// Bytes allocated for K and V over all layers.
+    public var byteCount: Int {
+        zip(layers, rows).reduce(0) { $0 + ($1.0.keyWidth + $1.0.valueWidth) * $1.1 } * storage.bytesPerElement
+    }
+
+    /// Bytes a cache with this layout would allocate, without allocating it.
+    public static func byteCount(layers: [KVLayerShape], capacity: Int, maxBatch: Int = 512, storage: KVStorageType = .f16) -> Int {
+        layers.reduce(0) { total, shape in
+            let r = shape.window.map { min(capacity, $0 + maxBatch) } ?? capacity
+            return total + (shape.keyWidth + shape.valueWidth) * r
+        } * storage.bytesPerElement
+    }
+
+    /// Positions still free.
+    public var remaining: Int { capacity - count }
+
+    /// Checks that `tokens` more positions fit, before a forward pass writes them.
+    public func reserve(_ tokens: Int) throws(KVCacheError) {
+        guard tokens <= maxBatch else { throw .batchTooLarge(tokens: tokens, maxBatch: maxBatch) }
+        guard tokens >= 0, count + tokens <= capacity else {
+            throw .capacityExceeded(requested: count + tokens, capacity: capacity)
+        }
+    }
+
+    /// Makes `tokens` positions written after ``count`` part of the sequence.
+    public func commit(_ tokens: Int) throws(KVCacheError) {
+        try reserve(tokens)
+        count += tokens
+    }
+
+    /// Writes the K and V rows of `position` in `layer` (widths from the layer's shape).
+    public func store(layer: Int, position: Int, key: UnsafePointer<Float>, value: UnsafePointer<Float>) throws(KVCacheError) {
+        try checkLayer(layer)
+        guard position >= count, position < min(capacity, count + maxBatch) else {
+            throw .capacityExceeded(requested: position + 1, capacity: min(capacity, count + maxBatch))
+        }
+        let slot = position % rows[layer]
+        let shape = layers[layer]
+        write(key, to: keys[layer], slot: slot, width: shape.keyWidth)
+        write(value, to: values[layer], slot: slot, width: shape.valueWidth)
+        highWater[layer] = max(highWater[layer], position + 1)
+        oldestHeld[layer] = max(oldestHeld[layer], highWater[layer] - rows[layer])
+    }
+
+    /// Copies the K rows of `positions` of `layer`, as floats, to `dst` (positions.count × keyWidth).
+    public func readKeys(layer: Int, positions: Range<Int>, into dst: UnsafeMutablePointer<Float>) throws(KVCacheError) {
+        try checkHeld(layer, positions)
+        read(from: keys[layer], layer: layer, positions: positions, width: layers[layer].keyWidth, into: dst)
+    }
+
+    /// Copies the V rows of `positions` of `layer`, as floats, to `dst` (positions.count × valueWidth).
+    public func readValues(layer: Int, positions: Range<Int>, into dst: UnsafeMutablePointer<Float>) throws(KVCacheError) {
+        try checkHeld(layer, positions)
+        read(from: values[layer], layer: layer, positions: positions, width: layers[layer].valueWidth, into: dst)
+    }
+
+    /// Forgets every position from `position` on (prefix reuse, stop-sequence rollback).
+    ///
+    /// Throws when a sliding-window layer has already dropped rows the next token would attend to.
+    public func truncate(to position: Int) throws(KVCacheError) {
+        guard position >= 0, position <= count else {
+            throw .capacityExceeded(requested: position, capacity: count)
+        }
+        if position == count { return }
+        for (l, shape) in layers.enumerated() where position > 0 {
+            let needed = firstAttendedPosition(for: position, window: shape.window)
+            guard needed >= oldestHeld[l] else {
+                throw .cannotTruncate(to: position, oldestNeeded: needed, oldestHeld: oldestHeld[l])
+            }
+        }
+        count = position
+        for l in layers.indices { highWater[l] = min(highWater[l], position) }
+    }
+
+    /// Forgets everything.
+    public func reset() {
+        count = 0
+        for l in layers.indices { highWater[l] = 0; oldestHeld[l] = 0 }
+    }
+
+    /// Replaces this cache's content with the first `prefix` positions of `source`.
+    public func copyPrefix(from source: KVCache, count prefix: Int) throws(KVCacheError) {
+        guard source.layers == layers, source.storage == storage else {
+            throw .layoutMismatch("source and destination caches have different layers or storage")
+        }
+        guard prefix >= 0, prefix <= source.count else {
+            throw .capacityExceeded(requested: prefix, capacity: source.count)
+        }
+        guard prefix <= capacity else { throw .capacityExceeded(requested: prefix, capacity: capacity) }
+        let e = storage.bytesPerElement
+        for (l, shape) in layers.enumerated() {
+            let needed = prefix == 0 ? 0 : firstAttendedPosition(for: prefix, window: shape.window)
+            let from = max(source.oldestHeld[l], prefix - rows[l], 0)
+            guard needed >= from || prefix == 0 else {
+                throw .cannotTruncate(to: prefix, oldestNeeded: needed, oldestHeld: from)
+            }
+            for p in from..<prefix {
+                let s = p % source.rows[l], d = p % rows[l]
+                (keys[l] + d * shape.keyWidth * e).copyMemory(from: source.keys[l] + s * shape.keyWidth * e, byteCount: shape.keyWidth * e)
+                (values[l] + d * shape.valueWidth * e).copyMemory(from: source.values[l] + s * shape.valueWidth * e, byteCount: shape.valueWidth * e)
+            }
+            highWater[l] = prefix
+            oldestHeld[l] = from
+        }
+        count = prefix
+    }
+
+    // MARK: - Internals
+
+    private func checkLayer(_ layer: Int) throws(KVCacheError) {
+        guard layers.indices.contains(layer) else { throw .noSuchLayer(layer, layerCount: layers.count) }
+    }
+
+    private func checkHeld(_ layer: Int, _ positions: Range<Int>) throws(KVCacheError) {
+        try checkLayer(layer)
+        guard positions.isEmpty || positions.lowerBound >= oldestHeld[layer] else {
+            throw .positionNotHeld(layer: layer, position: positions.lowerBound)
+        }
+        guard positions.isEmpty || positions.upperBound <= highWater[layer] else {
+            throw .positionNotHeld(layer: layer, position: positions.upperBound - 1)
+        }
+    }
+
+    private func write(_ src: UnsafePointer<Float>, to base: UnsafeMutableRawPointer, slot: Int, width: Int) {
+        switch storage {
+        case .f32:
+            (base + slot * width * 4).copyMemory(from: src, byteCount: width * 4)
+        case .f16:
+            let dst = (base + slot * width * 2).assumingMemoryBound(to: UInt16.self)
+            for i in 0..<width { dst[i] = Float16(src[i]).bitPattern }
+        }
+    }
+
+    private func read(from base: UnsafeMutableRawPointer, layer: Int, positions: Range<Int>, width: Int, into dst: UnsafeMutablePointer<Float>) {
+        let ring = rows[layer]
+        var p = positions.lowerBound
+        var out = dst
+        while p < positions.upperBound {
+            // A contiguous run of slots up to the ring's end.
+            let slot = p % ring
+            let run = min(positions.upperBound - p, ring - slot)
+            switch storage {
+            case .f32:
+                out.update(from: (base + slot * width * 4).assumingMemoryBound(to: Float.self), count: run * width)
+            case .f16:
+                let src = (base + slot * width * 2).assumingMemoryBound(to: UInt16.self)
+                halfToFloat(src, out, count: run * width)
+            }
+            p += run
+            out += run * width
+        }
+    }
+}
+
+/// F16 → F32 through a 64 K-entry table (exact, and much faster than a software conversion).
+private let halfTable: [Float] = (0...UInt16.max).map { Float(Float16(bitPattern: $0)) }
+
+@inline(__always)
+private func halfToFloat(_ src: UnsafePointer<UInt16>, _ dst: UnsafeMutablePointer<Float>, count: Int) {
+    halfTable.withUnsafeBufferPointer { t in
+        for i in 0..<count { dst[i] = t[Int(src[i])] }
+    }
+}

@@ -1,0 +1,93 @@
+import SwiftletGGUF
+import SwiftletKVCache
+
+/// A loaded decoder-only language model: hyperparameters, weights bound in the file's mapping, and a
+/// forward pass.
+///
+/// ```swift
+/// let model = try Model(path: "SmolLM2-135M-Instruct.Q4_1.gguf", threads: 2)
+/// let cache = try model.makeCache(context: 2048)
+/// var logits = try model.forward(promptIDs, cache: cache)       // batched prompt
+/// logits = try model.forward([next], cache: cache)              // one-token decode
+/// ```
+/// The weights are never copied to the heap (only the small norm vectors are); they stay valid while
+/// the model lives. Safe to share across tasks; each sequence uses its own ``KVCache``.
+public final class Model: Sendable {
+    public let file: GGUFFile
+    public let config: ModelConfig
+    let architecture: any TransformerArchitecture
+
+    /// Opens `path` and binds its tensors.
+    /// - Parameters:
+    ///   - threads: worker threads for the matrix products.
+    ///   - dumpDirectory: when set, every named intermediate activation is appended to
+    ///     `<dir>/<name>-<layer>.f32` (a debugging aid; slow).
+    public convenience init(path: String, threads: Int = 2, dumpDirectory: String? = nil) throws {
+        try self.init(file: GGUFFile(path: path), threads: threads, dumpDirectory: dumpDirectory)
+    }
+
+    public init(file: GGUFFile, threads: Int = 2, dumpDirectory: String? = nil) throws(ModelError) {
+        self.file = file
+        let config = try ModelConfig(file)
+        self.config = config
+        let runtime = Runtime(config: config, threads: threads, dumpDirectory: dumpDirectory)
+        switch config.architecture {
+        case "gemma3": architecture = Gemma3Model(runtime: runtime, weights: try Gemma3Weights(file, config))
+        default: architecture = LlamaModel(runtime: runtime, weights: try LlamaWeights(file, config))
+        }
+    }
+
+    /// The cache shape of each layer (sliding-window layers carry their window).
+    public var cacheLayers: [KVLayerShape] {
+        (0..<config.blockCount).map {
+            KVLayerShape(keyWidth: config.keyWidth, valueWidth: config.valueWidth, window: config.window(ofLayer: $0))
+        }
+    }
+
+    /// A fresh KV cache for one sequence of up to `context` positions.
+    public func makeCache(context: Int, maxBatch: Int = 512, storage: KVStorageType = .f16) throws(ModelError) -> KVCache {
+        do {
+            return try KVCache(layers: cacheLayers, capacity: context, maxBatch: min(maxBatch, context), storage: storage)
+        } catch { throw .cache(error) }
+    }
+
+    /// Evaluates `tokens` after the positions already in `cache`, appending them to it, and calls
+    /// `body(index, logits)` for each index of `tokens` in `logitRows` (in order). The prompt is
+    /// processed in batches of up to `batchSize` (default: the cache's maximum batch); a batch of one
+    /// token takes the matrix-vector path.
+    public func evaluate(_ tokens: [Int], cache: KVCache, logitRows: Range<Int>, batchSize: Int? = nil,
+                         _ body: (Int, UnsafeBufferPointer<Float>) throws -> Void) throws {
+        guard !tokens.isEmpty else { throw ModelError.emptyInput }
+        if let bad = tokens.first(where: { $0 < 0 || $0 >= config.vocabularySize }) {
+            throw ModelError.tokenOutOfRange(token: bad, vocabularySize: config.vocabularySize)
+        }
+        guard cache.layers == cacheLayers else { throw ModelError.cache(.layoutMismatch("cache was not made for this model")) }
+        guard cache.count + tokens.count <= cache.capacity else {
+            throw ModelError.cache(.capacityExceeded(requested: cache.count + tokens.count, capacity: cache.capacity))
+        }
+        let batch = max(1, min(batchSize ?? cache.maxBatch, cache.maxBatch))
+        let rows = logitRows.clamped(to: 0..<tokens.count)
+        try architecture.runtime.withWorkspace(tokens: min(batch, tokens.count), context: cache.capacity) { ws in
+            var s = 0
+            while s < tokens.count {
+                let e = min(tokens.count, s + batch)
+                let local = (max(rows.lowerBound, s) - s)..<(max(min(rows.upperBound, e), s) - s)
+                do throws(KVCacheError) { try cache.reserve(e - s) } catch { throw ModelError.cache(error) }
+                try architecture.forwardBatch(tokens[s..<e], cache: cache, ws: ws, logitRows: local) { i, logits in
+                    try body(s + i, logits)
+                }
+                do throws(KVCacheError) { try cache.commit(e - s) } catch { throw ModelError.cache(error) }
+                s = e
+            }
+        }
+    }
+
+    /// Evaluates `tokens` and returns the logits after the last one (vocabulary-size floats).
+    public func forward(_ tokens: [Int], cache: KVCache, batchSize: Int? = nil) throws -> [Float] {
+        var out: [Float] = []
+        try evaluate(tokens, cache: cache, logitRows: (tokens.count - 1)..<tokens.count, batchSize: batchSize) { _, l in
+            out = Array(l)
+        }
+        return out
+    }
+}

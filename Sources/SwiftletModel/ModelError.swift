@@ -1,0 +1,31 @@
+import SwiftletKVCache
+
+/// Why a model could not be loaded or run.
+public enum ModelError: Error, Sendable, CustomStringConvertible {
+    case unsupportedArchitecture(String)
+    case missingMetadata(String)
+    case invalidMetadata(key: String, reason: String)
+    case missingTensor(String)
+    case tensorShape(name: String, expected: [Int], actual: [Int])
+    case unsupportedTensorType(name: String, type: String)
+    case tokenOutOfRange(token: Int, vocabularySize: Int)
+    case emptyInput
+    case cache(KVCacheError)
+    case kernel(String)
+
+    public var description: String {
+        switch self {
+        case .unsupportedArchitecture(let a):
+            "unsupported model architecture '\(a)' (supported: \(supportedArchitectures.joined(separator: ", ")))"
+        case .missingMetadata(let k): "model metadata lacks '\(k)'"
+        case .invalidMetadata(let k, let r): "model metadata '\(k)' \(r)"
+        case .missingTensor(let n): "model lacks tensor '\(n)'"
+        case .tensorShape(let n, let e, let a): "tensor '\(n)' has shape \(a), expected \(e)"
+        case .unsupportedTensorType(let n, let t): "tensor '\(n)' has unsupported type \(t)"
+        case .tokenOutOfRange(let t, let v): "token id \(t) is outside the vocabulary (0..<\(v))"
+        case .emptyInput: "no tokens to evaluate"
+        case .cache(let e): e.description
+        case .kernel(let s): s
+        }
+    }
+}

@@ -1,0 +1,44 @@
+import SwiftletGGUF
+
+/// A small float vector (norm weights, biases) dequantized once at load; owned, immutable.
+final class Vector: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<Float>
+    let count: Int
+    init(count: Int) {
+        self.count = count
+        pointer = .allocate(capacity: count)
+    }
+    deinit { pointer.deallocate() }
+}
+
+/// Binds GGUF tensors by name with their expected shapes; every failure names the tensor.
+struct TensorBinder {
+    let file: GGUFFile
+
+    /// A 2-D weight of `rows` outputs × `columns` inputs (ggml shape [columns, rows]); stays in the mapping.
+    func matrix(_ name: String, rows: Int, columns: Int) throws(ModelError) -> WeightMatrix {
+        guard let info = file.tensor(named: name) else { throw .missingTensor(name) }
+        guard info.shape == [columns, rows] else { throw .tensorShape(name: name, expected: [columns, rows], actual: info.shape) }
+        do { return try WeightMatrix(info, in: file) } catch { throw .kernel("\(name): \(error)") }
+    }
+
+    func optionalMatrix(_ name: String, rows: Int, columns: Int) throws(ModelError) -> WeightMatrix? {
+        file.tensor(named: name) == nil ? nil : try matrix(name, rows: rows, columns: columns)
+    }
+
+    /// A 1-D tensor of `count` elements, dequantized into a heap copy (tiny next to the matrices).
+    func vector(_ name: String, count: Int) throws(ModelError) -> Vector {
+        guard let info = file.tensor(named: name) else { throw .missingTensor(name) }
+        guard info.shape == [count] else { throw .tensorShape(name: name, expected: [count], actual: info.shape) }
+        let v = Vector(count: count)
+        guard let base = file.tensorData(info).baseAddress else { throw .missingTensor(name) }
+        do { try dequantizeRow(info.type, base, v.pointer, count: count) } catch {
+            throw .unsupportedTensorType(name: name, type: info.type.name)
+        }
+        return v
+    }
+
+    func optionalVector(_ name: String, count: Int) throws(ModelError) -> Vector? {
+        file.tensor(named: name) == nil ? nil : try vector(name, count: count)
+    }
+}

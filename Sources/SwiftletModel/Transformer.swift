@@ -1,0 +1,186 @@
+import Foundation
+import Synchronization
+import SwiftletKVCache
+
+/// The pieces every architecture's forward pass is built from: the thread pool, reusable workspaces,
+/// the activation dump, and the shared steps (linear layers, row norms, attention over the KV cache,
+/// the output head). Each architecture file strings these together top to bottom.
+final class Runtime: Sendable {
+    let config: ModelConfig
+    let pool: ThreadPool
+    let dumper: ActivationDump?
+    private let spare = Mutex<[Workspace]>([])
+
+    init(config: ModelConfig, threads: Int, dumpDirectory: String?) {
+        self.config = config
+        pool = ThreadPool(threads: max(1, threads))
+        dumper = dumpDirectory.map(ActivationDump.init(directory:))
+    }
+
+    /// Runs `body` with a workspace fit for `tokens` × `context`, taken from (and returned to) a pool.
+    func withWorkspace<R>(tokens: Int, context: Int, _ body: (Workspace) throws -> R) rethrows -> R {
+        let ws = spare.withLock { list -> Workspace? in
+            guard let i = list.firstIndex(where: { $0.maxTokens >= tokens && $0.context >= context }) else { return nil }
+            return list.remove(at: i)
+        } ?? Workspace(config: config, maxTokens: tokens, context: context)
+        defer { spare.withLock { $0.append(ws) } }
+        return try body(ws)
+    }
+
+    @inline(__always)
+    func dump(_ name: String, _ layer: Int?, _ p: UnsafePointer<Float>, _ count: Int) {
+        dumper?.write(name, layer, p, count: count)
+    }
+
+    /// y (n, w.rows) = x (n, w.columns) · wᵀ: the matvec path for one token, matmul for a batch.
+    @inline(__always)
+    func linear(_ w: WeightMatrix, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, tokens n: Int) {
+        if n == 1 { matvec(w, x, y, pool: pool) } else { matmul(w, x, tokens: n, y, pool: pool) }
+    }
+
+    /// RMS-normalises each of `rows` rows of `width` floats, times `weight`.
+    func normRows(_ x: UnsafePointer<Float>, _ weight: Vector, _ out: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
+        for r in 0..<rows {
+            rmsNorm(x + r * width, weight: weight.pointer, out: out + r * width, count: width, epsilon: config.rmsEpsilon)
+        }
+    }
+
+    /// Adds a bias vector to each row.
+    func addBias(_ x: UnsafeMutablePointer<Float>, _ bias: Vector, rows: Int) {
+        for r in 0..<rows { add(x + r * bias.count, bias.pointer, out: x + r * bias.count, count: bias.count) }
+    }
+
+    /// Rotates q (n, heads × keyLength) and k (n, kvHeads × keyLength) for positions start..<start+n.
+    func applyRoPE(q: UnsafeMutablePointer<Float>, k: UnsafeMutablePointer<Float>, tokens n: Int, start: Int, layer: Int) {
+        let c = config
+        let style: RoPEStyle = c.ropeUsesHalves ? .neox : .normal
+        let base = c.ropeBase(ofLayer: layer), fs = c.ropeFrequencyScale(ofLayer: layer)
+        for t in 0..<n {
+            rope(q + t * c.headCount * c.keyLength, heads: c.headCount, headDim: c.keyLength, position: start + t,
+                 ropeDim: c.ropeDimensionCount, base: base, freqScale: fs, style: style)
+            rope(k + t * c.keyWidth, heads: c.headCountKV, headDim: c.keyLength, position: start + t,
+                 ropeDim: c.ropeDimensionCount, base: base, freqScale: fs, style: style)
+        }
+    }
+
+    /// Batches at least this long take llama.cpp's tiled flash-attention numerics (F32 q and
+    /// accumulator); shorter ones its one-row kernel (q rounded to F16, F16 V accumulator).
+    static let tiledAttentionMinimumTokens = 32
+
+    /// Causal grouped-query attention of n new tokens at positions start..<start+n.
+    ///
+    /// Stores the new K/V rows in the cache first and reads every attended row back from it, so the
+    /// batched and the one-token paths see the same (F16-rounded, by default) keys and values, as
+    /// llama.cpp does. Writes ws.att (n, heads × valueLength).
+    func attention(layer: Int, ws: Workspace, tokens n: Int, start: Int, cache: KVCache, scale: Float) throws(ModelError) {
+        let c = config
+        let window = c.window(ofLayer: layer)
+        let first = firstAttendedPosition(for: start, window: window)
+        do {
+            for t in 0..<n {
+                try cache.store(layer: layer, position: start + t, key: ws.k + t * c.keyWidth, value: ws.v + t * c.valueWidth)
+            }
+            try cache.readKeys(layer: layer, positions: first..<(start + n), into: ws.keys)
+            try cache.readValues(layer: layer, positions: first..<(start + n), into: ws.values)
+        } catch {
+            throw .cache(error)
+        }
+        let halfAccumulator = cache.storage == .f16 && n < Runtime.tiledAttentionMinimumTokens
+        let units = n * c.headCount
+        let chunks = min(units, pool.threadCount * 4)
+        let span = start + n - first
+        pool.parallelFor(chunks) { chunk in
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(span, c.keyLength))
+            defer { scratch.deallocate() }
+            for unit in (units * chunk / chunks)..<(units * (chunk + 1) / chunks) {
+                let t = unit / c.headCount, h = unit % c.headCount, kvh = h / (c.headCount / c.headCountKV)
+                let pos = start + t
+                let attended = (firstAttendedPosition(for: pos, window: window) - first)...(pos - first)
+                let q = ws.q + t * c.headCount * c.keyLength + h * c.keyLength
+                let out = ws.att + t * c.headCount * c.valueLength + h * c.valueLength
+                let keys = ws.keys + kvh * c.keyLength, values = ws.values + kvh * c.valueLength
+                if halfAccumulator {
+                    attendHalf(q: q, keys: keys, values: values, positions: attended, scale: scale, out: out, qHalf: scratch)
+                } else {
+                    attendFloat(q: q, keys: keys, values: values, positions: attended, scale: scale, out: out, scores: scratch)
+                }
+            }
+        }
+    }
+
+    /// softmax(q·Kᵀ × scale) · V in F32 (keys/values rows are strided by the cache row widths).
+    private func attendFloat(q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
+                             positions: ClosedRange<Int>, scale: Float, out: UnsafeMutablePointer<Float>,
+                             scores: UnsafeMutablePointer<Float>) {
+        let c = config, lo = positions.lowerBound
+        for j in positions { scores[j - lo] = dot(q, keys + j * c.keyWidth, count: c.keyLength) * scale }
+        softmax(scores, count: positions.count)
+        out.update(repeating: 0, count: c.valueLength)
+        for j in positions {
+            let v = values + j * c.valueWidth, p = scores[j - lo]
+            for i in 0..<c.valueLength { out[i] += p * v[i] }
+        }
+    }
+
+    /// llama.cpp's one-row flash attention over an F16 cache: q rounded to F16, an online softmax
+    /// whose V accumulator is rounded to F16 after every step. Matching it matters: small models are
+    /// sensitive to these roundings at the 0.1-nat level.
+    private func attendHalf(q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
+                            positions: ClosedRange<Int>, scale: Float, out: UnsafeMutablePointer<Float>,
+                            qHalf: UnsafeMutablePointer<Float>) {
+        let c = config
+        for i in 0..<c.keyLength { qHalf[i] = Float(Float16(q[i])) }
+        var m = -Float.infinity, sum: Float = 0
+        out.update(repeating: 0, count: c.valueLength)
+        for j in positions {
+            let s = dot(qHalf, keys + j * c.keyWidth, count: c.keyLength) * scale
+            var ms: Float = 1, vs: Float = 1
+            if s > m {
+                ms = expf(m - s)
+                m = s
+                for i in 0..<c.valueLength { out[i] = Float(Float16(out[i] * ms)) }
+            } else {
+                vs = expf(s - m)
+            }
+            let v = values + j * c.valueWidth
+            for i in 0..<c.valueLength { out[i] = Float(Float16(out[i] + v[i] * vs)) }
+            sum = sum * ms + vs
+        }
+        let inv = sum == 0 ? 0 : 1 / sum
+        for i in 0..<c.valueLength { out[i] *= inv }
+    }
+
+    /// Fills ws.x (n, dim) with the embeddings of `tokens`, times the architecture's scale.
+    func embed(_ tokens: ArraySlice<Int>, _ table: WeightMatrix, into x: UnsafeMutablePointer<Float>) throws(ModelError) {
+        let dim = config.embeddingLength
+        for (t, token) in tokens.enumerated() {
+            do { try embeddingRow(table, token: token, into: x + t * dim) } catch { throw .kernel("token_embd.weight: \(error)") }
+            if config.embeddingScale != 1 { scale(x + t * dim, by: config.embeddingScale, count: dim) }
+        }
+    }
+
+    /// Final norm and output head for the batch rows in `rows`; calls `body(row, logits)` in order.
+    func emitLogits(ws: Workspace, tokens n: Int, rows: Range<Int>, norm: Vector, output: WeightMatrix,
+                    _ body: (Int, UnsafeBufferPointer<Float>) throws -> Void) rethrows {
+        let dim = config.embeddingLength, vocab = config.vocabularySize
+        var r = rows.lowerBound
+        while r < rows.upperBound {
+            let m = min(ws.logitChunk, rows.upperBound - r)
+            normRows(ws.x + r * dim, norm, ws.xb, rows: m, width: dim)
+            dump("result_norm", nil, ws.xb, m * dim)
+            linear(output, ws.xb, ws.logits, tokens: m)
+            dump("result_output", nil, ws.logits, m * vocab)
+            for i in 0..<m { try body(r + i, UnsafeBufferPointer(start: ws.logits + i * vocab, count: vocab)) }
+            r += m
+        }
+    }
+}
+
+/// One architecture's forward pass over a batch already checked to fit the cache.
+protocol TransformerArchitecture: Sendable {
+    var runtime: Runtime { get }
+    /// Evaluates `tokens` at positions cache.count..., stores their K/V, and emits logits for the batch
+    /// rows in `logitRows` (indices into `tokens`). Does not commit the cache.
+    func forwardBatch(_ tokens: ArraySlice<Int>, cache: KVCache, ws: Workspace, logitRows: Range<Int>,
+                      _ body: (Int, UnsafeBufferPointer<Float>) throws -> Void) throws
+}

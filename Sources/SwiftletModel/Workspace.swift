@@ -1,0 +1,43 @@
+/// Scratch activations for one forward pass, sized for a batch and a context; reused across calls so
+/// the decode loop does not allocate. Shapes are in comments as (rows, columns).
+final class Workspace: @unchecked Sendable {
+    let maxTokens: Int
+    let context: Int
+    let x: UnsafeMutablePointer<Float>      // (tokens, dim) residual stream
+    let xb: UnsafeMutablePointer<Float>     // (tokens, dim) normed input / branch output
+    let xb2: UnsafeMutablePointer<Float>    // (tokens, dim)
+    let q: UnsafeMutablePointer<Float>      // (tokens, heads × keyLength)
+    let k: UnsafeMutablePointer<Float>      // (tokens, kvHeads × keyLength)
+    let v: UnsafeMutablePointer<Float>      // (tokens, kvHeads × valueLength)
+    let att: UnsafeMutablePointer<Float>    // (tokens, heads × valueLength)
+    let hb: UnsafeMutablePointer<Float>     // (tokens, ff)
+    let hb2: UnsafeMutablePointer<Float>    // (tokens, ff)
+    let keys: UnsafeMutablePointer<Float>   // (context, kvHeads × keyLength) cached keys as floats
+    let values: UnsafeMutablePointer<Float> // (context, kvHeads × valueLength)
+    let logits: UnsafeMutablePointer<Float> // (logitChunk, vocab)
+    let logitChunk: Int
+    private var all: [UnsafeMutablePointer<Float>] = []
+
+    init(config c: ModelConfig, maxTokens: Int, context: Int) {
+        self.maxTokens = maxTokens
+        self.context = context
+        logitChunk = min(maxTokens, 32)
+        var all: [UnsafeMutablePointer<Float>] = []
+        func make(_ n: Int) -> UnsafeMutablePointer<Float> {
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: max(1, n))
+            p.initialize(repeating: 0, count: max(1, n))
+            all.append(p)
+            return p
+        }
+        let n = maxTokens
+        x = make(n * c.embeddingLength); xb = make(n * c.embeddingLength); xb2 = make(n * c.embeddingLength)
+        q = make(n * c.headCount * c.keyLength); k = make(n * c.keyWidth); v = make(n * c.valueWidth)
+        att = make(n * c.headCount * c.valueLength)
+        hb = make(n * c.feedForwardLength); hb2 = make(n * c.feedForwardLength)
+        keys = make(context * c.keyWidth); values = make(context * c.valueWidth)
+        logits = make(logitChunk * c.vocabularySize)
+        self.all = all
+    }
+
+    deinit { all.forEach { $0.deallocate() } }
+}

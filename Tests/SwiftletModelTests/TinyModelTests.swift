@@ -1,0 +1,78 @@
+import Foundation
+import Testing
+import SwiftletGGUF
+import SwiftletKVCache
+import SwiftletModel
+
+/// All logits of `tokens` evaluated from an empty cache, in batches of `batchSize`.
+func allLogits(_ model: Model, _ tokens: [Int], batchSize: Int? = nil, storage: KVStorageType = .f16) throws -> [[Float]] {
+    let cache = try model.makeCache(context: 64, storage: storage)
+    var rows: [[Float]] = []
+    try model.evaluate(tokens, cache: cache, logitRows: 0..<tokens.count, batchSize: batchSize) { _, l in rows.append(Array(l)) }
+    return rows
+}
+
+func maxAbsDifference(_ a: [[Float]], _ b: [[Float]]) -> Float {
+    zip(a, b).map { zip($0, $1).map { abs($0 - $1) }.max() ?? 0 }.max() ?? .infinity
+}
+
+@Suite struct TinyModelTests {
+    let tokens = [1, 17, 200, 33, 5, 99, 140, 7, 64, 250, 3, 12]
+
+    @Test(arguments: ["tiny-llama-f32.gguf", "tiny-llama-f16.gguf"])
+    func batchedAndOneTokenPathsAgree(fixture: String) throws {
+        let model = try Model(path: TestPaths.fixtures.appendingPathComponent(fixture).path, threads: 2)
+        #expect(model.config.architecture == "llama")
+        #expect(model.config.headCountKV == 2)
+        let batched = try allLogits(model, tokens)
+        let single = try allLogits(model, tokens, batchSize: 1)
+        let mixed = try allLogits(model, tokens, batchSize: 5)
+        #expect(batched.count == tokens.count && batched[0].count == model.config.vocabularySize)
+        #expect(maxAbsDifference(batched, single) < 1e-4)
+        #expect(maxAbsDifference(batched, mixed) < 1e-4)
+        #expect(batched.allSatisfy { $0.allSatisfy(\.isFinite) })
+        // Distinct contexts give distinct logits (the forward pass is not ignoring its input).
+        #expect(maxAbsDifference([batched[3]], [batched[4]]) > 1e-3)
+    }
+
+    @Test func continuingFromACacheMatchesOneBatch() throws {
+        let model = try Model(path: TestPaths.fixtures.appendingPathComponent("tiny-llama-f32.gguf").path)
+        let whole = try allLogits(model, tokens, storage: .f32)
+        let cache = try model.makeCache(context: 64, storage: .f32)
+        _ = try model.forward(Array(tokens[0..<7]), cache: cache)
+        var rest: [[Float]] = []
+        try model.evaluate(Array(tokens[7...]), cache: cache, logitRows: 0..<5) { _, l in rest.append(Array(l)) }
+        #expect(maxAbsDifference(Array(whole[7...]), rest) < 1e-4)
+        #expect(cache.count == tokens.count)
+        // Truncate and re-evaluate: same logits again (the rollback path).
+        try cache.truncate(to: 7)
+        let again = try model.forward(Array(tokens[7...]), cache: cache)
+        #expect(maxAbsDifference([again], [whole.last!]) < 1e-4)
+    }
+
+    @Test func badInputsAreTypedErrors() throws {
+        let model = try Model(path: TestPaths.fixtures.appendingPathComponent("tiny-llama-f32.gguf").path)
+        let cache = try model.makeCache(context: 8)
+        #expect(throws: ModelError.self) { _ = try model.forward([], cache: cache) }
+        #expect(throws: ModelError.self) { _ = try model.forward([100_000], cache: cache) }
+        #expect(throws: ModelError.self) { _ = try model.forward(Array(repeating: 1, count: 9), cache: cache) }
+        #expect(cache.count == 0)
+    }
+
+    @Test func missingOrMisshapenTensorIsNamed() throws {
+        let file = try GGUFFile(path: TestPaths.fixtures.appendingPathComponent("tiny-llama-f32.gguf").path)
+        var writer = GGUFWriter(version: file.version, metadata: file.metadata)
+        for t in file.tensors where t.name != "blk.1.ffn_up.weight" {
+            let shape = t.name == "blk.0.attn_k.weight" ? [t.shape[0], t.shape[1] / 2] : t.shape
+            let data = file.tensorData(t)
+            try writer.addTensor(name: t.name, shape: shape, type: t.type, data: data.prefix(GGUFTensorInfo(name: t.name, shape: shape, type: t.type, offset: 0).byteCount))
+        }
+        let broken = try GGUFFile(bytes: writer.serialize())
+        do {
+            _ = try Model(file: broken)
+            Issue.record("loaded a model with a mis-shaped tensor")
+        } catch {
+            #expect("\(error)".contains("blk.0.attn_k.weight"))
+        }
+    }
+}
