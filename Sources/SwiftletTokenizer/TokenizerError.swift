@@ -1,23 +1,21 @@
-/// What can be wrong with a vocabulary in a GGUF file.
+/// Everything that can be wrong with a vocabulary in GGUF metadata. Each message names the key at fault.
 public enum TokenizerError: Error, Sendable, Equatable, CustomStringConvertible {
     case missingKey(String)
+    case wrongType(key: String, expected: String)
+    case inconsistentArrays(key: String, count: Int, tokenCount: Int)
     case unsupportedModel(String)
-    case inconsistentArrays(String)
     case invalidTokenID(key: String, id: Int, vocabularySize: Int)
-    case invalidMerge(index: Int, text: String)
+    case emptyVocabulary
 
     public var description: String {
         switch self {
-        case .missingKey(let key): "vocabulary error: metadata key '\(key)' is missing or has the wrong type"
-        case .unsupportedModel(let m): "vocabulary error: tokenizer model '\(m)' is not supported (expected gpt2 or llama)"
-        case .inconsistentArrays(let m): "vocabulary error: \(m)"
-        case .invalidTokenID(let key, let id, let n): "vocabulary error: \(key) = \(id) is outside the vocabulary of \(n) tokens"
-        case .invalidMerge(let i, let text): "vocabulary error: merge \(i) '\(text)' is not two tokens separated by a space"
+        case .missingKey(let k): "tokenizer metadata is missing \(k)"
+        case .wrongType(let k, let e): "tokenizer metadata \(k) is not \(e)"
+        case .inconsistentArrays(let k, let c, let n):
+            "tokenizer metadata \(k) has \(c) entries but tokenizer.ggml.tokens has \(n)"
+        case .unsupportedModel(let m): "unsupported tokenizer model \"\(m)\" (supported: gpt2, llama)"
+        case .invalidTokenID(let k, let id, let n): "\(k) = \(id) is outside the vocabulary (0..<\(n))"
+        case .emptyVocabulary: "tokenizer.ggml.tokens is empty"
         }
     }
-}
-
-/// A token's kind, as `tokenizer.ggml.token_type` stores it.
-public enum TokenType: Int32, Sendable {
-    case undefined = 0, normal = 1, unknown = 2, control = 3, userDefined = 4, unused = 5, byte = 6
 }

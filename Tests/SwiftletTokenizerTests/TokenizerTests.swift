@@ -3,92 +3,103 @@ import Testing
 import SwiftletGGUF
 import SwiftletTokenizer
 
-struct TokenizerTests {
-    static func tiny() throws -> Tokenizer {
-        try Tokenizer(metadata: GGUFFile(path: Paths.fixtures.appendingPathComponent("tiny-llama-f32.gguf").path).metadata)
+@Suite struct TokenizerUnitTests {
+    func tiny() throws -> Tokenizer {
+        try Tokenizer(metadata: GGUFFile(path: Support.fixture("tiny-llama-f32.gguf")).metadata)
     }
 
-    @Test func tinyVocabularyMergesByRank() throws {
-        let t = try Self.tiny()
-        #expect(t.kind == .bytePairEncoding)
-        let ids = t.encode("the cat in there")
-        #expect(t.decode(ids) == "the cat in there")
-        #expect(ids.count < "the cat in there".utf8.count)
-        #expect(ids.contains(t.tokenID(forText: "the")!))
+    @Test func tinyFixtureRoundTrips() throws {
+        let t = try tiny()
+        #expect(t.model == .bytePairEncoding)
+        #expect(t.preTokenizer == .smollm)
+        #expect(t.vocabularySize == 271)
+        #expect(t.warnings.isEmpty)
+        for text in ["hello world", "", "a", "tab\there\n\n  x", "naïve 😀 中文", "123 4567"] {
+            let ids = t.encode(text, parseSpecial: false)
+            #expect(t.decode(ids) == text)
+            #expect(ids.allSatisfy { $0 >= 0 && $0 < t.vocabularySize })
+        }
+        #expect(t.encode("").isEmpty)
     }
 
     @Test func controlTokensOnlyWithParseSpecial() throws {
-        let t = try Self.tiny()
-        let start = t.tokenID(forText: "<|im_start|>")!
-        #expect(t.encode("<|im_start|>user").first == start)
-        #expect(!t.encode("<|im_start|>user", parseSpecial: false).contains(start))
-        #expect(t.decode(t.encode("<|im_start|>user", parseSpecial: false)) == "<|im_start|>user")
+        let t = try tiny()
+        let im = t.encode("<|im_start|>", addBOS: false, parseSpecial: true)
+        #expect(im == [1])
+        let plain = t.encode("<|im_start|>", addBOS: false, parseSpecial: false)
+        #expect(plain.count > 1 && !plain.contains(1))
+        let mixed = t.encode(segments: [("<|im_start|>user\n", true), ("<|im_end|>", false), ("<|im_end|>", true)])
+        #expect(mixed.first == 1 && mixed.last == 2 && mixed.filter { $0 == 2 }.count == 1)
+        #expect(t.decode([1, 2]) == "" && t.decode([1], renderSpecial: true) == "<|im_start|>")
     }
 
-    @Test func segmentsKeepMessageContentUnparsed() throws {
-        let t = try Self.tiny()
-        let start = t.tokenID(forText: "<|im_start|>")!
-        let ids = t.encode(segments: [("<|im_start|>user\n", parseSpecial: true), ("<|im_start|>", parseSpecial: false)])
-        #expect(ids.filter { $0 == start }.count == 1)
+    @Test func invalidUTF8BecomesReplacementCharacter() throws {
+        let t = try tiny()
+        let bad = t.encode(bytes: [0x61, 0xFF, 0x62, 0xC3], addBOS: false, parseSpecial: false)
+        #expect(t.decode(bad) == "a\u{FFFD}b\u{FFFD}")
+        let goodForm = t.encode("a\u{FFFD}b\u{FFFD}", addBOS: false, parseSpecial: false)
+        #expect(bad == goodForm)
     }
 
-    @Test func emptyAndInvalidInput() throws {
-        let t = try Self.tiny()
-        #expect(t.encode("", addBOS: false).isEmpty)
-        #expect(t.encode("", addBOS: true) == [t.bosID!])
-        let invalid: [UInt8] = [0x61, 0xFF, 0xC3, 0x28, 0x62]
-        let ids = t.encode(bytes: invalid, addBOS: false)
-        // Each invalid byte becomes U+FFFD, as llama.cpp decodes it.
-        #expect(t.decode(ids) == "a\u{FFFD}\u{FFFD}(b")
+    @Test func longSingleLineIsLinearish() throws {
+        let t = try tiny()
+        // One 1 MB pre-token (no spaces) takes the heap path; the same text split into words must agree
+        // per word with the short path.
+        let word = String(repeating: "abcab", count: 200_000)
+        let ids = t.encode(word, addBOS: false, parseSpecial: false)
+        #expect(t.decode(ids) == word)
+        let small = String(repeating: "abcab", count: 20)  // 100 bytes: heap path
+        let short = "abcab"
+        #expect(t.decode(t.encode(small, addBOS: false)) == small)
+        #expect(t.encode(short, addBOS: false).count <= 5)
     }
 
-    @Test func longSingleLineIsLinear() throws {
-        let t = try Self.tiny()
-        let line = String(repeating: "a", count: 200_000)
-        let ids = t.encode(line, addBOS: false)
-        #expect(t.decode(ids) == line)
+    @Test func inconsistentVocabularyIsATypedError() throws {
+        let m = try GGUFFile(path: Support.fixture("tiny-llama-f32.gguf")).metadata
+        var pairs = m.entries.map { ($0.key, $0.value) }
+        pairs = pairs.map { $0.0 == "tokenizer.ggml.token_type" ? ($0.0, .array(.int32([1, 1, 3]))) : $0 }
+        #expect(throws: TokenizerError.inconsistentArrays(key: "tokenizer.ggml.token_type", count: 3, tokenCount: 271)) {
+            try Tokenizer(metadata: GGUFMetadata(pairs))
+        }
+        let noTokens = m.entries.filter { $0.key != "tokenizer.ggml.tokens" }.map { ($0.key, $0.value) }
+        #expect(throws: TokenizerError.missingKey("tokenizer.ggml.tokens")) { try Tokenizer(metadata: GGUFMetadata(noTokens)) }
+        let badModel = m.entries.map { $0.key == "tokenizer.ggml.model" ? ($0.key, GGUFValue.string("wordpiece")) : ($0.key, $0.value) }
+        #expect(throws: TokenizerError.unsupportedModel("wordpiece")) { try Tokenizer(metadata: GGUFMetadata(badModel)) }
+        let badBOS = m.entries.map { $0.key == "tokenizer.ggml.bos_token_id" ? ($0.key, GGUFValue.uint32(9999)) : ($0.key, $0.value) }
+        #expect(throws: TokenizerError.self) { try Tokenizer(metadata: GGUFMetadata(badBOS)) }
     }
 
-    @Test func streamingDecoderHoldsIncompleteUTF8() throws {
-        let t = try Self.tiny()
-        // "é" is two bytes; byte tokens deliver them one at a time.
-        let ids = t.encode("é", addBOS: false)
-        #expect(ids.count == 2)
-        var d = t.makeStreamingDecoder()
-        #expect(d.append(ids[0]) == "")
-        #expect(d.append(ids[1]) == "é")
-        var e = t.makeStreamingDecoder()
-        #expect(e.append(ids[0]) == "")
-        #expect(e.flush() == "\u{FFFD}")
+    @Test func unknownPreTokenizerFallsBackWithWarning() throws {
+        let m = try GGUFFile(path: Support.fixture("tiny-llama-f32.gguf")).metadata
+        let pairs = m.entries.map { $0.key == "tokenizer.ggml.pre" ? ($0.key, GGUFValue.string("martian")) : ($0.key, $0.value) }
+        let t = try Tokenizer(metadata: GGUFMetadata(pairs))
+        #expect(t.preTokenizer == .default)
+        #expect(t.warnings.count == 1 && t.warnings[0].contains("martian"))
+        #expect(t.decode(t.encode("it's 12345 ok")) == "it's 12345 ok")
     }
 
-    @Test func inconsistentVocabularyIsAnError() throws {
-        var m = try GGUFFile(path: Paths.fixtures.appendingPathComponent("tiny-llama-f32.gguf").path).metadata
-        m["tokenizer.ggml.token_type"] = .array(.int32([1, 1]))
-        #expect(throws: TokenizerError.self) { try Tokenizer(metadata: m) }
-        m["tokenizer.ggml.token_type"] = nil
-        m["tokenizer.ggml.bos_token_id"] = .uint32(999_999)
-        #expect(throws: TokenizerError.self) { try Tokenizer(metadata: m) }
-        m["tokenizer.ggml.bos_token_id"] = nil
-        m["tokenizer.ggml.merges"] = nil
-        #expect(throws: TokenizerError.missingKey("tokenizer.ggml.merges")) { try Tokenizer(metadata: m) }
-        m["tokenizer.ggml.model"] = .string("wordpiece")
-        #expect(throws: TokenizerError.unsupportedModel("wordpiece")) { try Tokenizer(metadata: m) }
-        m["tokenizer.ggml.tokens"] = nil
-        #expect(throws: TokenizerError.self) { try Tokenizer(metadata: m) }
-    }
-
-    @Test func unknownPreTokenizerFallsBackWithAWarning() throws {
-        var m = try GGUFFile(path: Paths.fixtures.appendingPathComponent("tiny-llama-f32.gguf").path).metadata
-        m["tokenizer.ggml.pre"] = .string("made-up")
-        let t = try Tokenizer(metadata: m)
-        #expect(t.warnings.count == 1)
-        #expect(t.decode(t.encode("hello there")) == "hello there")
-    }
-
-    @Test func endOfGenerationIncludesMarkerTokens() throws {
-        let t = try Self.tiny()
-        #expect(t.endOfGenerationIDs.contains(t.tokenID(forText: "<|im_end|>")!))
-        #expect(t.endOfGenerationIDs.contains(t.tokenID(forText: "<|endoftext|>")!))
+    @Test func streamingDecoderHoldsBackSplitCharacters() throws {
+        let t = try tiny()
+        let text = "x😀中y"
+        let ids = t.encode(text, addBOS: false, parseSpecial: false)
+        var d = StreamingDecoder(tokenizer: t)
+        var out = ""
+        for id in ids {
+            let piece = d.append(id)
+            #expect(!piece.contains("\u{FFFD}"))
+            out += piece
+        }
+        out += d.flush()
+        #expect(out == text)
+        // The emoji is four byte tokens in the tiny vocabulary: nothing comes out until the fourth.
+        let emoji = t.encode("😀", addBOS: false, parseSpecial: false)
+        #expect(emoji.count == 4)
+        var d2 = StreamingDecoder(tokenizer: t)
+        #expect(emoji.dropLast().map { d2.append($0) } == ["", "", ""])
+        #expect(d2.append(emoji[3]) == "😀")
+        // An incomplete character left at the end is flushed as U+FFFD.
+        var d3 = StreamingDecoder(tokenizer: t)
+        #expect(d3.append(emoji[0]) == "")
+        #expect(d3.flush() == "\u{FFFD}")
     }
 }
