@@ -1,7 +1,13 @@
 # Swiftlet's build entry points. `make release` builds the fastest `swiftlet` into .build/release/swiftlet.
 SWIFT ?= swift
-# Flags the release build passes to enable the fast kernels (see Docs/CPUFeatures.md).
+# Flags the release build passes to enable the fast kernels (see Docs/CPUFeatures.md): on an x86-64 CPU
+# with AVX2, FMA and F16C, Swift generates code for Haswell-class CPUs; elsewhere the portable build.
+HAVE_AVX2 := $(shell grep -q avx2 /proc/cpuinfo 2>/dev/null && grep -q fma /proc/cpuinfo && grep -q f16c /proc/cpuinfo && echo yes)
+ifeq ($(HAVE_AVX2),yes)
+FAST_FLAGS ?= -Xswiftc -target-cpu -Xswiftc haswell
+else
 FAST_FLAGS ?=
+endif
 
 .PHONY: release release-tests debug test fixtures models setup clean
 

@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .library(name: "SwiftletGGUF", targets: ["SwiftletGGUF"]),
         .library(name: "SwiftletTokenizer", targets: ["SwiftletTokenizer"]),
+        .library(name: "SwiftletKernels", targets: ["SwiftletKernels"]),
         .library(name: "SwiftletKVCache", targets: ["SwiftletKVCache"]),
         .library(name: "SwiftletModel", targets: ["SwiftletModel"]),
         .library(name: "SwiftletSampling", targets: ["SwiftletSampling"]),
@@ -29,8 +30,9 @@ let package = Package(
         ),
         .target(name: "SwiftletGGUF"),
         .target(name: "SwiftletTokenizer", dependencies: ["SwiftletGGUF"]),
+        .target(name: "SwiftletKernels", dependencies: ["SwiftletGGUF"]),
         .target(name: "SwiftletKVCache"),
-        .target(name: "SwiftletModel", dependencies: ["SwiftletGGUF", "SwiftletKVCache"]),
+        .target(name: "SwiftletModel", dependencies: ["SwiftletGGUF", "SwiftletKernels", "SwiftletKVCache"]),
         .target(name: "SwiftletSampling"),
         .executableTarget(
             name: "swiftlet",

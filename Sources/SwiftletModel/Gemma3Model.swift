@@ -1,5 +1,6 @@
 import SwiftletGGUF
 import SwiftletKVCache
+import SwiftletKernels
 
 /// Gemma 3 (text): embeddings × √dim, RMSNorm on each q and k head, NeoX RoPE, the extra
 /// post-attention and post-feed-forward norms, GELU(gate)·up, and five sliding-window layers per

@@ -1,5 +1,6 @@
 import SwiftletGGUF
 import SwiftletKVCache
+import SwiftletKernels
 
 /// The llama family (Llama 1/2, SmolLM, TinyLlama, Mistral without sliding windows): pre-norm RMSNorm
 /// blocks, RoPE on adjacent pairs (llama.cpp's LLAMA_ROPE_TYPE_NORM), grouped-query attention, SwiGLU

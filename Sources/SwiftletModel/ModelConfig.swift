@@ -1,4 +1,5 @@
 import SwiftletGGUF
+import SwiftletKernels
 
 /// Architectures that load today.
 /// - `llama`: SmolLM/SmolLM2, TinyLlama, Llama 1/2, Mistral 7B (all `llama` in GGUF) — checked against

@@ -1,4 +1,5 @@
 import SwiftletGGUF
+import SwiftletKernels
 
 /// A small float vector (norm weights, biases) dequantized once at load; owned, immutable.
 final class Vector: @unchecked Sendable {

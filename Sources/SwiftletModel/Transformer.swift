@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import SwiftletKVCache
+import SwiftletKernels
 
 /// The pieces every architecture's forward pass is built from: the thread pool, reusable workspaces,
 /// the activation dump, and the shared steps (linear layers, row norms, attention over the KV cache,

@@ -1,0 +1,88 @@
+import Foundation
+import SwiftletGGUF
+
+@inline(__always) private func half(_ p: UnsafeRawPointer, _ offset: Int) -> Float {
+    Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
+}
+
+public func dequantizeRow(_ type: GGMLType, _ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, count: Int) throws(KernelError) {
+    let b = src.assumingMemoryBound(to: UInt8.self)
+    switch type {
+    case .f32:
+        dst.update(from: src.assumingMemoryBound(to: Float.self), count: count)
+    case .f16:
+        for i in 0..<count { dst[i] = half(src, 2 * i) }
+    case .q8_0:
+        for blk in 0..<count / 32 {
+            let o = blk * 34, d = half(src, o)
+            for j in 0..<32 { dst[blk * 32 + j] = d * Float(Int8(bitPattern: b[o + 2 + j])) }
+        }
+    case .q4_0:
+        for blk in 0..<count / 32 {
+            let o = blk * 18, d = half(src, o), y = dst + blk * 32
+            for j in 0..<16 {
+                y[j] = d * Float(Int(b[o + 2 + j] & 0xF) - 8)
+                y[j + 16] = d * Float(Int(b[o + 2 + j] >> 4) - 8)
+            }
+        }
+    case .q4_1:
+        for blk in 0..<count / 32 {
+            let o = blk * 20, d = half(src, o), m = half(src, o + 2), y = dst + blk * 32
+            for j in 0..<16 {
+                y[j] = d * Float(b[o + 4 + j] & 0xF) + m
+                y[j + 16] = d * Float(b[o + 4 + j] >> 4) + m
+            }
+        }
+    case .q5_0:
+        for blk in 0..<count / 32 {
+            let o = blk * 22, d = half(src, o), y = dst + blk * 32
+            let qh = src.loadUnaligned(fromByteOffset: o + 2, as: UInt32.self)
+            for j in 0..<16 {
+                let h0 = UInt8(truncatingIfNeeded: ((qh >> UInt32(j)) << 4) & 0x10)
+                let h1 = UInt8(truncatingIfNeeded: (qh >> UInt32(j + 12)) & 0x10)
+                y[j] = d * Float(Int((b[o + 6 + j] & 0xF) | h0) - 16)
+                y[j + 16] = d * Float(Int((b[o + 6 + j] >> 4) | h1) - 16)
+            }
+        }
+    case .q4_K:
+        for blk in 0..<count / 256 {
+            let o = blk * 144, d = half(src, o), dmin = half(src, o + 2)
+            let sc = b + o + 4, q0 = b + o + 16
+            var y = dst + blk * 256
+            func scaleMin(_ j: Int) -> (Float, Float) {
+                if j < 4 { return (Float(sc[j] & 63), Float(sc[j + 4] & 63)) }
+                return (Float((sc[j + 4] & 0xF) | ((sc[j - 4] >> 6) << 4)), Float((sc[j + 4] >> 4) | ((sc[j] >> 6) << 4)))
+            }
+            for g in 0..<4 {
+                let (s1, m1) = scaleMin(2 * g), (s2, m2) = scaleMin(2 * g + 1)
+                let q = q0 + 32 * g
+                for l in 0..<32 { y[l] = d * s1 * Float(q[l] & 0xF) - dmin * m1 }
+                for l in 0..<32 { y[l + 32] = d * s2 * Float(q[l] >> 4) - dmin * m2 }
+                y += 64
+            }
+        }
+    case .q6_K:
+        for blk in 0..<count / 256 {
+            let o = blk * 210, d = half(src, o + 208)
+            var ql = b + o, qh = b + o + 128
+            var sc = UnsafeRawPointer(b + o + 192).assumingMemoryBound(to: Int8.self)
+            var y = dst + blk * 256
+            for _ in 0..<2 {
+                for l in 0..<32 {
+                    let s = l / 16
+                    let q1 = Int((ql[l] & 0xF) | ((qh[l] & 3) << 4)) - 32
+                    let q2 = Int((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32
+                    let q3 = Int((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32
+                    let q4 = Int((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32
+                    y[l] = d * Float(sc[s]) * Float(q1)
+                    y[l + 32] = d * Float(sc[s + 2]) * Float(q2)
+                    y[l + 64] = d * Float(sc[s + 4]) * Float(q3)
+                    y[l + 96] = d * Float(sc[s + 6]) * Float(q4)
+                }
+                y += 128; ql += 64; qh += 32; sc += 8
+            }
+        }
+    default:
+        throw .unsupportedType(type)
+    }
+}

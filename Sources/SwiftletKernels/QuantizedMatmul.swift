@@ -1,0 +1,232 @@
+import Foundation
+import SwiftletGGUF
+
+private func rowChunks(_ rows: Int, _ pool: ThreadPool) -> Int { max(1, min(rows, pool.threadCount * 8)) }
+
+// ggml's CPU matmul quantizes the activations to the weight's "vec_dot type" (Q8_0, Q8_1 or Q8_K;
+// F16 for F16 weights) and takes integer dot products per block. Doing the same is what makes logits
+// match llama.cpp's to ~1e-3 instead of ~1e-1 nats.
+final class QuantizedActivations {
+    let qs: UnsafeMutablePointer<Int8>      // (tokens, columns)
+    let d: UnsafeMutablePointer<Float>      // per block scale (F16-rounded for Q8_0/Q8_1, F32 for Q8_K)
+    let s: UnsafeMutablePointer<Float>      // Q8_1: d × Σq per block (F16-rounded)
+    let bsums: UnsafeMutablePointer<Int32>  // Q8_K: Σq per 16
+    let half: UnsafeMutablePointer<Float>   // F16 weights: x rounded to F16
+    let n: Int
+
+    init(count n: Int) {
+        self.n = n
+        qs = .allocate(capacity: n)
+        d = .allocate(capacity: n / 32 + 1)
+        s = .allocate(capacity: n / 32 + 1)
+        bsums = .allocate(capacity: n / 16 + 1)
+        half = .allocate(capacity: 1)
+    }
+
+    init(halfCount n: Int) {
+        self.n = n
+        qs = .allocate(capacity: 1); d = .allocate(capacity: 1); s = .allocate(capacity: 1); bsums = .allocate(capacity: 1)
+        half = .allocate(capacity: n)
+    }
+
+    deinit {
+        qs.deallocate(); d.deallocate(); s.deallocate(); bsums.deallocate(); half.deallocate()
+    }
+}
+
+@inline(__always) private func f16Round(_ x: Float) -> Float { Float(Float16(x)) }
+
+private func quantizeActivations(_ type: GGMLType, _ x: UnsafePointer<Float>, tokens: Int, columns: Int) -> QuantizedActivations {
+    let n = tokens * columns
+    switch type {
+    case .q4_0, .q5_0, .q8_0, .q4_1, .q5_1:
+        let a = QuantizedActivations(count: n)
+        for b in 0..<n / 32 {
+            let v = x + b * 32
+            var amax: Float = 0
+            for j in 0..<32 { amax = max(amax, abs(v[j])) }
+            let d = amax / 127, id: Float = amax != 0 ? 127 / amax : 0
+            var sum = 0
+            for j in 0..<32 {
+                let q = Int((v[j] * id).rounded(.toNearestOrEven))
+                a.qs[b * 32 + j] = Int8(clamping: q)
+                sum += q
+            }
+            a.d[b] = f16Round(d)
+            a.s[b] = f16Round(d * Float(sum))
+        }
+        return a
+    case .q4_K, .q6_K, .q5_K, .q3_K, .q2_K:
+        let a = QuantizedActivations(count: n)
+        a.qs.initialize(repeating: 0, count: n)
+        a.d.initialize(repeating: 0, count: n / 256)
+        a.bsums.initialize(repeating: 0, count: n / 16)
+        for b in 0..<n / 256 {
+            let v = x + b * 256
+            var amax: Float = 0, mx: Float = 0
+            for j in 0..<256 where abs(v[j]) > amax { amax = abs(v[j]); mx = v[j] }
+            guard amax != 0 else { continue }
+            let iscale = -127 / mx
+            for j in 0..<256 {
+                let q = min(127, Int((iscale * v[j]).rounded(.toNearestOrEven)))
+                a.qs[b * 256 + j] = Int8(clamping: q)
+                a.bsums[b * 16 + j / 16] += Int32(q)
+            }
+            a.d[b] = 1 / iscale
+        }
+        return a
+    case .f16:
+        let a = QuantizedActivations(halfCount: n)
+        for i in 0..<n { a.half[i] = f16Round(x[i]) }
+        return a
+    default:
+        return QuantizedActivations(count: 0)
+    }
+}
+
+/// Σ w·a over `n` int8 pairs. Plain pointer loops: LLVM vectorizes them, where the standard library's
+/// generic SIMD conversions were measured to compile to slow out-of-line calls.
+@inline(__always)
+private func dotI8(_ w: UnsafePointer<Int8>, _ a: UnsafePointer<Int8>, _ n: Int) -> Int32 {
+    var s: Int32 = 0
+    for j in 0..<n { s &+= Int32(w[j]) &* Int32(a[j]) }
+    return s
+}
+
+/// Σ q·a over a 4-bit block's 32 values (low nibbles are elements 0…15, high nibbles 16…31), q - offset.
+@inline(__always)
+private func dotNibbles(_ q: UnsafePointer<UInt8>, _ a: UnsafePointer<Int8>, offset: Int32) -> Int32 {
+    var s: Int32 = 0
+    for j in 0..<16 {
+        s &+= (Int32(q[j] & 0x0F) &- offset) &* Int32(a[j])
+        s &+= (Int32(q[j] >> 4) &- offset) &* Int32(a[j + 16])
+    }
+    return s
+}
+
+/// One weight row · one token's quantized activations, the way ggml's vec_dot does it.
+private func quantizedDot(_ type: GGMLType, _ w: UnsafeRawPointer, _ a: QuantizedActivations, token t: Int, columns: Int, x: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>) -> Float {
+    let b = w.assumingMemoryBound(to: UInt8.self)
+    let qs = a.qs, ad = a.d, asum = a.s
+    var sumf: Float = 0
+    switch type {
+    case .q8_0:
+        let base = t * columns / 32
+        for blk in 0..<columns / 32 {
+            let o = blk * 34, ab = base + blk
+            let sumi = dotI8(UnsafeRawPointer(b + o + 2).assumingMemoryBound(to: Int8.self), qs + ab * 32, 32)
+            sumf += Float(sumi) * (half(w, o) * ad[ab])
+        }
+    case .q4_0:
+        let base = t * columns / 32
+        for blk in 0..<columns / 32 {
+            let o = blk * 18, ab = base + blk
+            let sumi = dotNibbles(b + o + 2, qs + ab * 32, offset: 8)
+            sumf += Float(sumi) * (half(w, o) * ad[ab])
+        }
+    case .q4_1:
+        let base = t * columns / 32
+        for blk in 0..<columns / 32 {
+            let o = blk * 20, ab = base + blk
+            let sumi = dotNibbles(b + o + 4, qs + ab * 32, offset: 0)
+            sumf += (half(w, o) * ad[ab]) * Float(sumi) + half(w, o + 2) * asum[ab]
+        }
+    case .q5_0:
+        let base = t * columns / 32
+        for blk in 0..<columns / 32 {
+            let o = blk * 22, ab = base + blk
+            let qh = w.loadUnaligned(fromByteOffset: o + 2, as: UInt32.self)
+            let q = b + o + 6, av = qs + ab * 32
+            var sumi: Int32 = 0
+            for j in 0..<16 {
+                let h0 = Int32(truncatingIfNeeded: (qh >> UInt32(j)) & 1) << 4
+                let h1 = Int32(truncatingIfNeeded: (qh >> UInt32(j + 16)) & 1) << 4
+                sumi &+= ((Int32(q[j] & 0x0F) | h0) &- 16) &* Int32(av[j])
+                sumi &+= ((Int32(q[j] >> 4) | h1) &- 16) &* Int32(av[j + 16])
+            }
+            sumf += Float(sumi) * (half(w, o) * ad[ab])
+        }
+    case .q4_K:
+        for blk in 0..<columns / 256 {
+            let o = blk * 144, ab = t * columns / 256 + blk
+            let sc = b + o + 4, q = b + o + 16, qa = qs + t * columns + blk * 256
+            @inline(__always) func scaleMin(_ j: Int) -> (Int32, Int32) {
+                if j < 4 { return (Int32(sc[j] & 63), Int32(sc[j + 4] & 63)) }
+                return (Int32((sc[j + 4] & 0xF) | ((sc[j - 4] >> 6) << 4)), Int32((sc[j + 4] >> 4) | ((sc[j] >> 6) << 4)))
+            }
+            var sumi: Int32 = 0, summ: Int32 = 0
+            for g in 0..<4 {
+                let (s1, m1) = scaleMin(2 * g), (s2, m2) = scaleMin(2 * g + 1)
+                let qg = q + 32 * g, a1 = qa + 64 * g, a2 = qa + 64 * g + 32
+                var d1: Int32 = 0, d2: Int32 = 0
+                for l in 0..<32 {
+                    d1 &+= Int32(qg[l] & 0x0F) &* Int32(a1[l])
+                    d2 &+= Int32(qg[l] >> 4) &* Int32(a2[l])
+                }
+                sumi &+= s1 * d1 + s2 * d2
+                let bs = ab * 16 + 4 * g
+                summ &+= m1 * (a.bsums[bs] + a.bsums[bs + 1]) + m2 * (a.bsums[bs + 2] + a.bsums[bs + 3])
+            }
+            let d = ad[ab] * half(w, o), dmin = -ad[ab] * half(w, o + 2)
+            sumf += d * Float(sumi) + dmin * Float(summ)
+        }
+    case .q6_K:
+        for blk in 0..<columns / 256 {
+            let o = blk * 210, ab = t * columns / 256 + blk, qa = qs + t * columns + blk * 256
+            let ql = b + o, qh = b + o + 128
+            let sc = UnsafeRawPointer(b + o + 192).assumingMemoryBound(to: Int8.self)
+            var sumi: Int32 = 0
+            for half_ in 0..<2 {
+                let l0 = ql + 64 * half_, h0 = qh + 32 * half_, s0 = sc + 8 * half_, a0 = qa + 128 * half_
+                for part in 0..<2 {
+                    var acc1: Int32 = 0, acc2: Int32 = 0, acc3: Int32 = 0, acc4: Int32 = 0
+                    for l in (16 * part)..<(16 * part + 16) {
+                        let q1 = Int32((l0[l] & 0xF) | ((h0[l] & 3) << 4)) &- 32
+                        let q2 = Int32((l0[l + 32] & 0xF) | (((h0[l] >> 2) & 3) << 4)) &- 32
+                        let q3 = Int32((l0[l] >> 4) | (((h0[l] >> 4) & 3) << 4)) &- 32
+                        let q4 = Int32((l0[l + 32] >> 4) | (((h0[l] >> 6) & 3) << 4)) &- 32
+                        acc1 &+= q1 &* Int32(a0[l])
+                        acc2 &+= q2 &* Int32(a0[l + 32])
+                        acc3 &+= q3 &* Int32(a0[l + 64])
+                        acc4 &+= q4 &* Int32(a0[l + 96])
+                    }
+                    sumi &+= Int32(s0[part]) * acc1 + Int32(s0[part + 2]) * acc2 + Int32(s0[part + 4]) * acc3 + Int32(s0[part + 6]) * acc4
+                }
+            }
+            sumf += half(w, o + 208) * ad[ab] * Float(sumi)
+        }
+    case .f16:
+        let xa = a.half + t * columns
+        let wh = UnsafeRawPointer(w).assumingMemoryBound(to: Float16.self)
+        for i in 0..<columns { sumf += Float(wh[i]) * xa[i] }
+    default:
+        try? dequantizeRow(type, w, scratch, count: columns)
+        sumf = dot(scratch, x + t * columns, count: columns)
+    }
+    return sumf
+}
+
+@inline(__always) private func half(_ p: UnsafeRawPointer, _ offset: Int) -> Float {
+    Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
+}
+
+public func matvec(_ w: WeightMatrix, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+    matmul(w, x, tokens: 1, y, pool: pool)
+}
+
+public func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, tokens: Int, _ y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+    let a = quantizeActivations(w.type, x, tokens: tokens, columns: w.columns)
+    let chunks = rowChunks(w.rows, pool)
+    pool.parallelFor(chunks) { c in
+        let buf = UnsafeMutablePointer<Float>.allocate(capacity: w.columns)
+        defer { buf.deallocate() }
+        for r in (w.rows * c / chunks)..<(w.rows * (c + 1) / chunks) {
+            for t in 0..<tokens { y[t * w.rows + r] = quantizedDot(w.type, w.row(r), a, token: t, columns: w.columns, x: x, scratch: buf) }
+        }
+    }
+}
+
+public func embeddingRow(_ w: WeightMatrix, token: Int, into dst: UnsafeMutablePointer<Float>) throws(KernelError) {
+    guard token >= 0, token < w.rows else { throw .shapeMismatch("token \(token) outside 0..<\(w.rows)") }
+    try dequantizeRow(w.type, w.row(token), dst, count: w.columns)
+}
