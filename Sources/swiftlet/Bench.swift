@@ -1,0 +1,111 @@
+import ArgumentParser
+import Foundation
+import SwiftletGGUF
+import SwiftletModel
+
+/// `swiftlet bench`: prompt-processing and generation speed with llama-bench's conventions, so the two
+/// can be compared like with like.
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure prompt processing and generation speed (llama-bench conventions).")
+
+    @Option(name: .shortAndLong, help: "Model file(s), comma-separated.") var model: String
+    @Option(name: .short, help: "Prompt lengths to test, comma-separated; 0 skips the prompt test.") var p: String = "512"
+    @Option(name: .short, help: "Tokens to generate; 0 skips the generation test.") var n: String = "128"
+    @Option(name: .short, help: "Context depth(s) already in the cache before each test, comma-separated.") var d: String = "0"
+    @Option(name: .short, help: "Thread counts, comma-separated.") var t: String = "2"
+    @Option(name: .short, help: "Repetitions of each test.") var r: Int = 5
+    @Option(name: .short, help: "Output format: md, json or csv.") var o: String = "md"
+    @Option(name: .short, help: "Prompt batch size.") var b: Int = 512
+
+    func run() throws {
+        try reportingErrors {
+            let prompts = try Bench.parseList(p, flag: "-p")
+            let gens = try Bench.parseList(n, flag: "-n")
+            let depths = try Bench.parseList(d, flag: "-d")
+            let threads = try Bench.parseList(t, flag: "-t")
+            guard threads.allSatisfy({ $0 >= 1 && $0 <= 256 }) else { throw CLIError("-t: thread counts must be 1...256") }
+            guard r >= 1 else { throw CLIError("-r: repetitions must be at least 1") }
+            guard b >= 1 else { throw CLIError("-b: batch size must be at least 1") }
+            guard ["md", "json", "csv"].contains(o) else { throw CLIError("-o: expected md, json or csv, got '\(o)'") }
+            let models = model.split(separator: ",").map(String.init)
+            guard !models.isEmpty else { throw CLIError("-m: no model given") }
+
+            var results: [BenchResult] = []
+            for path in models {
+                let file = try GGUFFile(path: path)
+                let type = Bench.modelType(file)
+                for threadCount in threads {
+                    let engine = try Model(file: file, threads: threadCount)
+                    let vocab = engine.config.vocabularySize
+                    var tests: [(prompt: Int, gen: Int, depth: Int)] = []
+                    for depth in depths {
+                        for prompt in prompts where prompt > 0 { tests.append((prompt, 0, depth)) }
+                        for gen in gens where gen > 0 { tests.append((0, gen, depth)) }
+                    }
+                    for test in tests {
+                        let context = test.depth + test.prompt + test.gen + 1
+                        let cache = try engine.makeCache(context: context, maxBatch: b)
+                        var rng = SplitMix64(seed: 1234)
+                        let randomTokens = { (count: Int) in (0..<count).map { _ in Int(rng.next() % UInt64(vocab)) } }
+                        var samples: [Double] = []
+                        // Repetition 0 is the warm-up and is not recorded.
+                        for rep in 0...r {
+                            cache.reset()
+                            if test.depth > 0 { _ = try engine.forward(randomTokens(test.depth), cache: cache) }
+                            let start = DispatchTime.now().uptimeNanoseconds
+                            if test.prompt > 0 {
+                                _ = try engine.forward(randomTokens(test.prompt), cache: cache)
+                            } else {
+                                var token = randomTokens(1)[0]
+                                for _ in 0..<test.gen {
+                                    let logits = try engine.forward([token], cache: cache)
+                                    token = Bench.argmax(logits)
+                                }
+                            }
+                            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                            if rep > 0 { samples.append(Double(test.prompt + test.gen) / seconds) }
+                        }
+                        results.append(BenchResult(
+                            modelFilename: URL(fileURLWithPath: path).lastPathComponent, modelType: type,
+                            modelSize: file.tensorBytes, modelParameters: file.parameterCount,
+                            nPrompt: test.prompt, nGen: test.gen, nDepth: test.depth, nThreads: threadCount,
+                            samples: samples))
+                        if o == "md" { printError("\(results.last!.testName) t=\(threadCount): \(String(format: "%.2f", results.last!.mean)) t/s") }
+                    }
+                }
+            }
+            let env = BenchEnvironment.current()
+            switch o {
+            case "json": print(BenchFormatter.json(results, env: env))
+            case "csv": print(BenchFormatter.csv(results, env: env))
+            default: print(BenchFormatter.markdown(results, env: env))
+            }
+        }
+    }
+
+    static func parseList(_ text: String, flag: String) throws -> [Int] {
+        let items = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !items.isEmpty else { throw CLIError("\(flag): expected a number or a comma-separated list") }
+        return try items.map { item in
+            guard let v = Int(item), v >= 0 else { throw CLIError("\(flag): '\(item)' is not a non-negative integer") }
+            return v
+        }
+    }
+
+    /// "llama 135M Q4_1"-style description, as llama-bench prints it.
+    static func modelType(_ file: GGUFFile) -> String {
+        let arch = file.metadata.architecture ?? "?"
+        let size = file.metadata["general.size_label"]?.string ?? String(format: "%.0fM", Double(file.parameterCount) / 1e6)
+        var counts: [GGMLType: Int] = [:]
+        for t in file.tensors where t.shape.count >= 2 { counts[t.type, default: 0] += t.byteCount }
+        let main = counts.max { $0.value < $1.value }?.key.name ?? "?"
+        return "\(arch) \(size) \(main)"
+    }
+
+    static func argmax(_ logits: [Float]) -> Int {
+        var best = 0
+        for i in logits.indices where logits[i] > logits[best] { best = i }
+        return best
+    }
+}
