@@ -93,15 +93,26 @@ struct Bench: ParsableCommand {
         }
     }
 
-    /// "llama 135M Q4_1"-style description, as llama-bench prints it.
+    /// "llama 135M Q4_K - Medium"-style description, as llama-bench prints it: the file type from
+    /// `general.file_type`, else the type holding most of the weight bytes.
     static func modelType(_ file: GGUFFile) -> String {
         let arch = file.metadata.architecture ?? "?"
         let size = file.metadata["general.size_label"]?.string ?? String(format: "%.0fM", Double(file.parameterCount) / 1e6)
+        if let ftype = file.metadata["general.file_type"]?.int, let name = fileTypeNames[ftype] {
+            return "\(arch) \(size) \(name)"
+        }
         var counts: [GGMLType: Int] = [:]
         for t in file.tensors where t.shape.count >= 2 { counts[t.type, default: 0] += t.byteCount }
         let main = counts.max { $0.value < $1.value }?.key.name ?? "?"
         return "\(arch) \(size) \(main)"
     }
+
+    /// llama.cpp's names for `general.file_type` values.
+    static let fileTypeNames: [Int: String] = [
+        0: "all F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 7: "Q8_0", 8: "Q5_0", 9: "Q5_1", 10: "Q2_K - Medium",
+        11: "Q3_K - Small", 12: "Q3_K - Medium", 13: "Q3_K - Large", 14: "Q4_K - Small", 15: "Q4_K - Medium",
+        16: "Q5_K - Small", 17: "Q5_K - Medium", 18: "Q6_K", 32: "BF16",
+    ]
 
     static func argmax(_ logits: [Float]) -> Int {
         var best = 0
