@@ -38,6 +38,7 @@ let package = Package(
             name: "swiftlet",
             dependencies: [
                 "SwiftletGGUF",
+                "SwiftletKernels",
                 "SwiftletTokenizer",
                 "SwiftletModel",
                 "SwiftletSampling",

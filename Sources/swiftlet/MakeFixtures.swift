@@ -1,18 +1,19 @@
 import ArgumentParser
 import SwiftletGGUF
+import SwiftletKernels
 
 /// Regenerates the tiny test models under `Fixtures/`: `swiftlet make-fixtures Fixtures`.
 struct MakeFixtures: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "make-fixtures",
-        abstract: "Write the tiny generated test models (F32 and F16) into a folder.",
+        abstract: "Write the tiny generated test models (F32, F16, Q8_0, Q4_0, Q4_1) into a folder.",
         shouldDisplay: false)
 
     @Argument(help: "Output folder.") var directory: String = "Fixtures"
 
     func run() throws {
         try reportingErrors {
-            for type in [GGMLType.f32, .f16] {
+            for type in [GGMLType.f32, .f16, .q8_0, .q4_0, .q4_1] {
                 let path = "\(directory)/tiny-llama-\(type.name.lowercased()).gguf"
                 try TinyModel.llama(weightType: type).write(to: path)
                 print(path)
@@ -32,7 +33,8 @@ enum TinyModel {
         var w = GGUFWriter()
         w.metadata["general.architecture"] = .string("llama")
         w.metadata["general.name"] = .string("tiny-llama")
-        w.metadata["general.file_type"] = .uint32(weightType == .f32 ? 0 : 1)
+        let fileTypes: [GGMLType: UInt32] = [.f32: 0, .f16: 1, .q4_0: 2, .q4_1: 3, .q8_0: 7]
+        w.metadata["general.file_type"] = .uint32(fileTypes[weightType] ?? 0)
         w.metadata["llama.context_length"] = .uint32(UInt32(context))
         w.metadata["llama.embedding_length"] = .uint32(UInt32(embd))
         w.metadata["llama.block_count"] = .uint32(UInt32(layers))
@@ -89,7 +91,11 @@ enum TinyModel {
             for v in values { withUnsafeBytes(of: Float16(v).bitPattern.littleEndian) { bytes.append(contentsOf: $0) } }
             try w.addTensor(name: name, shape: shape, type: .f16, data: bytes)
         default:
-            throw CLIError("tiny fixtures are generated in F32 and F16; use `swiftlet quantize` for \(type.name)")
+            var bytes = [UInt8](repeating: 0, count: type.byteCount(elements: values.count) ?? 0)
+            try values.withUnsafeBufferPointer { v in
+                try bytes.withUnsafeMutableBytes { try quantizeRow(type, v.baseAddress!, $0.baseAddress!, count: values.count) }
+            }
+            try w.addTensor(name: name, shape: shape, type: type, data: bytes)
         }
     }
 }

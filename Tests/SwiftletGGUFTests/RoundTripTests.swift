@@ -3,7 +3,7 @@ import Testing
 import SwiftletGGUF
 
 struct RoundTripTests {
-    @Test(arguments: ["tiny-llama-f32.gguf", "tiny-llama-f16.gguf"])
+    @Test(arguments: ["tiny-llama-f32.gguf", "tiny-llama-f16.gguf", "tiny-llama-q8_0.gguf", "tiny-llama-q4_0.gguf", "tiny-llama-q4_1.gguf"])
     func fixtureRoundTripIsByteIdentical(name: String) throws {
         let url = TestPaths.fixtures.appendingPathComponent(name)
         let original = try Array(Data(contentsOf: url))

@@ -19,7 +19,7 @@ func maxAbsDifference(_ a: [[Float]], _ b: [[Float]]) -> Float {
 @Suite struct TinyModelTests {
     let tokens = [1, 17, 200, 33, 5, 99, 140, 7, 64, 250, 3, 12]
 
-    @Test(arguments: ["tiny-llama-f32.gguf", "tiny-llama-f16.gguf"])
+    @Test(arguments: ["tiny-llama-f32.gguf", "tiny-llama-f16.gguf", "tiny-llama-q8_0.gguf", "tiny-llama-q4_0.gguf", "tiny-llama-q4_1.gguf"])
     func batchedAndOneTokenPathsAgree(fixture: String) throws {
         let model = try Model(path: TestPaths.fixtures.appendingPathComponent(fixture).path, threads: 2)
         #expect(model.config.architecture == "llama")
