@@ -45,10 +45,12 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "SwiftletGGUFTests", dependencies: ["SwiftletGGUF"]),
-        .testTarget(name: "SwiftletTokenizerTests", dependencies: ["SwiftletTokenizer", "SwiftletGGUF"]),
+        // Paths the test targets share (fixtures, models, references); not a product.
+        .target(name: "SwiftletTestSupport", path: "Tests/SwiftletTestSupport"),
+        .testTarget(name: "SwiftletGGUFTests", dependencies: ["SwiftletGGUF", "SwiftletTestSupport"]),
+        .testTarget(name: "SwiftletTokenizerTests", dependencies: ["SwiftletTokenizer", "SwiftletGGUF", "SwiftletTestSupport"]),
         .testTarget(name: "SwiftletKVCacheTests", dependencies: ["SwiftletKVCache"]),
-        .testTarget(name: "SwiftletModelTests", dependencies: ["SwiftletModel", "SwiftletGGUF", "SwiftletKVCache"]),
+        .testTarget(name: "SwiftletModelTests", dependencies: ["SwiftletModel", "SwiftletGGUF", "SwiftletKVCache", "SwiftletTestSupport"]),
         .testTarget(name: "SwiftletSamplingTests", dependencies: ["SwiftletSampling"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import SwiftletTestSupport
 import SwiftletGGUF
 
 /// Every file under Fixtures/malformed is broken in one way; each must give a GGUFError whose one-line

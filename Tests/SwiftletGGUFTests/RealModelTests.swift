@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import SwiftletTestSupport
 import SwiftletGGUF
 
 /// The two real models (Scripts/fetch-models.sh) open, with the structure llama.cpp reports.

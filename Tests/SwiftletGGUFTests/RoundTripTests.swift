@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import SwiftletTestSupport
 import SwiftletGGUF
 
 struct RoundTripTests {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import SwiftletTestSupport
 import SwiftletModel
 
 /// llama-perplexity -c 512 on shared/reference/ppl_text_gpl3_first20k.txt (README there): SmolLM2

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import SwiftletTestSupport
 import SwiftletKVCache
 import SwiftletModel
 
@@ -14,7 +15,7 @@ struct GreedyReference: Decodable {
     let results: [Result]
 
     static func load(_ name: String) throws -> GreedyReference {
-        let dir = ProcessInfo.processInfo.environment["SWIFTLET_REFERENCE"] ?? TestPaths.packageRoot.path + "/../shared/reference"
+        let dir = TestPaths.reference.path
         let url = URL(fileURLWithPath: dir + "/" + name)
         return try JSONDecoder().decode(GreedyReference.self, from: Data(contentsOf: url))
     }

@@ -1,28 +1,16 @@
 import Foundation
 import SwiftletGGUF
 import SwiftletTokenizer
+import SwiftletTestSupport
 
 /// Locations of the fixtures, real models and llama.cpp reference outputs the tests read.
 enum Support {
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent()
+    static func fixture(_ name: String) -> String { TestPaths.fixtures.appendingPathComponent(name).path }
 
-    static func fixture(_ name: String) -> String { packageRoot.appendingPathComponent("Fixtures/\(name)").path }
-
-    static func modelPath(_ name: String) throws -> String {
-        let dir = ProcessInfo.processInfo.environment["SWIFTLET_MODELS"]
-            ?? (NSHomeDirectory() + "/.cache/swiftlet/models")
-        let path = dir + "/" + name
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw Missing(message: "model \(path) not found: run Scripts/fetch-models.sh (or set SWIFTLET_MODELS)")
-        }
-        return path
-    }
+    static func modelPath(_ name: String) throws -> String { try TestPaths.model(name) }
 
     static func referencePath(_ name: String) throws -> String {
-        let dir = ProcessInfo.processInfo.environment["SWIFTLET_REFERENCE"]
-            ?? packageRoot.appendingPathComponent("../shared/reference").standardized.path
-        let path = dir + "/" + name
+        let path = TestPaths.reference.appendingPathComponent(name).path
         guard FileManager.default.fileExists(atPath: path) else {
             throw Missing(message: "reference \(path) not found (set SWIFTLET_REFERENCE to the reference folder)")
         }

@@ -1,0 +1,41 @@
+import Foundation
+
+/// Paths every test target shares: the package's Fixtures folder, the real-model cache and llama.cpp's
+/// reference outputs.
+public enum TestPaths {
+    public static let packageRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    public static let fixtures = packageRoot.appendingPathComponent("Fixtures")
+
+    public static var modelsDirectory: URL {
+        if let dir = ProcessInfo.processInfo.environment["SWIFTLET_MODELS"], !dir.isEmpty {
+            return URL(fileURLWithPath: dir)
+        }
+        return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/swiftlet/models")
+    }
+
+    /// A real model's path; a missing model is a test failure that says how to fetch it.
+    public static func model(_ file: String) throws -> String {
+        let path = modelsDirectory.appendingPathComponent(file).path
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw MissingModel(path: path)
+        }
+        return path
+    }
+
+    public struct MissingModel: Error, CustomStringConvertible {
+        let path: String
+        public var description: String { "model \(path) is missing: run Scripts/fetch-models.sh" }
+    }
+
+    /// llama.cpp's reference outputs: $SWIFTLET_REFERENCE, default ../shared/reference beside the package.
+    public static var reference: URL {
+        if let dir = ProcessInfo.processInfo.environment["SWIFTLET_REFERENCE"], !dir.isEmpty {
+            return URL(fileURLWithPath: dir)
+        }
+        return packageRoot.deletingLastPathComponent().appendingPathComponent("shared/reference")
+    }
+
+    public static let smollm2 = "SmolLM2-135M-Instruct.Q4_1.gguf"
+    public static let gemma3 = "gemma-3-270m-q4_k_m.gguf"
+}
