@@ -15,7 +15,7 @@ struct ActivationDump: Sendable {
             handle.write(data)
             try? handle.close()
         } else {
-            FileManager.default.createFile(atPath: path, contents: data)
+            _ = FileManager.default.createFile(atPath: path, contents: data)  // a debugging aid: a failed dump is not an error
         }
     }
 }
