@@ -16,6 +16,8 @@ let package = Package(
         .library(name: "SwiftletKVCache", targets: ["SwiftletKVCache"]),
         .library(name: "SwiftletModel", targets: ["SwiftletModel"]),
         .library(name: "SwiftletSampling", targets: ["SwiftletSampling"]),
+        .library(name: "SwiftletChat", targets: ["SwiftletChat"]),
+        .library(name: "Swiftlet", targets: ["Swiftlet"]),
         .executable(name: "swiftlet", targets: ["swiftlet"]),
     ],
     dependencies: [
@@ -34,6 +36,11 @@ let package = Package(
         .target(name: "SwiftletKVCache"),
         .target(name: "SwiftletModel", dependencies: ["SwiftletGGUF", "SwiftletKernels", "SwiftletKVCache"]),
         .target(name: "SwiftletSampling"),
+        .target(name: "SwiftletChat"),
+        .target(
+            name: "Swiftlet",
+            dependencies: ["SwiftletGGUF", "SwiftletTokenizer", "SwiftletKVCache", "SwiftletSampling", "SwiftletChat", "SwiftletModel"]
+        ),
         .executableTarget(
             name: "swiftlet",
             dependencies: [
@@ -42,6 +49,8 @@ let package = Package(
                 "SwiftletTokenizer",
                 "SwiftletModel",
                 "SwiftletSampling",
+                "SwiftletChat",
+                "Swiftlet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -52,6 +61,7 @@ let package = Package(
         .testTarget(name: "SwiftletKVCacheTests", dependencies: ["SwiftletKVCache"]),
         .testTarget(name: "SwiftletModelTests", dependencies: ["SwiftletModel", "SwiftletGGUF", "SwiftletKVCache", "SwiftletTestSupport"]),
         .testTarget(name: "SwiftletSamplingTests", dependencies: ["SwiftletSampling"]),
+        .testTarget(name: "SwiftletTests", dependencies: ["Swiftlet", "SwiftletTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

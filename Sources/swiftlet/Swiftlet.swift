@@ -5,6 +5,6 @@ struct SwiftletCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swiftlet",
         abstract: "Run GGUF language models on the CPU.",
-        subcommands: [Inspect.self, Tokenize.self, Generate.self, Perplexity.self, Bench.self, MakeFixtures.self]
+        subcommands: [Chat.self, Generate.self, Inspect.self, Tokenize.self, Perplexity.self, Bench.self, MakeFixtures.self]
     )
 }

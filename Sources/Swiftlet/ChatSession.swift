@@ -1,0 +1,51 @@
+import Synchronization
+import SwiftletChat
+
+/// A conversation with a model. Each ``send(_:options:)`` appends the user's message, streams the reply
+/// and appends it to the history when it finishes; the model's cache keeps the conversation's prefix,
+/// so a turn evaluates only its new tokens.
+public final class ChatSession: Sendable {
+    public let model: Model
+    private let history: Mutex<[ChatMessage]>
+
+    init(model: Model, system: String?) {
+        self.model = model
+        history = Mutex(system.map { [ChatMessage(role: "system", content: $0)] } ?? [])
+    }
+
+    /// The conversation so far.
+    public var messages: [ChatMessage] { history.withLock { $0 } }
+
+    /// Sends `text` as the user's next message and streams the assistant's reply.
+    public func send(_ text: String, options: GenerationOptions = GenerationOptions()) throws -> GenerationStream {
+        let conversation = history.withLock { history -> [ChatMessage] in
+            history.append(ChatMessage(role: "user", content: text))
+            return history
+        }
+        let upstream: GenerationStream
+        do {
+            upstream = try model.chat(conversation, options: options)
+        } catch {
+            history.withLock { _ = $0.popLast() }
+            throw error
+        }
+        return GenerationStream { continuation in
+            let task = Task {
+                var reply = ""
+                do {
+                    for try await event in upstream {
+                        if case .text(let delta) = event { reply += delta }
+                        if case .finished = event {
+                            self.history.withLock { $0.append(ChatMessage(role: "assistant", content: reply)) }
+                        }
+                        continuation.yield(event)
+                    }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+}

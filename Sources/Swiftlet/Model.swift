@@ -1,0 +1,177 @@
+import Foundation
+@_exported import SwiftletChat
+import SwiftletGGUF
+import SwiftletModel
+@_exported import SwiftletSampling
+import SwiftletTokenizer
+
+/// A language model loaded for generation: the entry point of the Swiftlet library.
+///
+/// ```swift
+/// import Swiftlet
+///
+/// let model = try await Swiftlet.Model.load("SmolLM2-135M-Instruct.Q4_1.gguf")
+/// for try await event in try model.chat([ChatMessage(role: "user", content: "Hello!")]) {
+///     if case .text(let delta) = event { print(delta, terminator: "") }
+/// }
+/// ```
+/// One `Model` serves many concurrent generations: each runs in one of `parallel` sequences with its own
+/// KV cache; further requests wait their turn in a first-come, first-served queue.
+public final class Model: Sendable {
+    /// Options fixed at load time.
+    public struct LoadOptions: Sendable {
+        /// Positions per sequence (prompt and generated tokens); nil uses the smaller of the model's trained
+        /// context and 4096.
+        public var contextLength: Int?
+        /// Sequences that can generate at once; KV memory is `contextLength × parallel`.
+        public var parallel: Int
+        /// Threads for the matrix products.
+        public var threads: Int
+
+        /// Options with the given values; the defaults suit one conversation on a two-core machine.
+        public init(contextLength: Int? = nil, parallel: Int = 1, threads: Int = 2) {
+            self.contextLength = contextLength
+            self.parallel = parallel
+            self.threads = threads
+        }
+    }
+
+    /// The model's name: its file name without `.gguf`.
+    public let id: String
+    /// Path of the GGUF file the model was loaded from.
+    public let path: String
+    /// Positions each sequence holds (prompt plus generated tokens).
+    public let contextLength: Int
+    /// The model's tokenizer.
+    public let tokenizer: Tokenizer
+    /// The chat template in use: the model's own, or ChatML when the file has none.
+    public let template: ChatTemplate
+    /// Whether the template came from the model file (false: the ChatML fallback).
+    public let hasOwnTemplate: Bool
+    /// The underlying forward pass.
+    public let network: SwiftletModel.Model
+    /// Token ids that end a generation (declared EOS/EOT/EOM plus known end-of-turn markers).
+    public let endOfGenerationIDs: Set<Int>
+    let scheduler: Scheduler
+    let bosText: String
+    let eosText: String
+    /// Stop strings every chat adds: the fallback template's end-of-turn marker when the vocabulary
+    /// has no such token (ChatML on Gemma), so the model's written `<|im_end|>` still ends the turn.
+    let chatStopStrings: [String]
+
+    /// Loads the GGUF model at `path`, off the caller's executor.
+    public static func load(_ path: String, options: LoadOptions = LoadOptions()) async throws -> Model {
+        try await Task.detached(priority: .userInitiated) { try Model(path: path, options: options) }.value
+    }
+
+    /// Loads the GGUF model at `path` synchronously.
+    public init(path: String, options: LoadOptions = LoadOptions()) throws {
+        guard (1...64).contains(options.parallel) else {
+            throw SwiftletError.invalidOption("parallel must be between 1 and 64, got \(options.parallel)")
+        }
+        guard (1...256).contains(options.threads) else {
+            throw SwiftletError.invalidOption("threads must be between 1 and 256, got \(options.threads)")
+        }
+        let file = try GGUFFile(path: path)
+        let network = try SwiftletModel.Model(file: file, threads: options.threads)
+        let trained = network.config.trainedContextLength
+        let context = options.contextLength ?? min(trained > 0 ? trained : 4096, 4096)
+        guard context >= 16, context <= 1 << 20 else {
+            throw SwiftletError.invalidOption("context length must be between 16 and 1048576, got \(context)")
+        }
+        let tokenizer = try Tokenizer(metadata: file.metadata)
+        let md = file.metadata
+        endOfGenerationIDs = EndOfGeneration.tokenIDs(
+            tokens: md["tokenizer.ggml.tokens"]?.typedArray?.strings ?? [],
+            declared: ["eos", "eot", "eom"].map { md["tokenizer.ggml.\($0)_token_id"]?.int })
+        self.network = network
+        self.tokenizer = tokenizer
+        self.contextLength = context
+        self.path = path
+        id = Model.identifier(forPath: path)
+        if let source = md["tokenizer.chat_template"]?.string, !source.isEmpty {
+            do {
+                template = try ChatTemplate(source: source)
+            } catch {
+                throw SwiftletError.template("the model's chat template does not parse: \(error)")
+            }
+            hasOwnTemplate = true
+        } else {
+            template = ChatTemplate.chatML
+            hasOwnTemplate = false
+        }
+        bosText = tokenizer.bosID.map { tokenizer.tokenText($0) } ?? ""
+        eosText = tokenizer.eosID.map { tokenizer.tokenText($0) } ?? ""
+        let imEnd = tokenizer.encode("<|im_end|>", addBOS: false, parseSpecial: true)
+        chatStopStrings = !hasOwnTemplate && !(imEnd.count == 1 && endOfGenerationIDs.contains(imEnd[0]))
+            ? ["<|im_end|>"] : []
+        scheduler = try Scheduler(model: network, tokenizer: tokenizer, endOfGeneration: endOfGenerationIDs,
+                                  context: context, parallel: options.parallel)
+    }
+
+    deinit { scheduler.shutdown() }
+
+    /// The id a model file gets: its file name without the `.gguf` extension.
+    public static func identifier(forPath path: String) -> String {
+        let name = URL(fileURLWithPath: path).lastPathComponent
+        return name.hasSuffix(".gguf") ? String(name.dropLast(5)) : name
+    }
+
+    /// Engine counters (requests, queue depth, tokens, KV-cache bytes…).
+    public var metrics: EngineMetrics { scheduler.metrics.withLock { $0 } }
+
+    /// Roles a conversation may use; `developer` is OpenAI's newer name for `system`.
+    public static let knownRoles: Set<String> = ["system", "developer", "user", "assistant", "tool"]
+
+    /// Renders `messages` with the chat template and tokenizes the result: the template's own text with
+    /// control tokens parsed, message content without (a user who types `<|im_start|>` gets those
+    /// characters, not the token). A BOS the template writes is not doubled by the automatic one.
+    public func promptTokens(for messages: [ChatMessage], addGenerationPrompt: Bool = true) throws -> [Int] {
+        guard !messages.isEmpty else { throw SwiftletError.emptyConversation }
+        var conversation = messages
+        for i in conversation.indices {
+            let role = conversation[i].role
+            guard Model.knownRoles.contains(role) else { throw SwiftletError.unknownRole(role) }
+            if role == "developer" { conversation[i].role = "system" }
+        }
+        let segments: [RenderedSegment]
+        do {
+            segments = try template.renderAdapting(
+                messages: conversation, addGenerationPrompt: addGenerationPrompt,
+                bosToken: bosText, eosToken: eosText)
+        } catch {
+            throw SwiftletError.template(String(describing: error))
+        }
+        let startsWithBOS = !bosText.isEmpty && segments.first.map { !$0.isContent && $0.text.hasPrefix(bosText) } == true
+        return tokenizer.encode(segments: segments.map { (text: $0.text, parseSpecial: !$0.isContent) },
+                                addBOS: startsWithBOS ? false : nil)
+    }
+
+    /// Generates the assistant's reply to `messages`.
+    ///
+    /// Errors found before generation starts (an empty conversation, an unknown role, a prompt longer than
+    /// the context, invalid options) are thrown here; the stream then yields text deltas and ends with a
+    /// ``GenerationEvent/finished(_:)`` summary. Cancelling the consuming task stops generation within one
+    /// token and frees its sequence.
+    public func chat(_ messages: [ChatMessage], options: GenerationOptions = GenerationOptions()) throws -> GenerationStream {
+        var options = options
+        options.stop += chatStopStrings
+        return try scheduler.submit(prompt: try promptTokens(for: messages), options: options)
+    }
+
+    /// Continues raw `prompt` text (no chat template; BOS per the model's metadata, special tokens parsed).
+    public func complete(_ prompt: String, options: GenerationOptions = GenerationOptions()) throws -> GenerationStream {
+        guard !prompt.isEmpty else { throw SwiftletError.emptyPrompt }
+        return try scheduler.submit(prompt: tokenizer.encode(prompt), options: options)
+    }
+
+    /// Generates from an already tokenized `prompt`.
+    public func generate(tokens prompt: [Int], options: GenerationOptions = GenerationOptions()) throws -> GenerationStream {
+        try scheduler.submit(prompt: prompt, options: options)
+    }
+
+    /// A conversation that keeps its history; each turn reuses the cached prefix of the previous ones.
+    public func session(system: String? = nil) -> ChatSession {
+        ChatSession(model: self, system: system)
+    }
+}

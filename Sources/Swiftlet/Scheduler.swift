@@ -1,0 +1,302 @@
+import Foundation
+import Synchronization
+import SwiftletKVCache
+import SwiftletModel
+import SwiftletSampling
+import SwiftletTokenizer
+
+/// Runs every generation of one loaded model on a dedicated thread.
+///
+/// The model's memory is split into `parallel` sequences (slots), each with its own KV cache of
+/// `context` positions. A request waits in a FIFO queue until a slot is free, then takes the free slot
+/// whose cached tokens share the longest prefix with its prompt (so a conversation's next turn evaluates
+/// only its new tokens). Active sequences advance in turns: a chunk of prompt or one decoded token each,
+/// so one long prompt does not stall the others' streams.
+final class Scheduler: @unchecked Sendable {
+    // @unchecked: all mutable state is guarded by `condition`, except each slot's cache, which only the
+    // scheduler thread touches.
+    let model: SwiftletModel.Model
+    let tokenizer: Tokenizer
+    let endOfGeneration: Set<Int>
+    let context: Int
+    /// Prompt tokens evaluated per turn of a sequence, so others keep streaming during a long prompt.
+    let prefillChunk = 256
+
+    private let condition = NSCondition()
+    private var slots: [Slot]
+    private var waiting: [Job] = []
+    private var active: [Job] = []
+    private var stopped = false
+    let metrics = Mutex(EngineMetrics())
+
+    final class Slot {
+        let cache: KVCache
+        /// The tokens whose keys and values `cache` holds, in order.
+        var tokens: [Int] = []
+        var busy = false
+        var lastUsed: UInt64 = 0
+        init(cache: KVCache) { self.cache = cache }
+    }
+
+    /// One request in flight.
+    final class Job: @unchecked Sendable {
+        let prompt: [Int]
+        let options: GenerationOptions
+        let continuation: GenerationStream.Continuation
+        let cancelled = Atomic<Bool>(false)
+        let enqueued = DispatchTime.now().uptimeNanoseconds
+        var slot: Slot?
+        var sampler: Sampler
+        var stops: StopStringMatcher
+        var decoder: StreamingDecoder
+        /// Prompt tokens already in the cache (reused or evaluated).
+        var evaluated = 0
+        var cached = 0
+        var generated: [Int] = []
+        var pendingToken: Int?
+        var started: UInt64 = 0
+        var firstToken: UInt64 = 0
+        var promptDone: UInt64 = 0
+
+        init(prompt: [Int], options: GenerationOptions, sampler: Sampler, tokenizer: Tokenizer,
+             continuation: GenerationStream.Continuation) {
+            self.prompt = prompt
+            self.options = options
+            self.sampler = sampler
+            self.stops = StopStringMatcher(stops: options.stop)
+            self.decoder = StreamingDecoder(tokenizer: tokenizer)
+            self.continuation = continuation
+        }
+    }
+
+    init(model: SwiftletModel.Model, tokenizer: Tokenizer, endOfGeneration: Set<Int>, context: Int, parallel: Int) throws {
+        self.model = model
+        self.tokenizer = tokenizer
+        self.endOfGeneration = endOfGeneration
+        self.context = context
+        slots = try (0..<parallel).map { _ in Slot(cache: try model.makeCache(context: context)) }
+        metrics.withLock { m in m.kvCacheBytes = slots.reduce(0) { $0 + $1.cache.byteCount } }
+        // The thread holds the scheduler until `shutdown()` ends its loop.
+        let thread = Thread { self.run() }
+        thread.name = "swiftlet-scheduler"
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+
+    /// Queues a generation of `prompt` and returns its event stream.
+    func submit(prompt: [Int], options: GenerationOptions) throws -> GenerationStream {
+        guard !prompt.isEmpty else { throw SwiftletError.emptyPrompt }
+        guard prompt.count < context else {
+            throw SwiftletError.contextLengthExceeded(promptTokens: prompt.count, contextLength: context)
+        }
+        if let max = options.maxTokens, max < 0 {
+            throw SwiftletError.invalidOption("maxTokens must be at least 0, got \(max)")
+        }
+        let sampler: Sampler
+        do { sampler = try Sampler(parameters: options.sampling) } catch {
+            throw SwiftletError.invalidOption(error.description)
+        }
+        let (stream, continuation) = GenerationStream.makeStream()
+        let job = Job(prompt: prompt, options: options, sampler: sampler, tokenizer: tokenizer, continuation: continuation)
+        continuation.onTermination = { [weak self, job] _ in
+            job.cancelled.store(true, ordering: .relaxed)
+            self?.wake()
+        }
+        condition.lock()
+        waiting.append(job)
+        metrics.withLock { $0.requests += 1; $0.queueDepth = waiting.count }
+        condition.signal()
+        condition.unlock()
+        return stream
+    }
+
+    /// Stops the scheduler thread after cancelling every request.
+    func shutdown() {
+        condition.lock()
+        stopped = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    private func wake() {
+        condition.lock()
+        condition.signal()
+        condition.unlock()
+    }
+
+    // MARK: - The scheduler thread
+
+    private func run() {
+        var clock: UInt64 = 0
+        while true {
+            condition.lock()
+            while !stopped && active.isEmpty && waiting.isEmpty { condition.wait() }
+            if stopped {
+                let all = active + waiting
+                active = []; waiting = []
+                condition.unlock()
+                all.forEach { $0.continuation.finish(throwing: SwiftletError.engine("the model is shutting down")) }
+                return
+            }
+            waiting.removeAll { job in
+                guard job.cancelled.load(ordering: .relaxed) else { return false }
+                job.continuation.finish()
+                return true
+            }
+            while !waiting.isEmpty, let slot = bestFreeSlot(for: waiting[0].prompt) {
+                let job = waiting.removeFirst()
+                slot.busy = true
+                job.slot = slot
+                active.append(job)
+            }
+            metrics.withLock { $0.queueDepth = waiting.count; $0.activeSequences = active.count }
+            let turn = active
+            condition.unlock()
+
+            for job in turn {
+                clock += 1
+                job.slot?.lastUsed = clock
+                let done: Bool
+                do {
+                    done = try step(job)
+                } catch {
+                    // The cache may hold part of a failed batch: forget it rather than reuse it.
+                    job.slot?.cache.reset()
+                    job.slot?.tokens = []
+                    job.continuation.finish(throwing: SwiftletError.engine(String(describing: error)))
+                    done = true
+                }
+                if done { release(job) }
+            }
+        }
+    }
+
+    /// The free slot sharing the longest prefix with `prompt`; among equals, the least recently used.
+    private func bestFreeSlot(for prompt: [Int]) -> Slot? {
+        slots.filter { !$0.busy }.max { a, b in
+            let pa = commonPrefixLength(a.tokens, prompt), pb = commonPrefixLength(b.tokens, prompt)
+            return pa != pb ? pa < pb : a.lastUsed > b.lastUsed
+        }
+    }
+
+    private func release(_ job: Job) {
+        condition.lock()
+        job.slot?.busy = false
+        active.removeAll { $0 === job }
+        metrics.withLock { $0.activeSequences = active.count }
+        condition.unlock()
+    }
+
+    /// Advances `job` by one turn; returns true when it has finished.
+    private func step(_ job: Job) throws -> Bool {
+        if job.cancelled.load(ordering: .relaxed) {
+            job.continuation.finish()
+            return true
+        }
+        guard let slot = job.slot else { return true }
+        let now = DispatchTime.now().uptimeNanoseconds
+
+        if job.started == 0 {
+            job.started = now
+            let reuse = reusablePrefixLength(cached: slot.tokens, prompt: job.prompt)
+            do {
+                try slot.cache.truncate(to: reuse)
+                slot.tokens.removeSubrange(reuse...)
+            } catch {
+                // A sliding-window layer may no longer hold the positions a shorter prefix needs.
+                slot.cache.reset()
+                slot.tokens = []
+            }
+            job.cached = slot.tokens.count
+            job.evaluated = slot.tokens.count
+            metrics.withLock { $0.cachedPromptTokens += job.cached }
+        }
+
+        var logits: [Float]
+        if job.evaluated < job.prompt.count {
+            let end = min(job.prompt.count, job.evaluated + prefillChunk)
+            let chunk = Array(job.prompt[job.evaluated..<end])
+            logits = try model.forward(chunk, cache: slot.cache)
+            slot.tokens += chunk
+            metrics.withLock { $0.promptTokens += chunk.count }
+            job.evaluated = end
+            if end < job.prompt.count { return false }
+            job.promptDone = DispatchTime.now().uptimeNanoseconds
+        } else if let token = job.pendingToken {
+            guard slot.cache.count < context else { return finish(job, .length) }
+            logits = try model.forward([token], cache: slot.cache)
+            slot.tokens.append(token)
+        } else {
+            return finish(job, .length)
+        }
+
+        if let max = job.options.maxTokens, job.generated.count >= max { return finish(job, .length) }
+        let history = job.prompt + job.generated
+        let token = job.sampler.sample(&logits, history: history)
+        if job.firstToken == 0 { job.firstToken = DispatchTime.now().uptimeNanoseconds }
+        if endOfGeneration.contains(token) {
+            return finish(job, .stop)
+        }
+        job.generated.append(token)
+        job.pendingToken = token
+        metrics.withLock { $0.completionTokens += 1 }
+
+        let piece = job.decoder.append(token)
+        let (emit, hitStop) = job.stops.feed(piece)
+        if !emit.isEmpty { job.continuation.yield(.text(emit)) }
+        if hitStop { return finish(job, .stop, flush: false) }
+        if let max = job.options.maxTokens, job.generated.count >= max { return finish(job, .length) }
+        if slot.cache.count >= context { return finish(job, .length) }
+        return false
+    }
+
+    private func finish(_ job: Job, _ reason: FinishReason, flush: Bool = true) -> Bool {
+        if flush {
+            let (emit, _) = job.stops.feed(job.decoder.flush())
+            let rest = emit + job.stops.flush()
+            if !rest.isEmpty { job.continuation.yield(.text(rest)) }
+        }
+        let now = DispatchTime.now().uptimeNanoseconds
+        let promptDone = job.promptDone == 0 ? now : job.promptDone
+        let first = job.firstToken == 0 ? now : job.firstToken
+        let summary = GenerationSummary(
+            finishReason: reason,
+            promptTokens: job.prompt.count,
+            cachedPromptTokens: job.cached,
+            completionTokens: job.generated.count,
+            timeToFirstToken: Double(first - job.started) / 1e9,
+            promptSeconds: Double(promptDone - job.started) / 1e9,
+            generationSeconds: Double(now - first) / 1e9,
+            queueSeconds: Double(job.started - job.enqueued) / 1e9)
+        metrics.withLock { $0.record(summary) }
+        job.continuation.yield(.finished(summary))
+        job.continuation.finish()
+        return true
+    }
+}
+
+/// Counters the engine keeps for monitoring (the server's /metrics).
+public struct EngineMetrics: Sendable {
+    public var requests = 0
+    public var queueDepth = 0
+    public var activeSequences = 0
+    public var promptTokens = 0
+    public var cachedPromptTokens = 0
+    public var completionTokens = 0
+    public var finishedRequests = 0
+    public var timeToFirstTokenSecondsTotal = 0.0
+    public var generationSecondsTotal = 0.0
+    public var generatedAfterFirstTotal = 0
+    public var kvCacheBytes = 0
+    /// Tokens per second over every finished request's generation phase.
+    public var tokensPerSecond: Double {
+        generationSecondsTotal > 0 ? Double(generatedAfterFirstTotal) / generationSecondsTotal : 0
+    }
+
+    mutating func record(_ s: GenerationSummary) {
+        finishedRequests += 1
+        timeToFirstTokenSecondsTotal += s.timeToFirstToken
+        generationSecondsTotal += s.generationSeconds
+        generatedAfterFirstTotal += max(0, s.completionTokens - 1)
+    }
+}

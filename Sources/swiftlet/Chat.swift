@@ -1,0 +1,121 @@
+import ArgumentParser
+import Foundation
+import Swiftlet
+import SwiftletChat
+import SwiftletSampling
+
+/// Sampling flags shared by the commands that generate.
+struct SamplingFlags: ParsableArguments {
+    @Option(help: "Temperature; 0 is greedy.") var temp: Float = 0.8
+    @Option(name: .customLong("top-k"), help: "Keep the k most likely tokens (0: all).") var topK: Int = 40
+    @Option(name: .customLong("top-p"), help: "Nucleus sampling threshold (1: off).") var topP: Float = 0.95
+    @Option(name: .customLong("min-p"), help: "Drop tokens below min-p × the top probability (0: off).") var minP: Float = 0.05
+    @Option(name: .customLong("repeat-penalty"), help: "Repetition penalty (1: off).") var repeatPenalty: Float = 1.0
+    @Option(help: "Random seed.") var seed: UInt64?
+    @Option(name: .shortAndLong, help: "Most tokens to generate per reply.") var n: Int?
+
+    func options() throws -> GenerationOptions {
+        var p = SamplingParameters()
+        p.temperature = temp
+        p.topK = topK
+        p.topP = topP
+        p.minP = minP
+        p.repeatPenalty = repeatPenalty
+        if let seed { p.seed = seed }
+        try p.validate()
+        if let n, n < 1 { throw CLIError("-n must be at least 1, got \(n)") }
+        return GenerationOptions(maxTokens: n, sampling: p)
+    }
+}
+
+/// `swiftlet chat`: talk to a model in the terminal, interactively or one-shot with `--prompt`.
+struct Chat: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Chat with a model (interactive, or one-shot with --prompt).")
+
+    @Option(help: "GGUF model file (default: SmolLM2-135M-Instruct Q4_1, fetched on first use).") var model: String?
+    @Option(help: "System message.") var system: String?
+    @Option(help: "Send this one message, print the reply and exit.") var prompt: String?
+    @Option(help: "Context length per conversation.") var ctx: Int = 2048
+    @Option(help: "Threads.") var threads: Int = 2
+    @OptionGroup var sampling: SamplingFlags
+
+    func run() async throws {
+        do {
+            let options = try sampling.options()
+            let path = try model ?? DefaultModel.path()
+            let loaded = try await Model.load(path, options: .init(contextLength: ctx, parallel: 1, threads: threads))
+            let session = loaded.session(system: system)
+            if let prompt {
+                try await Chat.reply(session, prompt, options)
+                return
+            }
+            printError("Chatting with \(loaded.id). End input (Ctrl-D) to quit.")
+            while true {
+                FileHandle.standardError.write(Data("> ".utf8))
+                guard let line = readLine(strippingNewline: true) else { break }
+                if line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
+                do {
+                    try await Chat.reply(session, line, options)
+                } catch let error as SwiftletError {
+                    printError("error: \(error)")
+                }
+            }
+        } catch let error as ExitCode {
+            throw error
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(1)
+        }
+    }
+
+    static func reply(_ session: ChatSession, _ text: String, _ options: GenerationOptions) async throws {
+        for try await event in try session.send(text, options: options) {
+            switch event {
+            case .text(let delta):
+                FileHandle.standardOutput.write(Data(delta.utf8))
+            case .finished(let s):
+                FileHandle.standardOutput.write(Data("\n".utf8))
+                printError(String(format: "[%d prompt tokens (%d cached), %d generated, %.1f tokens/s, first token %.0f ms, %@]",
+                                  s.promptTokens, s.cachedPromptTokens, s.completionTokens, s.tokensPerSecond,
+                                  s.timeToFirstToken * 1000, s.finishReason.rawValue))
+            }
+        }
+    }
+}
+
+/// The default model: SmolLM2-135M-Instruct Q4_1 in the model cache, fetched by Scripts/fetch-models.sh.
+enum DefaultModel {
+    static let fileName = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+    static func path() throws -> String {
+        let dir = ProcessInfo.processInfo.environment["SWIFTLET_MODELS"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/swiftlet/models").path
+        let path = dir + "/" + fileName
+        if FileManager.default.fileExists(atPath: path) { return path }
+        printError("fetching the default model into \(dir)…")
+        let script = scriptPath()
+        guard FileManager.default.isExecutableFile(atPath: script) else {
+            throw CLIError("the default model is not in \(dir) and Scripts/fetch-models.sh was not found; run it from the Swiftlet checkout or pass --model")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: script)
+        process.arguments = ["smollm2"]
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0, FileManager.default.fileExists(atPath: path) else {
+            throw CLIError("fetching the default model failed (Scripts/fetch-models.sh exit status \(process.terminationStatus))")
+        }
+        return path
+    }
+
+    /// Scripts/fetch-models.sh beside the checkout this binary was built in (…/.build/release/swiftlet).
+    static func scriptPath() -> String {
+        let exe = URL(fileURLWithPath: CommandLine.arguments[0])
+        let root = exe.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let candidate = root.appendingPathComponent("Scripts/fetch-models.sh").path
+        if FileManager.default.fileExists(atPath: candidate) { return candidate }
+        return FileManager.default.currentDirectoryPath + "/Scripts/fetch-models.sh"
+    }
+}
