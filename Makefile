@@ -4,7 +4,7 @@ SWIFT ?= swift
 # with AVX2, FMA and F16C, Swift generates code for Haswell-class CPUs; elsewhere the portable build.
 HAVE_AVX2 := $(shell grep -q avx2 /proc/cpuinfo 2>/dev/null && grep -q fma /proc/cpuinfo && grep -q f16c /proc/cpuinfo && echo yes)
 ifeq ($(HAVE_AVX2),yes)
-FAST_FLAGS ?= -Xswiftc -target-cpu -Xswiftc haswell
+FAST_FLAGS ?= -Xswiftc -target-cpu -Xswiftc haswell -Xswiftc -DSWIFTLET_AVX2
 else
 FAST_FLAGS ?=
 endif

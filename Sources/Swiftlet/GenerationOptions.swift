@@ -9,6 +9,8 @@ public struct GenerationOptions: Sendable {
     /// Generation stops when the text contains one of these; the stop string itself is not emitted.
     public var stop: [String]
 
+    /// Options with the given values; by default llama.cpp's sampler settings, no token limit but the
+    /// context, and no stop strings.
     public init(maxTokens: Int? = nil, sampling: SamplingParameters = SamplingParameters(), stop: [String] = []) {
         self.maxTokens = maxTokens
         self.sampling = sampling

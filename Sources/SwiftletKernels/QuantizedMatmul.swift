@@ -109,6 +109,14 @@ private func quantizedDot(_ type: GGMLType, _ w: UnsafeRawPointer, _ a: Quantize
     let b = w.assumingMemoryBound(to: UInt8.self)
     let qs = a.qs, ad = a.d, asum = a.s
     var sumf: Float = 0
+    #if SWIFTLET_AVX2 && arch(x86_64)
+    switch type {
+    case .q8_0: return avx2DotQ8_0(w, qs + t * columns, ad + t * columns / 32, blocks: columns / 32)
+    case .q4_0: return avx2DotQ4_0(w, qs + t * columns, ad + t * columns / 32, blocks: columns / 32)
+    case .q4_1: return avx2DotQ4_1(w, qs + t * columns, ad + t * columns / 32, asum + t * columns / 32, blocks: columns / 32)
+    default: break
+    }
+    #endif
     switch type {
     case .q8_0:
         let base = t * columns / 32
