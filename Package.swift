@@ -58,6 +58,7 @@ let package = Package(
         .target(name: "SwiftletTestSupport", path: "Tests/SwiftletTestSupport"),
         .testTarget(name: "SwiftletGGUFTests", dependencies: ["SwiftletGGUF", "SwiftletTestSupport"]),
         .testTarget(name: "SwiftletTokenizerTests", dependencies: ["SwiftletTokenizer", "SwiftletGGUF", "SwiftletTestSupport"]),
+        .testTarget(name: "SwiftletKernelsTests", dependencies: ["SwiftletKernels", "SwiftletGGUF"]),
         .testTarget(name: "SwiftletKVCacheTests", dependencies: ["SwiftletKVCache"]),
         .testTarget(name: "SwiftletModelTests", dependencies: ["SwiftletModel", "SwiftletGGUF", "SwiftletKVCache", "SwiftletTestSupport"]),
         .testTarget(name: "SwiftletSamplingTests", dependencies: ["SwiftletSampling"]),

@@ -102,6 +102,99 @@ func avx2DotQ8_0(_ w: UnsafeRawPointer, _ qs: UnsafePointer<Int8>, _ ad: UnsafeP
     if b < blocks { acc0 = _mm256_add_ps(acc0, block(b)) }
     return horizontalSum(_mm256_add_ps(acc0, acc1))
 }
+/// Bit i of `bits` as byte i of the result: 0xFF where set, 0 where clear.
+@inline(__always) private func bytesFromBits(_ bits: UInt32) -> __m256i {
+    let spread = _mm256_shuffle_epi8(
+        _mm256_set1_epi32(Int32(bitPattern: bits)),
+        _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3))
+    let select = _mm256_set1_epi64x(Int64(bitPattern: 0x8040_2010_0804_0201))
+    return _mm256_cmpeq_epi8(_mm256_and_si256(spread, select), select)
+}
+
+/// One Q5_0 row against Q8_0 activations: Σ d·da·Σ(q−16)·a, q's fifth bit from the block's qh word.
+@inline(__always)
+func avx2DotQ5_0(_ w: UnsafeRawPointer, _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>, blocks: Int) -> Float {
+    var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
+    let sixteen = _mm256_set1_epi8(16)
+    @inline(__always) func block(_ b: Int) -> __m256 {
+        let p = w + b * 22
+        let high = _mm256_and_si256(bytesFromBits(p.loadUnaligned(fromByteOffset: 2, as: UInt32.self)), sixteen)
+        let q = _mm256_sub_epi8(_mm256_or_si256(nibbles(p + 6), high), sixteen)
+        let s = signedProductSums(q, load256(qs + b * 32))
+        return _mm256_mul_ps(s, _mm256_set1_ps(twoHalves(p)[0] * ad[b]))
+    }
+    var b = 0
+    while b + 1 < blocks {
+        acc0 = _mm256_add_ps(acc0, block(b)); acc1 = _mm256_add_ps(acc1, block(b + 1))
+        b += 2
+    }
+    if b < blocks { acc0 = _mm256_add_ps(acc0, block(b)) }
+    return horizontalSum(_mm256_add_ps(acc0, acc1))
+}
+
+/// One Q4_K row against Q8_K activations: d·da·Σ scale·Σq·a − dmin·da·Σ min·Σa, per 32-value sub-block.
+@inline(__always)
+func avx2DotQ4_K(_ w: UnsafeRawPointer, _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>, _ bsums: UnsafePointer<Int32>, blocks: Int) -> Float {
+    var acc = _mm256_setzero_ps()
+    var minSum: Float = 0
+    let low = _mm256_set1_epi8(0x0F)
+    for b in 0..<blocks {
+        let p = w + b * 144, a = qs + b * 256, sc = (p + 4).assumingMemoryBound(to: UInt8.self)
+        var scales = SIMD8<Int16>(), mins = SIMD8<Int32>()
+        for j in 0..<4 {
+            scales[j] = Int16(sc[j] & 63); mins[j] = Int32(sc[j + 4] & 63)
+            scales[j + 4] = Int16((sc[j + 8] & 0xF) | ((sc[j] >> 6) << 4))
+            mins[j + 4] = Int32((sc[j + 8] >> 4) | ((sc[j + 4] >> 6) << 4))
+        }
+        var sumi = _mm256_setzero_si256()
+        for g in 0..<4 {
+            let q = load256(p + 16 + 32 * g)
+            let lo = _mm256_maddubs_epi16(_mm256_and_si256(q, low), load256(a + 64 * g))
+            let hi = _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(q, 4), low), load256(a + 64 * g + 32))
+            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(lo, _mm256_set1_epi16(scales[2 * g])))
+            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(hi, _mm256_set1_epi16(scales[2 * g + 1])))
+        }
+        let dm = twoHalves(p)
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), _mm256_set1_ps(dm[0] * ad[b]), acc)
+        let bs = bsums + b * 16
+        var m: Int32 = 0
+        for j in 0..<8 { m &+= mins[j] &* (bs[2 * j] &+ bs[2 * j + 1]) }
+        minSum += dm[1] * ad[b] * Float(m)
+    }
+    return horizontalSum(acc) - minSum
+}
+
+/// One Q6_K row against Q8_K activations: d·da·Σ scale·Σ(q−32)·a per 16 values.
+@inline(__always)
+func avx2DotQ6_K(_ w: UnsafeRawPointer, _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>, blocks: Int) -> Float {
+    var acc = _mm256_setzero_ps()
+    let low = _mm256_set1_epi8(0x0F), thirtyTwo = _mm256_set1_epi8(32)
+    @inline(__always) func scaled(_ q: __m256i, _ a: __m256i, _ s0: Int8, _ s1: Int8) -> __m256i {
+        let p = _mm256_sub_epi16(_mm256_maddubs_epi16(q, a), _mm256_maddubs_epi16(thirtyTwo, a))
+        return _mm256_madd_epi16(p, _mm256_set_m128i(_mm_set1_epi16(Int16(s1)), _mm_set1_epi16(Int16(s0))))
+    }
+    for b in 0..<blocks {
+        let p = w + b * 210, a = qs + b * 256
+        let sc = (p + 192).assumingMemoryBound(to: Int8.self)
+        var sumi = _mm256_setzero_si256()
+        for h in 0..<2 {
+            let ql0 = load256(p + 64 * h), ql1 = load256(p + 64 * h + 32), qh = load256(p + 128 + 32 * h)
+            let s = sc + 8 * h, a0 = a + 128 * h
+            let q1 = _mm256_or_si256(_mm256_and_si256(ql0, low), _mm256_slli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8(0x03)), 4))
+            let q2 = _mm256_or_si256(_mm256_and_si256(ql1, low), _mm256_slli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8(0x0C)), 2))
+            let q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low), _mm256_and_si256(qh, _mm256_set1_epi8(0x30)))
+            let q4 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low),
+                                     _mm256_srli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8(-64)), 2))
+            sumi = _mm256_add_epi32(sumi, scaled(q1, load256(a0), s[0], s[1]))
+            sumi = _mm256_add_epi32(sumi, scaled(q2, load256(a0 + 32), s[2], s[3]))
+            sumi = _mm256_add_epi32(sumi, scaled(q3, load256(a0 + 64), s[4], s[5]))
+            sumi = _mm256_add_epi32(sumi, scaled(q4, load256(a0 + 96), s[6], s[7]))
+        }
+        let d = Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: 208, as: UInt16.self)))
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), _mm256_set1_ps(d * ad[b]), acc)
+    }
+    return horizontalSum(acc)
+}
 #else
 /// Whether this build carries the AVX2 kernels.
 public let kernelsUseAVX2 = false

@@ -104,19 +104,30 @@ private func dotNibbles(_ q: UnsafePointer<UInt8>, _ a: UnsafePointer<Int8>, off
     return s
 }
 
-/// One weight row · one token's quantized activations, the way ggml's vec_dot does it.
+/// One weight row · one token's quantized activations: the AVX2 kernel when the build has one for
+/// `type`, else the portable loop.
+@inline(__always)
 private func quantizedDot(_ type: GGMLType, _ w: UnsafeRawPointer, _ a: QuantizedActivations, token t: Int, columns: Int, x: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>) -> Float {
-    let b = w.assumingMemoryBound(to: UInt8.self)
-    let qs = a.qs, ad = a.d, asum = a.s
-    var sumf: Float = 0
     #if SWIFTLET_AVX2 && arch(x86_64)
+    let qs = a.qs, ad = a.d
     switch type {
     case .q8_0: return avx2DotQ8_0(w, qs + t * columns, ad + t * columns / 32, blocks: columns / 32)
     case .q4_0: return avx2DotQ4_0(w, qs + t * columns, ad + t * columns / 32, blocks: columns / 32)
-    case .q4_1: return avx2DotQ4_1(w, qs + t * columns, ad + t * columns / 32, asum + t * columns / 32, blocks: columns / 32)
+    case .q4_1: return avx2DotQ4_1(w, qs + t * columns, ad + t * columns / 32, a.s + t * columns / 32, blocks: columns / 32)
+    case .q5_0: return avx2DotQ5_0(w, qs + t * columns, ad + t * columns / 32, blocks: columns / 32)
+    case .q4_K: return avx2DotQ4_K(w, qs + t * columns, ad + t * columns / 256, a.bsums + t * columns / 16, blocks: columns / 256)
+    case .q6_K: return avx2DotQ6_K(w, qs + t * columns, ad + t * columns / 256, blocks: columns / 256)
     default: break
     }
     #endif
+    return portableDot(type, w, a, token: t, columns: columns, x: x, scratch: scratch)
+}
+
+/// One weight row · one token's quantized activations, the way ggml's scalar vec_dot does it.
+private func portableDot(_ type: GGMLType, _ w: UnsafeRawPointer, _ a: QuantizedActivations, token t: Int, columns: Int, x: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>) -> Float {
+    let b = w.assumingMemoryBound(to: UInt8.self)
+    let qs = a.qs, ad = a.d, asum = a.s
+    var sumf: Float = 0
     switch type {
     case .q8_0:
         let base = t * columns / 32
@@ -230,6 +241,35 @@ public func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, tokens: Int, _ 
         defer { buf.deallocate() }
         for r in (w.rows * c / chunks)..<(w.rows * (c + 1) / chunks) {
             for t in 0..<tokens { y[t * w.rows + r] = quantizedDot(w.type, w.row(r), a, token: t, columns: w.columns, x: x, scratch: buf) }
+        }
+    }
+}
+
+/// Which implementation of the block dot products to run.
+public enum KernelPath: Sendable, CaseIterable {
+    /// The build's fastest: AVX2 where compiled in (see ``kernelsUseAVX2``), else portable.
+    case fastest
+    /// Plain Swift loops, in every build: the reference the fast kernels are tested against.
+    case portable
+}
+
+/// `row` (one weight row of `type`, `x.count` columns) · `x`, with `x` quantized as the matrix
+/// products quantize activations. For tests and tools; the matrix products run the same code.
+public func quantizedRowDot(_ type: GGMLType, row: UnsafeRawBufferPointer, _ x: [Float], path: KernelPath = .fastest) throws(KernelError) -> Float {
+    let columns = x.count
+    guard columns > 0, columns % type.blockSize == 0 else {
+        throw .shapeMismatch("\(columns) columns is not a multiple of \(type.name)'s block size \(type.blockSize)")
+    }
+    guard let base = row.baseAddress, row.count >= columns / type.blockSize * type.bytesPerBlock else {
+        throw .shapeMismatch("a \(type.name) row of \(columns) columns needs \(columns / type.blockSize * type.bytesPerBlock) bytes, got \(row.count)")
+    }
+    return x.withUnsafeBufferPointer { xp in
+        let a = quantizeActivations(type, xp.baseAddress!, tokens: 1, columns: columns)
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: columns)
+        defer { scratch.deallocate() }
+        switch path {
+        case .fastest: return quantizedDot(type, base, a, token: 0, columns: columns, x: xp.baseAddress!, scratch: scratch)
+        case .portable: return portableDot(type, base, a, token: 0, columns: columns, x: xp.baseAddress!, scratch: scratch)
         }
     }
 }

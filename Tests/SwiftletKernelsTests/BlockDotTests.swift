@@ -1,0 +1,93 @@
+import Foundation
+import SwiftletGGUF
+import SwiftletKernels
+import Testing
+
+/// Random but valid blocks of `type`: every byte random, then each F16 scale replaced by a small finite one.
+func randomRow(_ type: GGMLType, columns: Int, seed: UInt64) -> [UInt8] {
+    var rng = SplitMix(seed)
+    let blocks = columns / type.blockSize
+    var bytes = (0..<(blocks * type.bytesPerBlock)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+    func setHalf(_ offset: Int, _ value: Float) {
+        let bits = Float16(value).bitPattern
+        bytes[offset] = UInt8(bits & 0xFF); bytes[offset + 1] = UInt8(bits >> 8)
+    }
+    for b in 0..<blocks {
+        let o = b * type.bytesPerBlock
+        let scale = Float(rng.next() % 1000 + 1) / 20000
+        switch type {
+        case .q8_0, .q4_0, .q5_0: setHalf(o, scale)
+        case .q4_1: setHalf(o, scale); setHalf(o + 2, -scale * 4)
+        case .q4_K: setHalf(o, scale); setHalf(o + 2, scale / 2)
+        case .q6_K: setHalf(o + 208, scale)
+        default: break
+        }
+    }
+    return bytes
+}
+
+struct SplitMix {
+    var state: UInt64
+    init(_ seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func nextFloat() -> Float { Float(next() >> 40) / Float(1 << 24) * 2 - 1 }
+}
+
+@Suite struct BlockDotTests {
+    static let types: [GGMLType] = [.q8_0, .q4_0, .q4_1, .q5_0, .q4_K, .q6_K]
+
+    /// The fast kernels (AVX2 in a `make` build) agree with the portable loops: both sum the same integer
+    /// products, so only the float accumulation order differs.
+    @Test(arguments: types)
+    func fastMatchesPortable(type: GGMLType) throws {
+        for seed in 1...20 as ClosedRange<UInt64> {
+            let columns = 512 + (type.blockSize == 32 ? 32 * Int(seed % 5) : 0)
+            let row = randomRow(type, columns: columns, seed: seed)
+            var rng = SplitMix(seed &* 7)
+            let x = (0..<columns).map { _ in rng.nextFloat() * (seed % 3 == 0 ? 10 : 1) }
+            let (fast, portable) = try row.withUnsafeBytes { r in
+                (try quantizedRowDot(type, row: r, x, path: .fastest), try quantizedRowDot(type, row: r, x, path: .portable))
+            }
+            let magnitude = try row.withUnsafeBytes { r -> Float in
+                var w = [Float](repeating: 0, count: columns)
+                try w.withUnsafeMutableBufferPointer { wp in
+                    try dequantizeRow(type, r.baseAddress!, wp.baseAddress!, count: columns)
+                }
+                return zip(w, x).reduce(0) { $0 + abs($1.0 * $1.1) }
+            }
+            #expect(abs(fast - portable) <= 1e-5 * magnitude + 1e-6, "\(type.name) seed \(seed): fast \(fast) portable \(portable)")
+        }
+    }
+
+    /// The quantized dot stays close to the exact float dot of the dequantized row (activation
+    /// quantization to 8 bits costs well under 1% of the sum of magnitudes).
+    @Test(arguments: types)
+    func closeToFloatDot(type: GGMLType) throws {
+        let columns = 1024
+        let row = randomRow(type, columns: columns, seed: 99)
+        var rng = SplitMix(5)
+        let x = (0..<columns).map { _ in rng.nextFloat() }
+        try row.withUnsafeBytes { r in
+            var w = [Float](repeating: 0, count: columns)
+            try w.withUnsafeMutableBufferPointer { wp in try dequantizeRow(type, r.baseAddress!, wp.baseAddress!, count: columns) }
+            let exact = zip(w, x).reduce(Float(0)) { $0 + $1.0 * $1.1 }
+            let magnitude = zip(w, x).reduce(Float(0)) { $0 + abs($1.0 * $1.1) }
+            let q = try quantizedRowDot(type, row: r, x)
+            #expect(abs(q - exact) < 0.01 * magnitude, "\(type.name): quantized \(q) exact \(exact)")
+        }
+    }
+
+    @Test func badShapesAreErrors() {
+        let row = [UInt8](repeating: 0, count: 34)
+        row.withUnsafeBytes { r in
+            #expect(throws: KernelError.self) { try quantizedRowDot(.q8_0, row: r, [Float](repeating: 1, count: 31)) }
+            #expect(throws: KernelError.self) { try quantizedRowDot(.q8_0, row: r, [Float](repeating: 1, count: 64)) }
+        }
+    }
+}
