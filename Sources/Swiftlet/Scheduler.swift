@@ -110,7 +110,8 @@ final class Scheduler: @unchecked Sendable {
         return stream
     }
 
-    /// Stops the scheduler thread after cancelling every request.
+    /// Lets the scheduler thread end once every queued and running generation has finished (the model
+    /// is gone, but streams a caller still holds complete normally).
     func shutdown() {
         condition.lock()
         stopped = true
@@ -131,11 +132,8 @@ final class Scheduler: @unchecked Sendable {
         while true {
             condition.lock()
             while !stopped && active.isEmpty && waiting.isEmpty { condition.wait() }
-            if stopped {
-                let all = active + waiting
-                active = []; waiting = []
+            if stopped && active.isEmpty && waiting.isEmpty {
                 condition.unlock()
-                all.forEach { $0.continuation.finish(throwing: SwiftletError.engine("the model is shutting down")) }
                 return
             }
             waiting.removeAll { job in
@@ -269,6 +267,8 @@ final class Scheduler: @unchecked Sendable {
             generationSeconds: Double(now - first) / 1e9,
             queueSeconds: Double(job.started - job.enqueued) / 1e9)
         metrics.withLock { $0.record(summary) }
+        // Free the sequence before the caller hears of the end, so what it does next finds it free.
+        release(job)
         job.continuation.yield(.finished(summary))
         job.continuation.finish()
         return true

@@ -68,9 +68,8 @@ struct LlamaModel: TransformerArchitecture {
             // Attention block: x += wo · attention(rope(wq·norm(x)), rope(wk·norm(x)), wv·norm(x))
             rt.normRows(ws.x, layer.attnNorm, ws.xb, rows: n, width: dim)
             rt.dump("attn_norm", l, ws.xb, n * dim)
-            rt.linear(layer.wq, ws.xb, ws.q, tokens: n)                       // q (n, qDim)
-            rt.linear(layer.wk, ws.xb, ws.k, tokens: n)                       // k (n, kvDim)
-            rt.linear(layer.wv, ws.xb, ws.v, tokens: n)                       // v (n, kvDim)
+            // q (n, heads × keyLength), k (n, kvHeads × keyLength), v (n, kvHeads × valueLength)
+            rt.linear([(layer.wq, ws.q), (layer.wk, ws.k), (layer.wv, ws.v)], ws.xb, tokens: n)
             if let bq = layer.bq { rt.addBias(ws.q, bq, rows: n) }
             if let bk = layer.bk { rt.addBias(ws.k, bk, rows: n) }
             if let bv = layer.bv { rt.addBias(ws.v, bv, rows: n) }
@@ -88,8 +87,7 @@ struct LlamaModel: TransformerArchitecture {
             // Feed-forward block: x += down · (silu(gate · norm(x)) * (up · norm(x)))
             rt.normRows(ws.x, layer.ffnNorm, ws.xb, rows: n, width: dim)
             rt.dump("ffn_norm", l, ws.xb, n * dim)
-            rt.linear(layer.gate, ws.xb, ws.hb, tokens: n)                    // (n, ff)
-            rt.linear(layer.up, ws.xb, ws.hb2, tokens: n)                     // (n, ff)
+            rt.linear([(layer.gate, ws.hb), (layer.up, ws.hb2)], ws.xb, tokens: n)        // gate, up (n, ff)
             swiglu(gate: ws.hb, up: ws.hb2, out: ws.hb, count: n * ff)
             rt.linear(layer.down, ws.hb, ws.xb2, tokens: n)                   // (n, dim)
             rt.dump("ffn_out", l, ws.xb2, n * dim)

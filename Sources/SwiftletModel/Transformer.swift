@@ -39,6 +39,12 @@ final class Runtime: Sendable {
         if n == 1 { matvec(w, x, y, pool: pool) } else { matmul(w, x, tokens: n, y, pool: pool) }
     }
 
+    /// Several products of the same input (q, k, v; gate, up) in one job on the pool.
+    @inline(__always)
+    func linear(_ products: [(weight: WeightMatrix, output: UnsafeMutablePointer<Float>)], _ x: UnsafePointer<Float>, tokens n: Int) {
+        matmul(products, x, tokens: n, pool: pool)
+    }
+
     /// RMS-normalises each of `rows` rows of `width` floats, times `weight`.
     func normRows(_ x: UnsafePointer<Float>, _ weight: Vector, _ out: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
         for r in 0..<rows {
