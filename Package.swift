@@ -32,7 +32,7 @@ let package = Package(
         ),
         .target(name: "SwiftletGGUF"),
         .target(name: "SwiftletTokenizer", dependencies: ["SwiftletGGUF"]),
-        .target(name: "SwiftletKernels", dependencies: ["SwiftletGGUF"]),
+        .target(name: "SwiftletKernels", dependencies: ["SwiftletGGUF", "COpenBLAS"]),
         .target(name: "SwiftletKVCache"),
         .target(name: "SwiftletModel", dependencies: ["SwiftletGGUF", "SwiftletKernels", "SwiftletKVCache"]),
         .target(name: "SwiftletSampling"),

@@ -71,7 +71,8 @@ final class Runtime: Sendable {
     }
 
     /// Batches at least this long take llama.cpp's tiled flash-attention numerics (F32 q and
-    /// accumulator); shorter ones its one-row kernel (q rounded to F16, F16 V accumulator).
+    /// accumulator), computed as matrix products through OpenBLAS; shorter ones its one-row kernel
+    /// (q rounded to F16, F16 V accumulator).
     static let tiledAttentionMinimumTokens = 32
 
     /// Causal grouped-query attention of n new tokens at positions start..<start+n.
@@ -93,6 +94,10 @@ final class Runtime: Sendable {
             throw .cache(error)
         }
         let halfAccumulator = cache.storage == .f16 && n < Runtime.tiledAttentionMinimumTokens
+        if n >= Runtime.tiledAttentionMinimumTokens {
+            attendBatched(layer: layer, ws: ws, tokens: n, start: start, first: first, scale: scale)
+            return
+        }
         let units = n * c.headCount
         let chunks = min(units, pool.threadCount * 4)
         let span = start + n - first
@@ -112,6 +117,39 @@ final class Runtime: Sendable {
                     attendFloat(q: q, keys: keys, values: values, positions: attended, scale: scale, out: out, scores: scratch)
                 }
             }
+        }
+    }
+
+    /// Attention of a long batch as matrix products: per head and chunk of tokens, the scores
+    /// S = Q·Kᵀ × scale over every position the chunk sees, masked (causal, and the sliding window) and
+    /// softmaxed per row, then S·V. ws.keys/ws.values hold positions first..<start+n.
+    private func attendBatched(layer: Int, ws: Workspace, tokens n: Int, start: Int, first: Int, scale: Float) {
+        let c = config, window = c.window(ofLayer: layer)
+        let chunk = 32, chunks = (n + chunk - 1) / chunk
+        let qStride = c.headCount * c.keyLength, oStride = c.headCount * c.valueLength
+        let group = c.headCount / c.headCountKV
+        pool.parallelFor(c.headCount * chunks) { unit in
+            let h = unit % c.headCount, t0 = (unit / c.headCount) * chunk
+            let m = min(n, t0 + chunk) - t0, kvh = h / group
+            let lo = firstAttendedPosition(for: start + t0, window: window), hi = start + t0 + m
+            let p = hi - lo
+            let scores = UnsafeMutablePointer<Float>.allocate(capacity: m * p)
+            defer { scores.deallocate() }
+            BLAS.sgemm(m: m, n: p, k: c.keyLength, alpha: scale,
+                       a: ws.q + t0 * qStride + h * c.keyLength, lda: qStride,
+                       b: ws.keys + (lo - first) * c.keyWidth + kvh * c.keyLength, ldb: c.keyWidth, transposeB: true,
+                       c: scores, ldc: p)
+            for r in 0..<m {
+                let pos = start + t0 + r, row = scores + r * p
+                let a = firstAttendedPosition(for: pos, window: window) - lo, b = pos - lo + 1
+                softmax(row + a, count: b - a)
+                row.update(repeating: 0, count: a)
+                (row + b).update(repeating: 0, count: p - b)
+            }
+            BLAS.sgemm(m: m, n: c.valueLength, k: p,
+                       a: scores, lda: p,
+                       b: ws.values + (lo - first) * c.valueWidth + kvh * c.valueLength, ldb: c.valueWidth, transposeB: false,
+                       c: ws.att + t0 * oStride + h * c.valueLength, ldc: oStride)
         }
     }
 

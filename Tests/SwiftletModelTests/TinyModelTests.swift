@@ -7,7 +7,7 @@ import SwiftletModel
 
 /// All logits of `tokens` evaluated from an empty cache, in batches of `batchSize`.
 func allLogits(_ model: Model, _ tokens: [Int], batchSize: Int? = nil, storage: KVStorageType = .f16) throws -> [[Float]] {
-    let cache = try model.makeCache(context: 64, storage: storage)
+    let cache = try model.makeCache(context: max(64, tokens.count), storage: storage)
     var rows: [[Float]] = []
     try model.evaluate(tokens, cache: cache, logitRows: 0..<tokens.count, batchSize: batchSize) { _, l in rows.append(Array(l)) }
     return rows
@@ -34,6 +34,18 @@ func maxAbsDifference(_ a: [[Float]], _ b: [[Float]]) -> Float {
         #expect(batched.allSatisfy { $0.allSatisfy(\.isFinite) })
         // Distinct contexts give distinct logits (the forward pass is not ignoring its input).
         #expect(maxAbsDifference([batched[3]], [batched[4]]) > 1e-3)
+    }
+
+    /// Batches of 32 tokens or more take the matrix-product attention (OpenBLAS); on F32 weights and
+    /// an F32 cache it must give the one-token path's logits up to float rounding.
+    @Test func longBatchAttentionMatchesOneTokenPath() throws {
+        let model = try Model(path: TestPaths.fixtures.appendingPathComponent("tiny-llama-f32.gguf").path)
+        let long = (0..<75).map { ($0 * 37 + 11) % model.config.vocabularySize }
+        let batched = try allLogits(model, long, storage: .f32)
+        let single = try allLogits(model, long, batchSize: 1, storage: .f32)
+        let chunked = try allLogits(model, long, batchSize: 40, storage: .f32)
+        #expect(maxAbsDifference(batched, single) < 1e-4)
+        #expect(maxAbsDifference(chunked, single) < 1e-4)
     }
 
     @Test func continuingFromACacheMatchesOneBatch() throws {
