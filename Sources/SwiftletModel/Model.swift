@@ -71,7 +71,8 @@ public final class Model: Sendable {
             var s = 0
             while s < tokens.count {
                 let e = min(tokens.count, s + batch)
-                let local = (max(rows.lowerBound, s) - s)..<(max(min(rows.upperBound, e), s) - s)
+                // The part of `rows` inside this batch, as batch indices (empty when they lie elsewhere).
+                let local = (min(max(rows.lowerBound, s), e) - s)..<(max(min(rows.upperBound, e), s) - s)
                 do throws(KVCacheError) { try cache.reserve(e - s) } catch { throw ModelError.cache(error) }
                 try architecture.forwardBatch(tokens[s..<e], cache: cache, ws: ws, logitRows: local) { i, logits in
                     try body(s + i, logits)

@@ -46,6 +46,10 @@ func maxAbsDifference(_ a: [[Float]], _ b: [[Float]]) -> Float {
         let chunked = try allLogits(model, long, batchSize: 40, storage: .f32)
         #expect(maxAbsDifference(batched, single) < 1e-4)
         #expect(maxAbsDifference(chunked, single) < 1e-4)
+        // Only the last row asked for, from a prompt longer than one batch.
+        let cache = try model.makeCache(context: 128, maxBatch: 16, storage: .f32)
+        let last = try model.forward(long, cache: cache)
+        #expect(maxAbsDifference([last], [single.last!]) < 1e-4)
     }
 
     @Test func continuingFromACacheMatchesOneBatch() throws {
