@@ -1,3 +1,6 @@
+#if SWIFTLET_AVX2 && arch(x86_64)
+import _Builtin_intrinsics.intel
+#endif
 /// One sequence's key/value cache: per layer, a K and a V row for each position.
 ///
 /// Rows are stored as F16 (default) or F32. A full-attention layer holds `capacity` positions; a
@@ -209,7 +212,16 @@ private let halfTable: [Float] = (0...UInt16.max).map { Float(Float16(bitPattern
 
 @inline(__always)
 private func halfToFloat(_ src: UnsafePointer<UInt16>, _ dst: UnsafeMutablePointer<Float>, count: Int) {
+    var i = 0
+    #if SWIFTLET_AVX2 && arch(x86_64)
+    // F16C converts eight at a time; this runs over the whole attended cache every decode step.
+    while i + 8 <= count {
+        let h = _mm_loadu_si128(UnsafeRawPointer(src + i).assumingMemoryBound(to: __m128i.self))
+        _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(h))
+        i += 8
+    }
+    #endif
     halfTable.withUnsafeBufferPointer { t in
-        for i in 0..<count { dst[i] = t[Int(src[i])] }
+        while i < count { dst[i] = t[Int(src[i])]; i += 1 }
     }
 }
