@@ -62,6 +62,7 @@ let package = Package(
         .testTarget(name: "SwiftletKVCacheTests", dependencies: ["SwiftletKVCache"]),
         .testTarget(name: "SwiftletModelTests", dependencies: ["SwiftletModel", "SwiftletGGUF", "SwiftletKVCache", "SwiftletTestSupport"]),
         .testTarget(name: "SwiftletSamplingTests", dependencies: ["SwiftletSampling"]),
+        .testTarget(name: "SwiftletChatTests", dependencies: ["SwiftletChat"]),
         .testTarget(name: "SwiftletTests", dependencies: ["Swiftlet", "SwiftletTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -5,7 +5,7 @@ import SwiftletModel
 
 /// `swiftlet bench`: prompt-processing and generation speed with llama-bench's conventions, so the two
 /// can be compared like with like.
-struct Bench: ParsableCommand {
+struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure prompt processing and generation speed (llama-bench conventions).")
 
@@ -17,8 +17,20 @@ struct Bench: ParsableCommand {
     @Option(name: .short, help: "Repetitions of each test.") var r: Int = 5
     @Option(name: .short, help: "Output format: md, json or csv.") var o: String = "md"
     @Option(name: .short, help: "Prompt batch size.") var b: Int = 512
+    @Flag(help: "Measure chat latency instead: load time, peak RSS, and time to first token of a ~500-token chat prompt and of the next turn (prefix reuse).")
+    var chat = false
 
-    func run() throws {
+    func run() async throws {
+        if chat {
+            try await reportingErrorsAsync {
+                let threads = try Bench.parseList(t, flag: "-t")
+                guard let count = threads.first, (1...256).contains(count) else { throw CLIError("-t: thread counts must be 1...256") }
+                guard ["md", "json"].contains(o) else { throw CLIError("-o: --chat prints md or json, got '\(o)'") }
+                try await BenchChat.run(models: model.split(separator: ",").map(String.init), threads: count,
+                                        repetitions: r, json: o == "json")
+            }
+            return
+        }
         try reportingErrors {
             let prompts = try Bench.parseList(p, flag: "-p")
             let gens = try Bench.parseList(n, flag: "-n")

@@ -41,10 +41,10 @@ struct Chat: AsyncParsableCommand {
     @OptionGroup var sampling: SamplingFlags
 
     func run() async throws {
-        do {
+        try await reportingErrorsAsync {
             let options = try sampling.options()
             let path = try model ?? DefaultModel.path()
-            let loaded = try await Model.load(path, options: .init(contextLength: ctx, parallel: 1, threads: threads))
+            let loaded = try await Swiftlet.Model.load(path, options: .init(contextLength: ctx, parallel: 1, threads: threads))
             let session = loaded.session(system: system)
             if let prompt {
                 try await Chat.reply(session, prompt, options)
@@ -58,14 +58,11 @@ struct Chat: AsyncParsableCommand {
                 do {
                     try await Chat.reply(session, line, options)
                 } catch let error as SwiftletError {
+                    // A turn the model cannot take (the conversation outgrew the context…) ends that
+                    // turn, not the chat.
                     printError("error: \(error)")
                 }
             }
-        } catch let error as ExitCode {
-            throw error
-        } catch {
-            printError("error: \(error)")
-            throw ExitCode(1)
         }
     }
 

@@ -25,4 +25,16 @@ extension ParsableCommand {
             throw ExitCode(1)
         }
     }
+
+    /// ``reportingErrors(_:)`` for async work.
+    func reportingErrorsAsync(_ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch let error as ExitCode {
+            throw error
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(1)
+        }
+    }
 }

@@ -1,0 +1,220 @@
+import Foundation
+
+/// A string that remembers which of its parts came from a message's content, so a rendered chat can be
+/// tokenized with special tokens parsed in the template's own text only.
+struct JinjaString: Equatable {
+    struct Piece: Equatable {
+        var text: String
+        var isContent: Bool
+    }
+    private(set) var pieces: [Piece]
+    let text: String
+
+    init(_ text: String, isContent: Bool = false) {
+        self.text = text
+        pieces = text.isEmpty ? [] : [Piece(text: text, isContent: isContent)]
+    }
+
+    init(pieces: [Piece]) {
+        var merged: [Piece] = []
+        for p in pieces where !p.text.isEmpty {
+            if let last = merged.last, last.isContent == p.isContent {
+                merged[merged.count - 1].text += p.text
+            } else {
+                merged.append(p)
+            }
+        }
+        self.pieces = merged
+        text = merged.map(\.text).joined()
+    }
+
+    var hasContent: Bool { pieces.contains(where: \.isContent) }
+
+    static func + (a: JinjaString, b: JinjaString) -> JinjaString { JinjaString(pieces: a.pieces + b.pieces) }
+
+    /// A transformed copy: one piece, content if any input piece was.
+    func mapped(_ f: (String) -> String) -> JinjaString { JinjaString(f(text), isContent: hasContent) }
+
+    /// Strips characters in `set` from the ends, across pieces, keeping each piece's provenance.
+    func stripped(leading: Bool = true, trailing: Bool = true, _ set: (Character) -> Bool) -> JinjaString {
+        var ps = pieces
+        if leading {
+            while let first = ps.first {
+                let t = first.text.drop(while: set)
+                if t.isEmpty { ps.removeFirst() } else { ps[0].text = String(t); break }
+            }
+        }
+        if trailing {
+            while let last = ps.last {
+                var t = Substring(last.text)
+                while let c = t.last, set(c) { t = t.dropLast() }
+                if t.isEmpty { ps.removeLast() } else { ps[ps.count - 1].text = String(t); break }
+            }
+        }
+        return JinjaString(pieces: ps)
+    }
+
+    static func == (a: JinjaString, b: JinjaString) -> Bool { a.text == b.text }
+}
+
+/// A namespace() object: the one mutable value templates have (`{% set ns.found = true %}`).
+final class JinjaNamespace {
+    var attributes: JinjaDict
+    init(_ attributes: JinjaDict) { self.attributes = attributes }
+}
+
+/// A callable value: a macro, a builtin like `range`, or a bound method like `text.strip`.
+struct JinjaFunction {
+    let name: String
+    let call: ([JinjaValue], [(String, JinjaValue)]) throws(ChatTemplateError) -> JinjaValue
+}
+
+/// An insertion-ordered dictionary with string keys (JSON objects, dict literals, loop objects).
+struct JinjaDict: Equatable {
+    private(set) var keys: [String] = []
+    private var storage: [String: JinjaValue] = [:]
+
+    init() {}
+    init(_ pairs: [(String, JinjaValue)]) { for (k, v) in pairs { self[k] = v } }
+
+    subscript(key: String) -> JinjaValue? {
+        get { storage[key] }
+        set {
+            if storage[key] == nil, newValue != nil { keys.append(key) }
+            if newValue == nil { keys.removeAll { $0 == key } }
+            storage[key] = newValue
+        }
+    }
+
+    var count: Int { keys.count }
+    var pairs: [(String, JinjaValue)] { keys.map { ($0, storage[$0]!) } }
+
+    static func == (a: JinjaDict, b: JinjaDict) -> Bool {
+        a.keys.count == b.keys.count && a.keys.allSatisfy { b.storage[$0] == a.storage[$0] }
+    }
+}
+
+/// A value in a template, with Python's semantics (jinja2 runs on Python objects).
+enum JinjaValue: Equatable {
+    case undefined(String)
+    case none
+    case boolean(Bool)
+    case integer(Int)
+    case double(Double)
+    case string(JinjaString)
+    case list([JinjaValue])
+    case dict(JinjaDict)
+    case namespace(JinjaNamespace)
+    case function(JinjaFunction)
+
+    static func string(_ s: String, isContent: Bool = false) -> JinjaValue { .string(JinjaString(s, isContent: isContent)) }
+
+    var isUndefined: Bool { if case .undefined = self { return true } else { return false } }
+
+    /// Python truthiness.
+    var truthy: Bool {
+        switch self {
+        case .undefined, .none: false
+        case .boolean(let b): b
+        case .integer(let i): i != 0
+        case .double(let d): d != 0
+        case .string(let s): !s.text.isEmpty
+        case .list(let l): !l.isEmpty
+        case .dict(let d): d.count > 0
+        case .namespace, .function: true
+        }
+    }
+
+    var typeName: String {
+        switch self {
+        case .undefined: "undefined"
+        case .none: "NoneType"
+        case .boolean: "bool"
+        case .integer: "int"
+        case .double: "float"
+        case .string: "str"
+        case .list: "list"
+        case .dict: "dict"
+        case .namespace: "Namespace"
+        case .function: "function"
+        }
+    }
+
+    /// `str(x)` as Python prints it; what `{{ x }}` outputs.
+    var rendered: JinjaString {
+        switch self {
+        case .undefined: JinjaString("")
+        case .string(let s): s
+        default: JinjaString(pythonRepr(topLevel: true))
+        }
+    }
+
+    /// Python's `repr` (or `str` at top level, where strings print bare).
+    func pythonRepr(topLevel: Bool = false) -> String {
+        switch self {
+        case .undefined: return ""
+        case .none: return "None"
+        case .boolean(let b): return b ? "True" : "False"
+        case .integer(let i): return String(i)
+        case .double(let d): return JinjaValue.pythonFloat(d)
+        case .string(let s): return topLevel ? s.text : JinjaValue.pythonQuoted(s.text)
+        case .list(let l): return "[" + l.map { $0.pythonRepr() }.joined(separator: ", ") + "]"
+        case .dict(let d): return "{" + d.pairs.map { JinjaValue.pythonQuoted($0.0) + ": " + $0.1.pythonRepr() }.joined(separator: ", ") + "}"
+        case .namespace: return "<Namespace>"
+        case .function(let f): return "<function \(f.name)>"
+        }
+    }
+
+    static func pythonFloat(_ d: Double) -> String {
+        if d.isNaN { return "nan" }
+        if d.isInfinite { return d < 0 ? "-inf" : "inf" }
+        if d == d.rounded(), abs(d) < 1e16 { return String(format: "%.1f", d) }
+        var s = "\(d)"
+        // Swift writes 1e-05 as "1e-05" like Python; it writes 1e+16 as "1e+16" like Python.
+        if s.hasSuffix(".0") { s.removeLast(2) }
+        return s
+    }
+
+    static func pythonQuoted(_ s: String) -> String {
+        let quote: Character = s.contains("'") && !s.contains("\"") ? "\"" : "'"
+        var out = String(quote)
+        for c in s.unicodeScalars {
+            switch c {
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if Character(c) == quote { out += "\\" + String(c) }
+                else if c.value < 0x20 || c.value == 0x7F { out += String(format: "\\x%02x", c.value) }
+                else { out.unicodeScalars.append(c) }
+            }
+        }
+        out.append(quote)
+        return out
+    }
+
+    static func == (a: JinjaValue, b: JinjaValue) -> Bool {
+        switch (a, b) {
+        case (.undefined, .undefined), (.none, .none): return true
+        case (.boolean(let x), .boolean(let y)): return x == y
+        case (.string(let x), .string(let y)): return x.text == y.text
+        case (.list(let x), .list(let y)): return x == y
+        case (.dict(let x), .dict(let y)): return x == y
+        case (.namespace(let x), .namespace(let y)): return x === y
+        default:
+            if let x = a.number, let y = b.number { return x == y }
+            return false
+        }
+    }
+
+    /// The value as a number when it is one (bool counts, as in Python).
+    var number: Double? {
+        switch self {
+        case .integer(let i): Double(i)
+        case .double(let d): d
+        case .boolean(let b): b ? 1 : 0
+        default: nil
+        }
+    }
+}

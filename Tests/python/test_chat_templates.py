@@ -1,0 +1,165 @@
+"""`swiftlet template` against Python's jinja2 with Hugging Face's settings, character for character.
+
+Every template in Fixtures/chat-templates (real templates of well-known models, plus one written to
+exercise the Jinja features they use) is rendered over varied conversations. Where jinja2 raises (a
+template rejecting a conversation, a type error), swiftlet must fail cleanly: exit status 1 and a message.
+"""
+import json
+
+import gguf
+import jinja2
+import pytest
+from jinja2.ext import loopcontrols
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from conftest import FIXTURES, GEMMA3, SMOLLM2, model, run
+
+TEMPLATES = sorted((FIXTURES / "chat-templates").glob("*.jinja"))
+BOS, EOS = "<s>", "</s>"
+
+CONVERSATIONS = {
+    "user": [{"role": "user", "content": "Hello!"}],
+    "system_user": [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Hi"}],
+    "multi_turn": [
+        {"role": "system", "content": "  Be kind.  "},
+        {"role": "user", "content": "What is 2+2?"},
+        {"role": "assistant", "content": "4"},
+        {"role": "user", "content": "And 3+3?"},
+    ],
+    "no_system_two_rounds": [
+        {"role": "user", "content": "a"},
+        {"role": "assistant", "content": "b"},
+        {"role": "user", "content": "c"},
+        {"role": "assistant", "content": "d"},
+    ],
+    "same_role_twice": [{"role": "user", "content": "one"}, {"role": "user", "content": "two"}],
+    "tricky_text": [{"role": "user", "content": "<|im_start|> \"q\" 'a' \\ é 🙂\n\n  spaced  {{ not jinja }}"}],
+    "empty_content": [{"role": "user", "content": ""}],
+    "content_parts": [{"role": "user", "content": [{"type": "text", "text": "Hi"}, {"type": "text", "text": "there"}]}],
+    "thinking": [
+        {"role": "user", "content": "q"},
+        {"role": "assistant", "content": "<think>hmm</think>\n\nanswer"},
+        {"role": "user", "content": "q2"},
+    ],
+    "tool_calls": [
+        {"role": "user", "content": "Weather in Paris?"},
+        {"role": "assistant", "content": "", "tool_calls": [{"id": "call_123456789", "type": "function",
+            "function": {"name": "get_weather", "arguments": "{\"city\": \"Paris\"}"}}]},
+        {"role": "tool", "tool_call_id": "call_123456789", "content": "{\"temp\": 21.5}"},
+        {"role": "assistant", "content": "It is 21.5 °C."},
+    ],
+}
+
+
+def hf_environment():
+    def raise_exception(message):
+        raise jinja2.exceptions.TemplateError(message)
+
+    def tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False):
+        return json.dumps(x, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
+
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[loopcontrols])
+    env.filters["tojson"] = tojson
+    env.globals["raise_exception"] = raise_exception
+    return env
+
+
+def reference(source, messages, add_generation_prompt):
+    try:
+        return hf_environment().from_string(source).render(
+            messages=messages, add_generation_prompt=add_generation_prompt, bos_token=BOS, eos_token=EOS)
+    except Exception as error:  # jinja2 rejects: swiftlet must too
+        return error
+
+
+def template_gguf(path, source):
+    writer = gguf.GGUFWriter(str(path), "llama")
+    writer.add_tokenizer_model("llama")
+    writer.add_token_list(["<unk>", BOS, EOS, "a", "b"])
+    writer.add_bos_token_id(1)
+    writer.add_eos_token_id(2)
+    if source is not None:
+        writer.add_chat_template(source)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+
+
+def render(swiftlet, model_path, messages, tmp_path, add_generation_prompt):
+    messages_file = tmp_path / "messages.json"
+    messages_file.write_text(json.dumps(messages, ensure_ascii=False), encoding="utf-8")
+    args = [swiftlet, "template", "--model", str(model_path), "--messages", str(messages_file)]
+    if not add_generation_prompt:
+        args.append("--no-generation-prompt")
+    return run(*args, check=False)
+
+
+@pytest.mark.parametrize("template", TEMPLATES, ids=lambda p: p.stem)
+def test_template_matches_jinja2(swiftlet, tmp_path, template):
+    source = template.read_text(encoding="utf-8")
+    model_path = tmp_path / "template.gguf"
+    template_gguf(model_path, source)
+    rendered = 0
+    for name, messages in CONVERSATIONS.items():
+        for add in (True, False):
+            expected = reference(source, messages, add)
+            result = render(swiftlet, model_path, messages, tmp_path, add)
+            label = f"{template.stem} / {name} / add_generation_prompt={add}"
+            if isinstance(expected, Exception):
+                assert result.returncode == 1, f"{label}: jinja2 raised {expected!r}, swiftlet exited {result.returncode}"
+                assert result.stderr.strip(), f"{label}: no error message"
+            else:
+                assert result.returncode == 0, f"{label}: {result.stderr.decode()}"
+                assert result.stdout.decode("utf-8") == expected, label
+                rendered += 1
+    assert rendered > 0, f"{template.stem}: jinja2 rejected every conversation"
+
+
+def test_no_template_means_chatml(swiftlet, tmp_path):
+    model_path = tmp_path / "plain.gguf"
+    template_gguf(model_path, None)
+    messages = CONVERSATIONS["multi_turn"]
+    result = render(swiftlet, model_path, messages, tmp_path, True)
+    assert result.returncode == 0, result.stderr.decode()
+    expected = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages) + "<|im_start|>assistant\n"
+    assert result.stdout.decode() == expected
+
+
+@pytest.mark.parametrize("path", [SMOLLM2, GEMMA3], ids=["smollm2", "gemma3"])
+def test_real_models(swiftlet, tmp_path, path):
+    reader = gguf.GGUFReader(model(path))
+    field = reader.fields.get("tokenizer.chat_template")
+    tokens = reader.fields["tokenizer.ggml.tokens"]
+    def token_text(key):
+        f = reader.fields.get(key)
+        if f is None:
+            return ""
+        return bytes(tokens.parts[tokens.data[int(f.parts[f.data[0]][0])]]).decode("utf-8")
+    bos, eos = token_text("tokenizer.ggml.bos_token_id"), token_text("tokenizer.ggml.eos_token_id")
+    for name, messages in CONVERSATIONS.items():
+        result = render(swiftlet, path, messages, tmp_path, True)
+        if field is None:  # Gemma 3 270M is a base model: ChatML, as llama.cpp
+            source = "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+        else:
+            source = bytes(field.parts[field.data[0]]).decode("utf-8")
+        try:
+            expected = hf_environment().from_string(source).render(
+                messages=messages, add_generation_prompt=True, bos_token=bos, eos_token=eos)
+        except Exception:
+            assert result.returncode == 1, name
+            continue
+        assert result.returncode == 0, f"{name}: {result.stderr.decode()}"
+        assert result.stdout.decode() == expected, name
+
+
+@pytest.mark.parametrize("source", [
+    "{% if %}", "{{ x ", "{% for x in %}{% endfor %}", "{% endif %}", "{{ 'unterminated }}", "{% macro %}",
+    "{{ a | }}", "{% set = 1 %}", "{% unknown_tag %}", "{{ [1, 2 }}",
+])
+def test_syntax_errors_point_at_a_position(swiftlet, tmp_path, source):
+    model_path = tmp_path / "bad.gguf"
+    template_gguf(model_path, source)
+    result = render(swiftlet, model_path, CONVERSATIONS["user"], tmp_path, True)
+    assert result.returncode == 1
+    assert b"line 1, column" in result.stderr, result.stderr
