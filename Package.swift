@@ -18,10 +18,14 @@ let package = Package(
         .library(name: "SwiftletSampling", targets: ["SwiftletSampling"]),
         .library(name: "SwiftletChat", targets: ["SwiftletChat"]),
         .library(name: "Swiftlet", targets: ["Swiftlet"]),
+        .library(name: "SwiftletProvider", targets: ["SwiftletProvider"]),
+        .library(name: "SwiftletServer", targets: ["SwiftletServer"]),
         .executable(name: "swiftlet", targets: ["swiftlet"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
     ],
     targets: [
         // OpenBLAS from the system (Debian: libopenblas-dev); the only C surface of the package.
@@ -41,6 +45,15 @@ let package = Package(
             name: "Swiftlet",
             dependencies: ["SwiftletGGUF", "SwiftletTokenizer", "SwiftletKVCache", "SwiftletSampling", "SwiftletChat", "SwiftletModel"]
         ),
+        .target(name: "SwiftletProvider", dependencies: ["Swiftlet"]),
+        .target(
+            name: "SwiftletServer",
+            dependencies: [
+                "SwiftletProvider",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "swiftlet",
             dependencies: [
@@ -51,6 +64,7 @@ let package = Package(
                 "SwiftletSampling",
                 "SwiftletChat",
                 "Swiftlet",
+                "SwiftletServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -63,6 +77,7 @@ let package = Package(
         .testTarget(name: "SwiftletModelTests", dependencies: ["SwiftletModel", "SwiftletGGUF", "SwiftletKVCache", "SwiftletTestSupport"]),
         .testTarget(name: "SwiftletSamplingTests", dependencies: ["SwiftletSampling"]),
         .testTarget(name: "SwiftletChatTests", dependencies: ["SwiftletChat"]),
+        .testTarget(name: "SwiftletProviderTests", dependencies: ["SwiftletProvider"]),
         .testTarget(name: "SwiftletTests", dependencies: ["Swiftlet", "SwiftletTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -29,23 +29,23 @@ public final class ChatSession: Sendable {
             history.withLock { _ = $0.popLast() }
             throw error
         }
-        return GenerationStream { continuation in
-            let task = Task {
-                var reply = ""
-                do {
-                    for try await event in upstream {
-                        if case .text(let delta) = event { reply += delta }
-                        if case .finished = event {
-                            self.history.withLock { $0.append(ChatMessage(role: "assistant", content: reply)) }
-                        }
-                        continuation.yield(event)
+        let (stream, continuation) = AsyncThrowingStream<GenerationEvent, any Error>.makeStream()
+        let task = Task {
+            var reply = ""
+            do {
+                for try await event in upstream {
+                    if case .text(let delta) = event { reply += delta }
+                    if case .finished = event {
+                        self.history.withLock { $0.append(ChatMessage(role: "assistant", content: reply)) }
                     }
-                    continuation.finish()
-                } catch {
-                    continuation.finish(throwing: error)
+                    continuation.yield(event)
                 }
+                continuation.finish()
+            } catch {
+                continuation.finish(throwing: error)
             }
-            continuation.onTermination = { _ in task.cancel() }
         }
+        continuation.onTermination = { _ in task.cancel() }
+        return GenerationStream(base: stream) { task.cancel() }
     }
 }

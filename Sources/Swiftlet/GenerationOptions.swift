@@ -60,6 +60,42 @@ public enum GenerationEvent: Sendable {
     case finished(GenerationSummary)
 }
 
-/// The stream `Model.chat` and `Model.complete` return. Cancelling the consuming task (or dropping the
-/// stream) stops the generation within one token and frees its sequence.
-public typealias GenerationStream = AsyncThrowingStream<GenerationEvent, any Error>
+/// The stream `Model.chat` and `Model.complete` return: text deltas, then one
+/// ``GenerationEvent/finished(_:)``.
+///
+/// The generation stops within one token, and its sequence is freed, when the consuming task is
+/// cancelled, when the consumer stops iterating (leaves its `for try await` loop early, or its iterator
+/// is released), or when ``cancel()`` is called.
+public struct GenerationStream: AsyncSequence, Sendable {
+    public typealias Element = GenerationEvent
+    public typealias Failure = any Error
+
+    let base: AsyncThrowingStream<GenerationEvent, any Error>
+    let stop: @Sendable () -> Void
+
+    init(base: AsyncThrowingStream<GenerationEvent, any Error>, stop: @escaping @Sendable () -> Void) {
+        self.base = base
+        self.stop = stop
+    }
+
+    /// Stops the generation.
+    public func cancel() { stop() }
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(base: base.makeAsyncIterator(), stopper: Stopper(stop))
+    }
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        var base: AsyncThrowingStream<GenerationEvent, any Error>.AsyncIterator
+        let stopper: Stopper
+
+        public mutating func next() async throws -> GenerationEvent? { try await base.next() }
+    }
+
+    /// Stops the generation when the last iterator holding it goes away.
+    final class Stopper: Sendable {
+        let stop: @Sendable () -> Void
+        init(_ stop: @escaping @Sendable () -> Void) { self.stop = stop }
+        deinit { stop() }
+    }
+}

@@ -42,7 +42,7 @@ final class Scheduler: @unchecked Sendable {
     final class Job: @unchecked Sendable {
         let prompt: [Int]
         let options: GenerationOptions
-        let continuation: GenerationStream.Continuation
+        let continuation: AsyncThrowingStream<GenerationEvent, any Error>.Continuation
         let cancelled = Atomic<Bool>(false)
         let enqueued = DispatchTime.now().uptimeNanoseconds
         var slot: Slot?
@@ -59,7 +59,7 @@ final class Scheduler: @unchecked Sendable {
         var promptDone: UInt64 = 0
 
         init(prompt: [Int], options: GenerationOptions, sampler: Sampler, tokenizer: Tokenizer,
-             continuation: GenerationStream.Continuation) {
+             continuation: AsyncThrowingStream<GenerationEvent, any Error>.Continuation) {
             self.prompt = prompt
             self.options = options
             self.sampler = sampler
@@ -96,7 +96,7 @@ final class Scheduler: @unchecked Sendable {
         do { sampler = try Sampler(parameters: options.sampling) } catch {
             throw SwiftletError.invalidOption(error.description)
         }
-        let (stream, continuation) = GenerationStream.makeStream()
+        let (stream, continuation) = AsyncThrowingStream<GenerationEvent, any Error>.makeStream()
         let job = Job(prompt: prompt, options: options, sampler: sampler, tokenizer: tokenizer, continuation: continuation)
         continuation.onTermination = { [weak self, job] _ in
             job.cancelled.store(true, ordering: .relaxed)
@@ -107,7 +107,11 @@ final class Scheduler: @unchecked Sendable {
         metrics.withLock { $0.requests += 1; $0.queueDepth = waiting.count }
         condition.signal()
         condition.unlock()
-        return stream
+        return GenerationStream(base: stream) { [weak self, job] in
+            guard !job.cancelled.load(ordering: .relaxed) else { return }
+            job.cancelled.store(true, ordering: .relaxed)
+            self?.wake()
+        }
     }
 
     /// Lets the scheduler thread end once every queued and running generation has finished (the model

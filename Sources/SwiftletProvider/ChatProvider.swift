@@ -1,0 +1,308 @@
+import Foundation
+import Swiftlet
+
+/// Turns OpenAI-style requests (the JSON LibreChat sends) into Swiftlet generations, and their events
+/// into OpenAI-style responses and server-sent events. No HTTP here: any Swift server framework can
+/// call it with a request body and write what it returns.
+///
+/// ```swift
+/// let provider = ChatProvider(model: model)
+/// let call = try provider.chatCompletion(body: bodyData)      // throws OpenAIError
+/// if call.isStreaming {
+///     try await provider.stream(call) { event in try await send(event) }   // "data: …\n\n"
+/// } else {
+///     let json = try await provider.response(call)
+/// }
+/// ```
+public struct ChatProvider: Sendable {
+    /// The model answering every request.
+    public let model: Swiftlet.Model
+    /// The id `/v1/models` lists and requests must name.
+    public let modelID: String
+    /// Deepest JSON nesting a request may have.
+    public static let maximumJSONDepth = 64
+
+    public init(model: Swiftlet.Model, modelID: String? = nil) {
+        self.model = model
+        self.modelID = modelID ?? model.id
+    }
+
+    /// A generation started for a request, with what its response needs.
+    public struct Call: Sendable {
+        public enum Kind: Sendable { case chat, text }
+        public let kind: Kind
+        public let id: String
+        public let created: Int
+        public let isStreaming: Bool
+        public let includeUsage: Bool
+        public let stream: GenerationStream
+    }
+
+    /// The `/v1/models` list.
+    public func models() -> ModelList {
+        ModelList(data: [ModelList.Entry(id: modelID, created: Self.startTime, ownedBy: "swiftlet", contextLength: model.contextLength)])
+    }
+
+    static let startTime = Int(Date().timeIntervalSince1970)
+
+    // MARK: Requests
+
+    /// Decodes and validates a chat request and starts its generation (queued behind others when every
+    /// sequence is busy).
+    public func chatCompletion(body: Data) throws(OpenAIError) -> Call {
+        let request: ChatCompletionRequest = try Self.decode(body)
+        try checkModel(request.model)
+        if let n = request.n, n != 1 { throw .invalidRequest("Only n = 1 is supported, got \(n).", param: "n") }
+        if let format = request.responseFormat, format.type != "text" {
+            throw .invalidRequest("response_format '\(format.type)' is not supported; only 'text' is.", param: "response_format")
+        }
+        guard !request.messages.isEmpty else { throw .invalidRequest("'messages' must contain at least one message.", param: "messages") }
+        var messages: [ChatMessage] = []
+        for (i, m) in request.messages.enumerated() {
+            guard let text = (m.content ?? .none).text else {
+                throw .invalidRequest("messages[\(i)] has only image parts; this model reads text only.", param: "messages[\(i)].content")
+            }
+            messages.append(ChatMessage(role: m.role, content: text))
+        }
+        let options = try generationOptions(
+            temperature: request.temperature, topP: request.topP, topK: request.topK, minP: request.minP,
+            typicalP: request.typicalP, repeatPenalty: request.repeatPenalty, presencePenalty: request.presencePenalty,
+            frequencyPenalty: request.frequencyPenalty, seed: request.seed, stop: request.stop?.values ?? [],
+            maxTokens: request.maxCompletionTokens ?? request.maxTokens, logitBias: request.logitBias)
+        let stream: GenerationStream
+        do { stream = try model.chat(messages, options: options) } catch { throw Self.map(error) }
+        return Call(kind: .chat, id: "chatcmpl-" + Self.randomID(), created: Int(Date().timeIntervalSince1970),
+                    isStreaming: request.stream ?? false, includeUsage: request.streamOptions?.includeUsage ?? false, stream: stream)
+    }
+
+    /// Decodes and validates a legacy completion request (raw prompt, no chat template) and starts it.
+    public func textCompletion(body: Data) throws(OpenAIError) -> Call {
+        let request: CompletionRequest = try Self.decode(body)
+        try checkModel(request.model)
+        if let n = request.n, n != 1 { throw .invalidRequest("Only n = 1 is supported, got \(n).", param: "n") }
+        guard !request.prompt.text.isEmpty else { throw .invalidRequest("'prompt' must not be empty.", param: "prompt") }
+        let options = try generationOptions(
+            temperature: request.temperature, topP: request.topP, topK: request.topK, minP: request.minP,
+            typicalP: nil, repeatPenalty: request.repeatPenalty, presencePenalty: request.presencePenalty,
+            frequencyPenalty: request.frequencyPenalty, seed: request.seed, stop: request.stop?.values ?? [],
+            maxTokens: request.maxTokens ?? 16, logitBias: request.logitBias)
+        let stream: GenerationStream
+        do { stream = try model.complete(request.prompt.text, options: options) } catch { throw Self.map(error) }
+        return Call(kind: .text, id: "cmpl-" + Self.randomID(), created: Int(Date().timeIntervalSince1970),
+                    isStreaming: request.stream ?? false, includeUsage: false, stream: stream)
+    }
+
+    private func checkModel(_ name: String?) throws(OpenAIError) {
+        if let name, name != modelID { throw .modelNotFound(name, available: modelID) }
+    }
+
+    private func generationOptions(temperature: Double?, topP: Double?, topK: Int?, minP: Double?, typicalP: Double?,
+                                   repeatPenalty: Double?, presencePenalty: Double?, frequencyPenalty: Double?,
+                                   seed: Int?, stop: [String], maxTokens: Int?, logitBias: [String: Double]?) throws(OpenAIError) -> GenerationOptions {
+        var p = SamplingParameters()
+        if let temperature { p.temperature = Float(temperature) }
+        if let topP { p.topP = Float(topP) }
+        if let topK { p.topK = topK }
+        if let minP { p.minP = Float(minP) }
+        if let typicalP { p.typicalP = Float(typicalP) }
+        if let repeatPenalty { p.repeatPenalty = Float(repeatPenalty) }
+        if let presencePenalty { p.presencePenalty = Float(presencePenalty) }
+        if let frequencyPenalty { p.frequencyPenalty = Float(frequencyPenalty) }
+        // Without a seed every request samples differently, as OpenAI's API does.
+        p.seed = seed.map { UInt64(bitPattern: Int64($0)) } ?? UInt64.random(in: 0...UInt64.max)
+        for (key, bias) in logitBias ?? [:] {
+            guard let id = Int(key), id >= 0, id < model.tokenizer.vocabularySize else {
+                throw .invalidRequest("logit_bias key '\(key)' is not a token id of this model (0..<\(model.tokenizer.vocabularySize)).", param: "logit_bias")
+            }
+            guard bias >= -100, bias <= 100 else { throw .invalidRequest("logit_bias values must be in [-100, 100], got \(bias).", param: "logit_bias") }
+            p.logitBias[id] = Float(bias)
+        }
+        do { try p.validate() } catch { throw .invalidRequest(error.description) }
+        if let maxTokens, maxTokens < 1 { throw .invalidRequest("max_tokens must be at least 1, got \(maxTokens).", param: "max_tokens") }
+        guard stop.count <= 16 else { throw .invalidRequest("At most 16 stop sequences are allowed.", param: "stop") }
+        // The context caps every generation anyway; a larger max_tokens is not an error.
+        return GenerationOptions(maxTokens: maxTokens.map { min($0, model.contextLength) }, sampling: p, stop: stop)
+    }
+
+    // MARK: Responses
+
+    /// Runs a non-streamed call to the end and returns its response body (JSON).
+    public func response(_ call: Call) async throws(OpenAIError) -> Data {
+        var text = ""
+        var summary: GenerationSummary?
+        do {
+            for try await event in call.stream {
+                switch event {
+                case .text(let delta): text += delta
+                case .finished(let s): summary = s
+                }
+            }
+        } catch {
+            throw Self.map(error)
+        }
+        guard let summary else { throw .server("the generation ended without a result") }
+        let usage = Self.usage(summary)
+        switch call.kind {
+        case .chat:
+            return Self.json(ChatCompletion(id: call.id, created: call.created, model: modelID, choices: [
+                .init(index: 0, message: .init(role: "assistant", content: text), finishReason: Self.finishReason(summary)),
+            ], usage: usage))
+        case .text:
+            return Self.json(TextCompletion(id: call.id, created: call.created, model: modelID, choices: [
+                .init(text: text, index: 0, finishReason: Self.finishReason(summary)),
+            ], usage: usage))
+        }
+    }
+
+    /// Streams a call as server-sent events, each a complete `data: …\n\n` (or `: keep-alive\n\n`)
+    /// string passed to `write`: the first chunk with the assistant role, the text deltas, a last chunk
+    /// with the finish reason and usage, and `data: [DONE]`; an error after the stream began is one
+    /// `data: {"error": …}` event. A keep-alive comment goes out every `keepAlive` until the first token
+    /// (the request may wait in the queue, or a long prompt may be evaluated). When `write` throws (the
+    /// client went away) the generation stops within one token.
+    public func stream(_ call: Call, keepAlive: Duration = .seconds(10), write: @escaping @Sendable (String) async throws -> Void) async throws {
+        let writer = SerialWriter(write)
+        let ticker = Task {
+            while !Task.isCancelled {
+                try await Task.sleep(for: keepAlive)
+                try await writer.send(": keep-alive\n\n")
+            }
+        }
+        defer { ticker.cancel() }
+        if call.kind == .chat {
+            try await writer.send(Self.event(chunk(call, delta: .init(role: "assistant", content: ""))))
+        }
+        do {
+            for try await event in call.stream {
+                ticker.cancel()
+                switch event {
+                case .text(let delta):
+                    switch call.kind {
+                    case .chat: try await writer.send(Self.event(chunk(call, delta: .init(content: delta))))
+                    case .text: try await writer.send(Self.event(textChunk(call, text: delta, finish: nil, usage: nil)))
+                    }
+                case .finished(let s):
+                    let usage = Self.usage(s)
+                    switch call.kind {
+                    case .chat:
+                        var last = chunk(call, delta: .init(), finish: Self.finishReason(s))
+                        last.usage = usage
+                        try await writer.send(Self.event(last))
+                        if call.includeUsage {
+                            try await writer.send(Self.event(ChatCompletionChunk(id: call.id, created: call.created, model: modelID, choices: [], usage: usage)))
+                        }
+                    case .text:
+                        try await writer.send(Self.event(textChunk(call, text: "", finish: Self.finishReason(s), usage: usage)))
+                    }
+                }
+            }
+        } catch let error as WriteFailure {
+            throw error.underlying
+        } catch {
+            try await writer.send("data: " + String(decoding: Self.json(Self.map(error)), as: UTF8.self) + "\n\n")
+            return
+        }
+        try await writer.send("data: [DONE]\n\n")
+    }
+
+    private func chunk(_ call: Call, delta: ChatCompletionChunk.Delta, finish: String? = nil) -> ChatCompletionChunk {
+        ChatCompletionChunk(id: call.id, created: call.created, model: modelID,
+                            choices: [.init(index: 0, delta: delta, finishReason: finish)])
+    }
+
+    private func textChunk(_ call: Call, text: String, finish: String?, usage: Usage?) -> TextCompletion {
+        TextCompletion(id: call.id, created: call.created, model: modelID, choices: [.init(text: text, index: 0, finishReason: finish)], usage: usage)
+    }
+
+    // MARK: Helpers
+
+    /// A failed write, told apart from generation errors.
+    struct WriteFailure: Error { let underlying: any Error }
+
+    /// Serialises writes from the stream and the keep-alive ticker.
+    actor SerialWriter {
+        let write: @Sendable (String) async throws -> Void
+        var failed = false
+        init(_ write: @escaping @Sendable (String) async throws -> Void) { self.write = write }
+        func send(_ s: String) async throws {
+            guard !failed else { throw WriteFailure(underlying: CancellationError()) }
+            do { try await write(s) } catch {
+                failed = true
+                throw WriteFailure(underlying: error)
+            }
+        }
+    }
+
+    static func event(_ value: some Encodable) -> String {
+        "data: " + String(decoding: json(value), as: UTF8.self) + "\n\n"
+    }
+
+    /// JSON for a response; encoding these plain types cannot fail.
+    public static func json(_ value: some Encodable) -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
+        return (try? encoder.encode(value)) ?? Data("{}".utf8)
+    }
+
+    static func usage(_ s: GenerationSummary) -> Usage {
+        Usage(promptTokens: s.promptTokens, completionTokens: s.completionTokens, cachedTokens: s.cachedPromptTokens)
+    }
+
+    static func finishReason(_ s: GenerationSummary) -> String {
+        s.finishReason == .length ? "length" : "stop"
+    }
+
+    static func randomID() -> String {
+        String((0..<24).map { _ in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".randomElement()! })
+    }
+
+    /// The facade's errors as OpenAI errors.
+    public static func map(_ error: any Error) -> OpenAIError {
+        if let e = error as? OpenAIError { return e }
+        guard let e = error as? SwiftletError else { return .server(String(describing: error)) }
+        switch e {
+        case .contextLengthExceeded:
+            return .invalidRequest(e.description, param: "messages", code: "context_length_exceeded")
+        case .emptyConversation, .emptyPrompt, .invalidOption, .unknownRole, .template:
+            return .invalidRequest(e.description)
+        case .engine:
+            return .server(e.description)
+        }
+    }
+
+    /// Decodes a request body: JSON nesting bounded first (a hostile body cannot exhaust the stack),
+    /// then the type, with a message that names the offending field.
+    static func decode<T: Decodable>(_ body: Data) throws(OpenAIError) -> T {
+        var depth = 0, inString = false, escaped = false
+        for b in body {
+            if inString {
+                if escaped { escaped = false } else if b == UInt8(ascii: "\\") { escaped = true } else if b == UInt8(ascii: "\"") { inString = false }
+                continue
+            }
+            switch b {
+            case UInt8(ascii: "\""): inString = true
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                depth += 1
+                if depth > maximumJSONDepth { throw .invalidRequest("The JSON body is nested more than \(maximumJSONDepth) levels deep.") }
+            case UInt8(ascii: "}"), UInt8(ascii: "]"): depth -= 1
+            default: break
+            }
+        }
+        do {
+            return try JSONDecoder().decode(T.self, from: body)
+        } catch let DecodingError.keyNotFound(key, context) {
+            throw .invalidRequest("Missing required parameter: '\(path(context.codingPath + [key]))'.", param: path(context.codingPath + [key]))
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
+            throw .invalidRequest("Invalid type for '\(path(context.codingPath))': \(context.debugDescription)", param: path(context.codingPath))
+        } catch let DecodingError.dataCorrupted(context) {
+            if context.codingPath.isEmpty { throw .invalidRequest("We could not parse the JSON body of your request: \(context.debugDescription)") }
+            throw .invalidRequest("Invalid value for '\(path(context.codingPath))': \(context.debugDescription)", param: path(context.codingPath))
+        } catch {
+            throw .invalidRequest("We could not parse the JSON body of your request.")
+        }
+    }
+
+    static func path(_ keys: [any CodingKey]) -> String {
+        keys.map { $0.intValue.map { "[\($0)]" } ?? "." + $0.stringValue }.joined().trimmingCharacters(in: CharacterSet(charactersIn: "."))
+    }
+}
