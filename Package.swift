@@ -68,6 +68,12 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Docs/LibreChat.md's example of mounting the routes in a host application; built with the package.
+        .executableTarget(
+            name: "swiftlet-server-example",
+            dependencies: ["Swiftlet", "SwiftletProvider", "SwiftletServer", .product(name: "Hummingbird", package: "hummingbird")],
+            path: "Examples/ServerEmbedding"
+        ),
         // Paths the test targets share (fixtures, models, references); not a product.
         .target(name: "SwiftletTestSupport", path: "Tests/SwiftletTestSupport"),
         .testTarget(name: "SwiftletGGUFTests", dependencies: ["SwiftletGGUF", "SwiftletTestSupport"]),
