@@ -57,7 +57,7 @@ public final class Model: Sendable {
     let eosText: String
     /// Stop strings every chat adds: the fallback template's end-of-turn marker when the vocabulary
     /// has no such token (ChatML on Gemma), so the model's written `<|im_end|>` still ends the turn.
-    let chatStopStrings: [String]
+    public let chatStopStrings: [String]
 
     /// Loads the GGUF model at `path`, off the caller's executor.
     public static func load(_ path: String, options: LoadOptions = LoadOptions()) async throws -> Model {

@@ -4,6 +4,7 @@
 // build takes the portable loops in QuantizedMatmul.swift, which give the same sums.
 #if SWIFTLET_AVX2 && arch(x86_64)
 import _Builtin_intrinsics.intel
+import SwiftletGGUF
 
 /// Whether this build carries the AVX2 kernels.
 public let kernelsUseAVX2 = true
@@ -44,6 +45,19 @@ public let kernelsUseAVX2 = true
     productSums(_mm256_sign_epi8(w, w), _mm256_sign_epi8(a, w))
 }
 
+/// Σ over `blocks` of `block(b)`, in two independent accumulators so that consecutive blocks' multiplies
+/// overlap (one accumulator chains every add on the previous one; two measured 1.8× faster).
+@inline(__always) private func sumBlocks(_ blocks: Int, _ block: (Int) -> __m256) -> Float {
+    var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
+    var b = 0
+    while b + 1 < blocks {
+        acc0 = _mm256_add_ps(acc0, block(b)); acc1 = _mm256_add_ps(acc1, block(b + 1))
+        b += 2
+    }
+    if b < blocks { acc0 = _mm256_add_ps(acc0, block(b)) }
+    return horizontalSum(_mm256_add_ps(acc0, acc1))
+}
+
 /// One Q4_1 row against Q8_1 activations: Σ d·da·Σq·a + m·(da·Σa).
 @inline(__always)
 func avx2DotQ4_1(_ w: UnsafeRawPointer, _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>, _ asum: UnsafePointer<Float>, blocks: Int) -> Float {
@@ -68,7 +82,6 @@ func avx2DotQ4_1(_ w: UnsafeRawPointer, _ qs: UnsafePointer<Int8>, _ ad: UnsafeP
 /// One Q4_0 row against Q8_0 activations: Σ d·da·Σ(q−8)·a.
 @inline(__always)
 func avx2DotQ4_0(_ w: UnsafeRawPointer, _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>, blocks: Int) -> Float {
-    var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
     let eight = _mm256_set1_epi8(8)
     @inline(__always) func block(_ b: Int) -> __m256 {
         let p = w + b * 18
@@ -76,31 +89,18 @@ func avx2DotQ4_0(_ w: UnsafeRawPointer, _ qs: UnsafePointer<Int8>, _ ad: UnsafeP
         let s = signedProductSums(q, load256(qs + b * 32))
         return _mm256_mul_ps(s, _mm256_set1_ps(twoHalves(p)[0] * ad[b]))
     }
-    var b = 0
-    while b + 1 < blocks {
-        acc0 = _mm256_add_ps(acc0, block(b)); acc1 = _mm256_add_ps(acc1, block(b + 1))
-        b += 2
-    }
-    if b < blocks { acc0 = _mm256_add_ps(acc0, block(b)) }
-    return horizontalSum(_mm256_add_ps(acc0, acc1))
+    return sumBlocks(blocks, block)
 }
 
 /// One Q8_0 row against Q8_0 activations: Σ d·da·Σq·a.
 @inline(__always)
 func avx2DotQ8_0(_ w: UnsafeRawPointer, _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>, blocks: Int) -> Float {
-    var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
     @inline(__always) func block(_ b: Int) -> __m256 {
         let p = w + b * 34
         let s = signedProductSums(load256(p + 2), load256(qs + b * 32))
         return _mm256_mul_ps(s, _mm256_set1_ps(twoHalves(p)[0] * ad[b]))
     }
-    var b = 0
-    while b + 1 < blocks {
-        acc0 = _mm256_add_ps(acc0, block(b)); acc1 = _mm256_add_ps(acc1, block(b + 1))
-        b += 2
-    }
-    if b < blocks { acc0 = _mm256_add_ps(acc0, block(b)) }
-    return horizontalSum(_mm256_add_ps(acc0, acc1))
+    return sumBlocks(blocks, block)
 }
 /// Bit i of `bits` as byte i of the result: 0xFF where set, 0 where clear.
 @inline(__always) private func bytesFromBits(_ bits: UInt32) -> __m256i {
@@ -114,7 +114,6 @@ func avx2DotQ8_0(_ w: UnsafeRawPointer, _ qs: UnsafePointer<Int8>, _ ad: UnsafeP
 /// One Q5_0 row against Q8_0 activations: Σ d·da·Σ(q−16)·a, q's fifth bit from the block's qh word.
 @inline(__always)
 func avx2DotQ5_0(_ w: UnsafeRawPointer, _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>, blocks: Int) -> Float {
-    var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
     let sixteen = _mm256_set1_epi8(16)
     @inline(__always) func block(_ b: Int) -> __m256 {
         let p = w + b * 22
@@ -123,13 +122,46 @@ func avx2DotQ5_0(_ w: UnsafeRawPointer, _ qs: UnsafePointer<Int8>, _ ad: UnsafeP
         let s = signedProductSums(q, load256(qs + b * 32))
         return _mm256_mul_ps(s, _mm256_set1_ps(twoHalves(p)[0] * ad[b]))
     }
-    var b = 0
-    while b + 1 < blocks {
-        acc0 = _mm256_add_ps(acc0, block(b)); acc1 = _mm256_add_ps(acc1, block(b + 1))
-        b += 2
+    return sumBlocks(blocks, block)
+}
+
+/// A Q4_K super-block unpacked once: 4 × 32 bytes of nibble pairs, 8 sub-block scales and mins, d and dmin.
+struct Q4KBlock {
+    var q: (__m256i, __m256i, __m256i, __m256i)
+    var scales = SIMD8<Int16>(), mins = SIMD8<Int32>()
+    var dm: SIMD4<Float>
+
+    @inline(__always) init(_ p: UnsafeRawPointer) {
+        let sc = (p + 4).assumingMemoryBound(to: UInt8.self)
+        for j in 0..<4 {
+            scales[j] = Int16(sc[j] & 63); mins[j] = Int32(sc[j + 4] & 63)
+            scales[j + 4] = Int16((sc[j + 8] & 0xF) | ((sc[j] >> 6) << 4))
+            mins[j + 4] = Int32((sc[j + 8] >> 4) | ((sc[j + 4] >> 6) << 4))
+        }
+        q = (load256(p + 16), load256(p + 48), load256(p + 80), load256(p + 112))
+        dm = twoHalves(p)
     }
-    if b < blocks { acc0 = _mm256_add_ps(acc0, block(b)) }
-    return horizontalSum(_mm256_add_ps(acc0, acc1))
+
+    /// Σ scale·Σq·a over the 256 values of activations `a`, as eight Int32 lanes.
+    @inline(__always) func products(_ a: UnsafePointer<Int8>) -> __m256i {
+        let low = _mm256_set1_epi8(0x0F)
+        var sumi = _mm256_setzero_si256()
+        @inline(__always) func group(_ q: __m256i, _ g: Int) {
+            let lo = _mm256_maddubs_epi16(_mm256_and_si256(q, low), load256(a + 64 * g))
+            let hi = _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(q, 4), low), load256(a + 64 * g + 32))
+            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(lo, _mm256_set1_epi16(scales[2 * g])))
+            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(hi, _mm256_set1_epi16(scales[2 * g + 1])))
+        }
+        group(q.0, 0); group(q.1, 1); group(q.2, 2); group(q.3, 3)
+        return sumi
+    }
+
+    /// Σ min·Σa over the sub-blocks, from the activations' per-16 sums.
+    @inline(__always) func minProducts(_ bsums: UnsafePointer<Int32>) -> Int32 {
+        var m: Int32 = 0
+        for j in 0..<8 { m &+= mins[j] &* (bsums[2 * j] &+ bsums[2 * j + 1]) }
+        return m
+    }
 }
 
 /// One Q4_K row against Q8_K activations: d·da·Σ scale·Σq·a − dmin·da·Σ min·Σa, per 32-value sub-block.
@@ -137,63 +169,187 @@ func avx2DotQ5_0(_ w: UnsafeRawPointer, _ qs: UnsafePointer<Int8>, _ ad: UnsafeP
 func avx2DotQ4_K(_ w: UnsafeRawPointer, _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>, _ bsums: UnsafePointer<Int32>, blocks: Int) -> Float {
     var acc = _mm256_setzero_ps()
     var minSum: Float = 0
-    let low = _mm256_set1_epi8(0x0F)
     for b in 0..<blocks {
-        let p = w + b * 144, a = qs + b * 256, sc = (p + 4).assumingMemoryBound(to: UInt8.self)
-        var scales = SIMD8<Int16>(), mins = SIMD8<Int32>()
-        for j in 0..<4 {
-            scales[j] = Int16(sc[j] & 63); mins[j] = Int32(sc[j + 4] & 63)
-            scales[j + 4] = Int16((sc[j + 8] & 0xF) | ((sc[j] >> 6) << 4))
-            mins[j + 4] = Int32((sc[j + 8] >> 4) | ((sc[j + 4] >> 6) << 4))
-        }
-        var sumi = _mm256_setzero_si256()
-        for g in 0..<4 {
-            let q = load256(p + 16 + 32 * g)
-            let lo = _mm256_maddubs_epi16(_mm256_and_si256(q, low), load256(a + 64 * g))
-            let hi = _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(q, 4), low), load256(a + 64 * g + 32))
-            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(lo, _mm256_set1_epi16(scales[2 * g])))
-            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(hi, _mm256_set1_epi16(scales[2 * g + 1])))
-        }
-        let dm = twoHalves(p)
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), _mm256_set1_ps(dm[0] * ad[b]), acc)
-        let bs = bsums + b * 16
-        var m: Int32 = 0
-        for j in 0..<8 { m &+= mins[j] &* (bs[2 * j] &+ bs[2 * j + 1]) }
-        minSum += dm[1] * ad[b] * Float(m)
+        let block = Q4KBlock(w + b * 144)
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block.products(qs + b * 256)), _mm256_set1_ps(block.dm[0] * ad[b]), acc)
+        minSum += block.dm[1] * ad[b] * Float(block.minProducts(bsums + b * 16))
     }
     return horizontalSum(acc) - minSum
+}
+
+/// A Q6_K super-block unpacked once: 8 × 32 six-bit values (as bytes 0…63) and 16 scales.
+struct Q6KBlock {
+    var q: (__m256i, __m256i, __m256i, __m256i, __m256i, __m256i, __m256i, __m256i)
+    let scales: UnsafePointer<Int8>
+    let d: Float
+
+    @inline(__always) init(_ p: UnsafeRawPointer) {
+        let low = _mm256_set1_epi8(0x0F)
+        @inline(__always) func half(_ h: Int) -> (__m256i, __m256i, __m256i, __m256i) {
+            let ql0 = load256(p + 64 * h), ql1 = load256(p + 64 * h + 32), qh = load256(p + 128 + 32 * h)
+            return (_mm256_or_si256(_mm256_and_si256(ql0, low), _mm256_slli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8(0x03)), 4)),
+                    _mm256_or_si256(_mm256_and_si256(ql1, low), _mm256_slli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8(0x0C)), 2)),
+                    _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low), _mm256_and_si256(qh, _mm256_set1_epi8(0x30))),
+                    _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low),
+                                    _mm256_srli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8(-64)), 2)))
+        }
+        let (a, b, c, e) = half(0), (f, g, h, i) = half(1)
+        q = (a, b, c, e, f, g, h, i)
+        scales = (p + 192).assumingMemoryBound(to: Int8.self)
+        d = Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: 208, as: UInt16.self)))
+    }
+
+    /// Σ scale·Σ(q−32)·a over the 256 values of activations `a`, as eight Int32 lanes.
+    @inline(__always) func products(_ a: UnsafePointer<Int8>) -> __m256i {
+        let thirtyTwo = _mm256_set1_epi8(32)
+        @inline(__always) func scaled(_ q: __m256i, _ offset: Int, _ s: Int) -> __m256i {
+            let x = load256(a + offset)
+            let p = _mm256_sub_epi16(_mm256_maddubs_epi16(q, x), _mm256_maddubs_epi16(thirtyTwo, x))
+            return _mm256_madd_epi16(p, _mm256_set_m128i(_mm_set1_epi16(Int16(scales[s + 1])), _mm_set1_epi16(Int16(scales[s]))))
+        }
+        var sumi = scaled(q.0, 0, 0)
+        sumi = _mm256_add_epi32(sumi, scaled(q.1, 32, 2))
+        sumi = _mm256_add_epi32(sumi, scaled(q.2, 64, 4))
+        sumi = _mm256_add_epi32(sumi, scaled(q.3, 96, 6))
+        sumi = _mm256_add_epi32(sumi, scaled(q.4, 128, 8))
+        sumi = _mm256_add_epi32(sumi, scaled(q.5, 160, 10))
+        sumi = _mm256_add_epi32(sumi, scaled(q.6, 192, 12))
+        return _mm256_add_epi32(sumi, scaled(q.7, 224, 14))
+    }
 }
 
 /// One Q6_K row against Q8_K activations: d·da·Σ scale·Σ(q−32)·a per 16 values.
 @inline(__always)
 func avx2DotQ6_K(_ w: UnsafeRawPointer, _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>, blocks: Int) -> Float {
     var acc = _mm256_setzero_ps()
-    let low = _mm256_set1_epi8(0x0F), thirtyTwo = _mm256_set1_epi8(32)
-    @inline(__always) func scaled(_ q: __m256i, _ a: __m256i, _ s0: Int8, _ s1: Int8) -> __m256i {
-        let p = _mm256_sub_epi16(_mm256_maddubs_epi16(q, a), _mm256_maddubs_epi16(thirtyTwo, a))
-        return _mm256_madd_epi16(p, _mm256_set_m128i(_mm_set1_epi16(Int16(s1)), _mm_set1_epi16(Int16(s0))))
-    }
     for b in 0..<blocks {
-        let p = w + b * 210, a = qs + b * 256
-        let sc = (p + 192).assumingMemoryBound(to: Int8.self)
-        var sumi = _mm256_setzero_si256()
-        for h in 0..<2 {
-            let ql0 = load256(p + 64 * h), ql1 = load256(p + 64 * h + 32), qh = load256(p + 128 + 32 * h)
-            let s = sc + 8 * h, a0 = a + 128 * h
-            let q1 = _mm256_or_si256(_mm256_and_si256(ql0, low), _mm256_slli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8(0x03)), 4))
-            let q2 = _mm256_or_si256(_mm256_and_si256(ql1, low), _mm256_slli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8(0x0C)), 2))
-            let q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low), _mm256_and_si256(qh, _mm256_set1_epi8(0x30)))
-            let q4 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low),
-                                     _mm256_srli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8(-64)), 2))
-            sumi = _mm256_add_epi32(sumi, scaled(q1, load256(a0), s[0], s[1]))
-            sumi = _mm256_add_epi32(sumi, scaled(q2, load256(a0 + 32), s[2], s[3]))
-            sumi = _mm256_add_epi32(sumi, scaled(q3, load256(a0 + 64), s[4], s[5]))
-            sumi = _mm256_add_epi32(sumi, scaled(q4, load256(a0 + 96), s[6], s[7]))
-        }
-        let d = Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: 208, as: UInt16.self)))
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), _mm256_set1_ps(d * ad[b]), acc)
+        let block = Q6KBlock(w + b * 210)
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block.products(qs + b * 256)), _mm256_set1_ps(block.d * ad[b]), acc)
     }
     return horizontalSum(acc)
+}
+
+/// Four tokens against one K-quant row, each super-block unpacked once; every token's sum is formed as
+/// the one-token kernel forms it. `bsums` (Q4_K) is laid out per token like `ad`, 16 per super-block.
+@inline(__always)
+func avx2Dot4K(_ type: GGMLType, _ w: UnsafeRawPointer, _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>,
+               _ bsums: UnsafePointer<Int32>, columns: Int) -> SIMD4<Float>? {
+    let blocks = columns / 256
+    var acc = (_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps())
+    switch type {
+    case .q4_K:
+        var minSum = SIMD4<Float>()
+        for b in 0..<blocks {
+            let block = Q4KBlock(w + b * 144)
+            @inline(__always) func token(_ k: Int, _ acc: inout __m256) {
+                let da = ad[k * blocks + b]
+                acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block.products(qs + k * columns + b * 256)), _mm256_set1_ps(block.dm[0] * da), acc)
+                minSum[k] += block.dm[1] * da * Float(block.minProducts(bsums + k * (columns / 16) + b * 16))
+            }
+            token(0, &acc.0); token(1, &acc.1); token(2, &acc.2); token(3, &acc.3)
+        }
+        return SIMD4(horizontalSum(acc.0), horizontalSum(acc.1), horizontalSum(acc.2), horizontalSum(acc.3)) - minSum
+    case .q6_K:
+        for b in 0..<blocks {
+            let block = Q6KBlock(w + b * 210)
+            @inline(__always) func token(_ k: Int, _ acc: inout __m256) {
+                acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block.products(qs + k * columns + b * 256)), _mm256_set1_ps(block.d * ad[k * blocks + b]), acc)
+            }
+            token(0, &acc.0); token(1, &acc.1); token(2, &acc.2); token(3, &acc.3)
+        }
+        return SIMD4(horizontalSum(acc.0), horizontalSum(acc.1), horizontalSum(acc.2), horizontalSum(acc.3))
+    default:
+        return nil
+    }
+}
+
+/// Four tokens' dot products with one row of a 32-value block format whose weights are signed bytes
+/// (Q8_0, Q4_0, Q5_0): each block is unpacked once for the four tokens. Token k's activations start at
+/// `qs + k * columns` and its scales at `ad + k * blocks`. Every token's sum is formed exactly as
+/// `sumBlocks` forms it for one token (same products, same two accumulators, same order), so the
+/// batched path gives the one-token path's numbers bit for bit.
+@inline(__always)
+func avx2Dot4Signed(_ blocks: Int, _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>, columns: Int,
+                    _ weights: (Int) -> (q: __m256i, d: Float)) -> SIMD4<Float> {
+    var even = (_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps())
+    var odd = even
+    @inline(__always) func term(_ aw: __m256i, _ q: __m256i, _ d: Float, _ k: Int, _ b: Int) -> __m256 {
+        let s = productSums(aw, _mm256_sign_epi8(load256(qs + k * columns + b * 32), q))
+        return _mm256_mul_ps(s, _mm256_set1_ps(d * ad[k * blocks + b]))
+    }
+    for b in 0..<blocks {
+        let (q, d) = weights(b)
+        let aw = _mm256_sign_epi8(q, q)
+        if b & 1 == 0 {
+            even.0 = _mm256_add_ps(even.0, term(aw, q, d, 0, b)); even.1 = _mm256_add_ps(even.1, term(aw, q, d, 1, b))
+            even.2 = _mm256_add_ps(even.2, term(aw, q, d, 2, b)); even.3 = _mm256_add_ps(even.3, term(aw, q, d, 3, b))
+        } else {
+            odd.0 = _mm256_add_ps(odd.0, term(aw, q, d, 0, b)); odd.1 = _mm256_add_ps(odd.1, term(aw, q, d, 1, b))
+            odd.2 = _mm256_add_ps(odd.2, term(aw, q, d, 2, b)); odd.3 = _mm256_add_ps(odd.3, term(aw, q, d, 3, b))
+        }
+    }
+    return SIMD4(horizontalSum(_mm256_add_ps(even.0, odd.0)), horizontalSum(_mm256_add_ps(even.1, odd.1)),
+                 horizontalSum(_mm256_add_ps(even.2, odd.2)), horizontalSum(_mm256_add_ps(even.3, odd.3)))
+}
+
+/// Four tokens' dot products with one row (see ``avx2Dot4Signed``); nil for a format without a
+/// four-token kernel.
+@inline(__always)
+func avx2Dot4(_ type: GGMLType, _ w: UnsafeRawPointer, _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>,
+              _ asum: UnsafePointer<Float>, columns: Int) -> SIMD4<Float>? {
+    let blocks = columns / 32
+    switch type {
+    case .q8_0:
+        return avx2Dot4Signed(blocks, qs, ad, columns: columns) { b in
+            let p = w + b * 34
+            return (load256(p + 2), twoHalves(p)[0])
+        }
+    case .q4_0:
+        let eight = _mm256_set1_epi8(8)
+        return avx2Dot4Signed(blocks, qs, ad, columns: columns) { b in
+            let p = w + b * 18
+            return (_mm256_sub_epi8(nibbles(p + 2), eight), twoHalves(p)[0])
+        }
+    case .q5_0:
+        let sixteen = _mm256_set1_epi8(16)
+        return avx2Dot4Signed(blocks, qs, ad, columns: columns) { b in
+            let p = w + b * 22
+            let high = _mm256_and_si256(bytesFromBits(p.loadUnaligned(fromByteOffset: 2, as: UInt32.self)), sixteen)
+            return (_mm256_sub_epi8(_mm256_or_si256(nibbles(p + 6), high), sixteen), twoHalves(p)[0])
+        }
+    case .q4_1:
+        return avx2Dot4Q4_1(w, qs, ad, asum, blocks: blocks, columns: columns)
+    default:
+        return nil
+    }
+}
+
+/// ``avx2Dot4Signed`` for Q4_1 (unsigned nibbles and a per-block minimum), matching ``avx2DotQ4_1``'s
+/// sums exactly. `asum` holds each activation block's d·Σa, laid out like `ad`.
+@inline(__always)
+func avx2Dot4Q4_1(_ w: UnsafeRawPointer, _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>, _ asum: UnsafePointer<Float>,
+                  blocks: Int, columns: Int) -> SIMD4<Float> {
+    var even = (_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps())
+    var odd = even
+    var mEven = SIMD4<Float>(), mOdd = SIMD4<Float>()
+    for b in 0..<blocks {
+        let p = w + b * 20, dm = twoHalves(p), q = nibbles(p + 4)
+        @inline(__always) func term(_ k: Int) -> __m256 {
+            _mm256_mul_ps(productSums(q, load256(qs + k * columns + b * 32)), _mm256_set1_ps(dm[0] * ad[k * blocks + b]))
+        }
+        let m = SIMD4(dm[1] * asum[b], dm[1] * asum[blocks + b], dm[1] * asum[2 * blocks + b], dm[1] * asum[3 * blocks + b])
+        if b & 1 == 0 {
+            even.0 = _mm256_add_ps(even.0, term(0)); even.1 = _mm256_add_ps(even.1, term(1))
+            even.2 = _mm256_add_ps(even.2, term(2)); even.3 = _mm256_add_ps(even.3, term(3))
+            mEven += m
+        } else {
+            odd.0 = _mm256_add_ps(odd.0, term(0)); odd.1 = _mm256_add_ps(odd.1, term(1))
+            odd.2 = _mm256_add_ps(odd.2, term(2)); odd.3 = _mm256_add_ps(odd.3, term(3))
+            mOdd += m
+        }
+    }
+    return SIMD4(horizontalSum(_mm256_add_ps(even.0, odd.0)), horizontalSum(_mm256_add_ps(even.1, odd.1)),
+                 horizontalSum(_mm256_add_ps(even.2, odd.2)), horizontalSum(_mm256_add_ps(even.3, odd.3))) + (mEven + mOdd)
 }
 #else
 /// Whether this build carries the AVX2 kernels.

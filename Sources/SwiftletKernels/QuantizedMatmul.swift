@@ -283,8 +283,22 @@ public func matmul(_ products: [(weight: WeightMatrix, output: UnsafeMutablePoin
             guard lo < end, lo < hi else { continue }
             for r in (lo - first)..<(min(hi, end) - first) {
                 let row = w.row(r)
-                for t in 0..<tokens {
+                var t = 0
+                #if SWIFTLET_AVX2 && arch(x86_64)
+                // Prompts: four tokens per pass over the row, each weight block unpacked once.
+                let kQuant = activationFormat(w.type) == 1
+                while t + 4 <= tokens {
+                    let v = kQuant
+                        ? avx2Dot4K(w.type, row, a.qs + t * columns, a.d + t * (columns / 256), a.bsums + t * (columns / 16), columns: columns)
+                        : avx2Dot4(w.type, row, a.qs + t * columns, a.d + t * (columns / 32), a.s + t * (columns / 32), columns: columns)
+                    guard let v else { break }
+                    for k in 0..<4 { y[(t + k) * w.rows + r] = v[k] }
+                    t += 4
+                }
+                #endif
+                while t < tokens {
                     y[t * w.rows + r] = quantizedDot(w.type, row, a, token: t, columns: columns, x: x, scratch: scratch)
+                    t += 1
                 }
             }
             lo = min(hi, end)

@@ -91,3 +91,26 @@ struct SplitMix {
         }
     }
 }
+
+/// The prompt path (four tokens per pass over a row) gives the one-token path's numbers exactly.
+@Suite struct MatmulTests {
+    @Test(arguments: ["tiny-llama-q8_0.gguf", "tiny-llama-q4_0.gguf", "tiny-llama-q4_1.gguf", "tiny-llama-f16.gguf"])
+    func batchedRowsEqualOneTokenRows(fixture: String) throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let file = try GGUFFile(path: root.appendingPathComponent("Fixtures/\(fixture)").path)
+        let info = try #require(file.tensor(named: "blk.0.ffn_gate.weight"))
+        let w = try WeightMatrix(info, in: file)
+        let pool = ThreadPool(threads: 2)
+        var rng = SplitMix(11)
+        for tokens in [1, 3, 4, 7, 9] {
+            let x = (0..<(tokens * w.columns)).map { _ in rng.nextFloat() }
+            var batched = [Float](repeating: 0, count: tokens * w.rows)
+            matmul(w, x, tokens: tokens, &batched, pool: pool)
+            for t in 0..<tokens {
+                var one = [Float](repeating: 0, count: w.rows)
+                x.withUnsafeBufferPointer { xp in matvec(w, xp.baseAddress! + t * w.columns, &one, pool: pool) }
+                #expect(Array(batched[(t * w.rows)..<((t + 1) * w.rows)]) == one, "\(fixture): token \(t) of \(tokens)")
+            }
+        }
+    }
+}

@@ -167,4 +167,18 @@ import Testing
         // The template writes <|im_start|> for each turn; the user's text must not add one.
         #expect(tokens.filter { $0 == imStart[0] }.count == plain.filter { $0 == imStart[0] }.count)
     }
+
+    /// Gemma 3 270M has no template: ChatML, whose `<|im_end|>` is not a token of Gemma's vocabulary, so it
+    /// becomes a stop string; `<end_of_turn>` (not declared as EOT in the file) is an end-of-generation id.
+    @Test func gemmaGetsChatMLWithItsEndMarkerAsAStopString() async throws {
+        let gemma = try await Swiftlet.Model.load(try TestPaths.model(TestPaths.gemma3), options: .init(contextLength: 512))
+        #expect(!gemma.hasOwnTemplate)
+        #expect(gemma.chatStopStrings == ["<|im_end|>"])
+        let endOfTurn = gemma.tokenizer.encode("<end_of_turn>", addBOS: false, parseSpecial: true)
+        #expect(endOfTurn.count == 1 && gemma.endOfGenerationIDs.contains(endOfTurn[0]))
+        let (text, _) = try await Self.collect(try gemma.chat([ChatMessage(role: "user", content: "Hello")], options: Self.greedy(48)))
+        #expect(!text.contains("<|im_end|>"))
+        let smol = try await Self.load()
+        #expect(smol.hasOwnTemplate && smol.chatStopStrings.isEmpty)
+    }
 }

@@ -230,3 +230,36 @@ def test_body_too_large_is_413(server):
 def test_port_in_use(swiftlet, server):
     r = subprocess.run([swiftlet, "serve", "--model", model(SMOLLM2), "--port", str(server.port)], capture_output=True, timeout=60)
     assert r.returncode == 1 and b"already in use" in r.stderr
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return int(next(l.split()[1] for l in f if l.startswith("VmRSS:")))
+
+
+def test_fifty_concurrent_streams_all_finish(server):
+    results = []
+    def one(i):
+        stream = server.client().chat.completions.create(
+            model=MODEL_ID, messages=[{"role": "user", "content": f"Count to {i}."}], max_tokens=6, stream=True)
+        chunks = list(stream)
+        results.append((chunks[0].choices[0].delta.role, chunks[-1].choices[0].finish_reason))
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(50)]
+    for t in threads: t.start()
+    for t in threads: t.join(300)
+    assert len(results) == 50
+    assert all(role == "assistant" and finish in ("stop", "length") for role, finish in results)
+    assert "swiftlet_queue_depth 0" in server.request("GET", "/metrics")[1].decode()
+
+
+def test_memory_is_flat_over_many_requests(server):
+    client = server.client()
+    def burst(n):
+        for i in range(n):
+            client.chat.completions.create(model=MODEL_ID, messages=[{"role": "user", "content": f"Hi {i}"}], max_tokens=3)
+            server.request("POST", "/v1/chat/completions", b"{bad")
+    burst(40)
+    before = rss_kib(server.process.pid)
+    burst(160)
+    after = rss_kib(server.process.pid)
+    assert after - before < 20 * 1024, f"RSS grew from {before} KiB to {after} KiB over 320 requests"
