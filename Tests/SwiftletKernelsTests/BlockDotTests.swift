@@ -114,3 +114,18 @@ struct SplitMix {
         }
     }
 }
+
+@Suite struct ElementwiseTests {
+    /// The F16-table GELU stays within F16 rounding of the exact formula, and is exact at the cut-offs.
+    @Test func geluTableFollowsTheFormula() {
+        var xs: [Float] = stride(from: -12, through: 12, by: 0.01).map { Float($0) }
+        let exact = xs.map(geluReference)
+        gelu(&xs, count: xs.count)
+        for (got, want) in zip(xs, exact) {
+            #expect(abs(got - want) <= 2e-3 * max(1, abs(want)), "gelu table \(got) vs formula \(want)")
+        }
+        var far: [Float] = [-11, 11, 10.5]
+        gelu(&far, count: 3)
+        #expect(far == [0, 11, 10.5])
+    }
+}

@@ -66,8 +66,10 @@ func tinyGemma3() throws -> GGUFFile {
         let batched = try logits(batch: nil)
         #expect(maxAbsDifference(batched, try logits(batch: 1)) < 1e-4)
         #expect(maxAbsDifference(batched, try logits(batch: 3)) < 1e-4)
-        #expect(maxAbsDifference(batched, try logits(batch: nil, maxBatch: 40)) < 1e-4)
-        #expect(maxAbsDifference(batched, try logits(batch: 33, maxBatch: 40)) < 1e-4)
+        // Batches of 32 or more take the matrix-product attention, whose float sums come in another order;
+        // GELU's F16 table (ggml's) turns those last-bit differences into steps of one F16 ulp.
+        #expect(maxAbsDifference(batched, try logits(batch: nil, maxBatch: 40)) < 2e-2)
+        #expect(maxAbsDifference(batched, try logits(batch: 33, maxBatch: 40)) < 2e-2)
         #expect(maxAbsDifference(batched, try logits(batch: 1, storage: .f16)) < 2e-2)
         // Tokens outside every sliding window still reach the last position through global layer 5.
         var far = tokens; far[0] = 39; far[1] = 38
