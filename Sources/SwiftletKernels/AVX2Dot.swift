@@ -292,6 +292,23 @@ func avx2Dot4Signed(_ blocks: Int, _ qs: UnsafePointer<Int8>, _ ad: UnsafePointe
                  horizontalSum(_mm256_add_ps(even.2, odd.2)), horizontalSum(_mm256_add_ps(even.3, odd.3)))
 }
 
+/// One F16 row against activations already rounded to F16 (held as floats): eight products per step
+/// into two accumulators.
+@inline(__always)
+func avx2DotF16(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, count: Int) -> Float {
+    var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
+    var i = 0
+    while i + 16 <= count {
+        acc0 = _mm256_fmadd_ps(_mm256_cvtph_ps(load128(w + 2 * i)), _mm256_loadu_ps(x + i), acc0)
+        acc1 = _mm256_fmadd_ps(_mm256_cvtph_ps(load128(w + 2 * i + 16)), _mm256_loadu_ps(x + i + 8), acc1)
+        i += 16
+    }
+    var sum = horizontalSum(_mm256_add_ps(acc0, acc1))
+    let h = w.assumingMemoryBound(to: Float16.self)
+    while i < count { sum += Float(h[i]) * x[i]; i += 1 }
+    return sum
+}
+
 /// Four tokens' dot products with one row (see ``avx2Dot4Signed``); nil for a format without a
 /// four-token kernel.
 @inline(__always)

@@ -117,6 +117,7 @@ private func quantizedDot(_ type: GGMLType, _ w: UnsafeRawPointer, _ a: Quantize
     case .q5_0: return avx2DotQ5_0(w, qs + t * columns, ad + t * columns / 32, blocks: columns / 32)
     case .q4_K: return avx2DotQ4_K(w, qs + t * columns, ad + t * columns / 256, a.bsums + t * columns / 16, blocks: columns / 256)
     case .q6_K: return avx2DotQ6_K(w, qs + t * columns, ad + t * columns / 256, blocks: columns / 256)
+    case .f16: return avx2DotF16(w, a.half + t * columns, count: columns)
     default: break
     }
     #endif

@@ -12,6 +12,10 @@ func randomRow(_ type: GGMLType, columns: Int, seed: UInt64) -> [UInt8] {
         let bits = Float16(value).bitPattern
         bytes[offset] = UInt8(bits & 0xFF); bytes[offset + 1] = UInt8(bits >> 8)
     }
+    if type == .f16 {
+        for i in 0..<columns { setHalf(2 * i, rng.nextFloat() * 0.1) }
+        return bytes
+    }
     for b in 0..<blocks {
         let o = b * type.bytesPerBlock
         let scale = Float(rng.next() % 1000 + 1) / 20000
@@ -40,7 +44,7 @@ struct SplitMix {
 }
 
 @Suite struct BlockDotTests {
-    static let types: [GGMLType] = [.q8_0, .q4_0, .q4_1, .q5_0, .q4_K, .q6_K]
+    static let types: [GGMLType] = [.q8_0, .q4_0, .q4_1, .q5_0, .q4_K, .q6_K, .f16]
 
     /// The fast kernels (AVX2 in a `make` build) agree with the portable loops: both sum the same integer
     /// products, so only the float accumulation order differs.

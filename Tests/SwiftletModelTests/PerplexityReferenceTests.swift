@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import SwiftletTestSupport
+import SwiftletGGUF
 import SwiftletModel
 
 /// llama-perplexity -c 512 on shared/reference/ppl_text_gpl3_first20k.txt (README there): SmolLM2
@@ -27,5 +28,23 @@ import SwiftletModel
         print("[perplexity] Gemma 3 Q4_K_M: \(r.perplexity) (llama.cpp 14.9498) over \(r.chunks) chunks")
         #expect(r.chunks == 8)
         #expect(abs(r.perplexity / 14.9498 - 1) < 0.005)
+    }
+
+    /// Swiftlet's own requantization of the Q4_1 file to Q8_0 and F16 (`swiftlet quantize`) against
+    /// llama.cpp's perplexities of its requantized files (shared/reference/perplexity_variants.txt).
+    @Test(arguments: [("Q8_0", 18.3592), ("F16", 18.3450)])
+    func smollm2Requantized(type: String, reference: Double) throws {
+        let source = try GGUFFile(path: try TestPaths.model(TestPaths.smollm2))
+        let target: GGMLType = type == "F16" ? .f16 : .q8_0
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("swiftlet-smollm2-\(type).gguf").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try Requantize.convert(source, to: target).write(to: path)
+        let file = try GGUFFile(path: path)
+        #expect(file.tensors.filter { $0.shape.count == 2 }.allSatisfy { $0.type == target })
+        #expect(file.metadata["general.file_type"]?.int == Requantize.fileTypes[target])
+        let model = try Model(file: file, threads: 2)
+        let r = try evaluatePerplexity(model: model, tokens: try ids("ppl_gpl3_first20k.smollm2.ids"), context: 512, bos: nil)
+        print("[perplexity] SmolLM2 requantized to \(type): \(r.perplexity) (llama.cpp \(reference))")
+        #expect(abs(r.perplexity / reference - 1) < 0.005)
     }
 }
