@@ -282,6 +282,18 @@ public func matmul(_ products: [(weight: WeightMatrix, output: UnsafeMutablePoin
             let end = first + w.rows
             defer { first = end }
             guard lo < end, lo < hi else { continue }
+            if w.type == .f16 && tokens >= 8 {
+                // F16 weights in a prompt: the chunk's rows as floats, then one float GEMM with the
+                // F16-rounded activations (the same products as the dot path, summed by OpenBLAS).
+                let rows = (lo - first)..<(min(hi, end) - first)
+                let tile = UnsafeMutablePointer<Float>.allocate(capacity: rows.count * columns)
+                defer { tile.deallocate() }
+                for (i, r) in rows.enumerated() { try? dequantizeRow(.f16, w.row(r), tile + i * columns, count: columns) }
+                BLAS.sgemm(m: tokens, n: rows.count, k: columns, a: a.half, lda: columns,
+                           b: tile, ldb: columns, transposeB: true, c: y + rows.lowerBound, ldc: w.rows)
+                lo = min(hi, end)
+                continue
+            }
             for r in (lo - first)..<(min(hi, end) - first) {
                 let row = w.row(r)
                 var t = 0

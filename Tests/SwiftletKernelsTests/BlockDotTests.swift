@@ -106,14 +106,20 @@ struct SplitMix {
         let w = try WeightMatrix(info, in: file)
         let pool = ThreadPool(threads: 2)
         var rng = SplitMix(11)
-        for tokens in [1, 3, 4, 7, 9] {
+        for tokens in [1, 3, 4, 7, 9, 12] {
             let x = (0..<(tokens * w.columns)).map { _ in rng.nextFloat() }
             var batched = [Float](repeating: 0, count: tokens * w.rows)
             matmul(w, x, tokens: tokens, &batched, pool: pool)
             for t in 0..<tokens {
                 var one = [Float](repeating: 0, count: w.rows)
                 x.withUnsafeBufferPointer { xp in matvec(w, xp.baseAddress! + t * w.columns, &one, pool: pool) }
-                #expect(Array(batched[(t * w.rows)..<((t + 1) * w.rows)]) == one, "\(fixture): token \(t) of \(tokens)")
+                let row = Array(batched[(t * w.rows)..<((t + 1) * w.rows)])
+                if w.type == .f16 && tokens >= 8 {
+                    // OpenBLAS sums the same F16 products in its own order.
+                    #expect(zip(row, one).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($1)) }, "\(fixture): token \(t) of \(tokens)")
+                } else {
+                    #expect(row == one, "\(fixture): token \(t) of \(tokens)")
+                }
             }
         }
     }

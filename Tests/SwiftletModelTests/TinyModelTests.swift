@@ -29,8 +29,11 @@ func maxAbsDifference(_ a: [[Float]], _ b: [[Float]]) -> Float {
         let single = try allLogits(model, tokens, batchSize: 1)
         let mixed = try allLogits(model, tokens, batchSize: 5)
         #expect(batched.count == tokens.count && batched[0].count == model.config.vocabularySize)
-        #expect(maxAbsDifference(batched, single) < 1e-4)
-        #expect(maxAbsDifference(batched, mixed) < 1e-4)
+        // F16 weights take OpenBLAS in batches of 8 or more: the same products summed in another order,
+        // which the F16 rounding of the next layer's activations turns into steps of one F16 ulp.
+        let tolerance: Float = fixture.contains("f16") ? 5e-3 : 1e-4
+        #expect(maxAbsDifference(batched, single) < tolerance)
+        #expect(maxAbsDifference(batched, mixed) < tolerance)
         #expect(batched.allSatisfy { $0.allSatisfy(\.isFinite) })
         // Distinct contexts give distinct logits (the forward pass is not ignoring its input).
         #expect(maxAbsDifference([batched[3]], [batched[4]]) > 1e-3)
