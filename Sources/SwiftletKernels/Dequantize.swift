@@ -82,6 +82,86 @@ public func dequantizeRow(_ type: GGMLType, _ src: UnsafeRawPointer, _ dst: Unsa
                 y += 128; ql += 64; qh += 32; sc += 8
             }
         }
+    case .bf16:
+        for i in 0..<count { dst[i] = Float(bitPattern: UInt32(src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) << 16) }
+    case .q5_1:
+        for blk in 0..<count / 32 {
+            let o = blk * 24, d = half(src, o), m = half(src, o + 2), y = dst + blk * 32
+            let qh = src.loadUnaligned(fromByteOffset: o + 4, as: UInt32.self)
+            for j in 0..<16 {
+                let h0 = UInt8(truncatingIfNeeded: ((qh >> UInt32(j)) << 4) & 0x10)
+                let h1 = UInt8(truncatingIfNeeded: (qh >> UInt32(j + 12)) & 0x10)
+                y[j] = d * Float((b[o + 8 + j] & 0xF) | h0) + m
+                y[j + 16] = d * Float((b[o + 8 + j] >> 4) | h1) + m
+            }
+        }
+    case .q2_K:
+        // scales[16] (scale | min << 4), qs[64] (four 2-bit values a byte), d, dmin.
+        for blk in 0..<count / 256 {
+            let o = blk * 84, d = half(src, o + 80), dmin = half(src, o + 82)
+            var y = dst + blk * 256, q = b + o + 16, scale = 0
+            for _ in 0..<2 {
+                for shift in stride(from: 0, to: 8, by: 2) {
+                    for part in 0..<2 {
+                        let sc = b[o + scale]
+                        scale += 1
+                        let dl = d * Float(sc & 0xF), ml = dmin * Float(sc >> 4)
+                        for l in 0..<16 { y[l] = dl * Float((q[l + 16 * part] >> UInt8(shift)) & 3) - ml }
+                        y += 16
+                    }
+                }
+                q += 32
+            }
+        }
+    case .q3_K:
+        // hmask[32] (the third bit), qs[64] (low two bits), scales[12] (sixteen 6-bit scales), d.
+        for blk in 0..<count / 256 {
+            let o = blk * 110, d = half(src, o + 108)
+            let hm = b + o, sc = b + o + 96
+            var scales = [Int8](repeating: 0, count: 16)
+            for j in 0..<16 {
+                let low = j < 8 ? sc[j] & 0xF : sc[j - 8] >> 4
+                let high = (sc[8 + j % 4] >> UInt8(2 * (j / 4))) & 3
+                scales[j] = Int8(bitPattern: low | high << 4) &- 32
+            }
+            var y = dst + blk * 256, q = b + o + 32, scale = 0, mask: UInt8 = 1
+            for n in 0..<2 {
+                for shift in stride(from: 0, to: 8, by: 2) {
+                    for part in 0..<2 {
+                        let dl = d * Float(scales[scale])
+                        scale += 1
+                        for l in 0..<16 {
+                            let i = l + 16 * part
+                            let v = Int((q[i] >> UInt8(shift)) & 3) - (hm[i] & mask != 0 ? 0 : 4)
+                            y[l] = dl * Float(v)
+                        }
+                        y += 16
+                    }
+                    mask <<= 1
+                }
+                q += 32
+                _ = n
+            }
+        }
+    case .q5_K:
+        // d, dmin, scales[12] (as Q4_K), qh[32] (fifth bits), qs[128].
+        for blk in 0..<count / 256 {
+            let o = blk * 176, d = half(src, o), dmin = half(src, o + 2)
+            let sc = b + o + 4, qh = b + o + 16
+            var ql = b + o + 48, y = dst + blk * 256
+            func scaleMin(_ j: Int) -> (Float, Float) {
+                if j < 4 { return (Float(sc[j] & 63), Float(sc[j + 4] & 63)) }
+                return (Float((sc[j + 4] & 0xF) | ((sc[j - 4] >> 6) << 4)), Float((sc[j + 4] >> 4) | ((sc[j] >> 6) << 4)))
+            }
+            var u1: UInt8 = 1, u2: UInt8 = 2
+            for g in 0..<4 {
+                let (s1, m1) = scaleMin(2 * g), (s2, m2) = scaleMin(2 * g + 1)
+                let d1 = d * s1, dm1 = dmin * m1, d2 = d * s2, dm2 = dmin * m2
+                for l in 0..<32 { y[l] = d1 * Float((ql[l] & 0xF) + (qh[l] & u1 != 0 ? 16 : 0)) - dm1 }
+                for l in 0..<32 { y[l + 32] = d2 * Float((ql[l] >> 4) + (qh[l] & u2 != 0 ? 16 : 0)) - dm2 }
+                ql += 32; y += 64; u1 <<= 2; u2 <<= 2
+            }
+        }
     default:
         throw .unsupportedType(type)
     }

@@ -139,3 +139,61 @@ struct SplitMix {
         #expect(far == [0, 11, 10.5])
     }
 }
+
+/// The element-wise kernels against plain Double-precision references written from their definitions.
+@Suite struct ElementwiseReferenceTests {
+    var rng = SplitMix(77)
+    mutating func vector(_ n: Int, scale: Float = 3) -> [Float] { (0..<n).map { _ in rng.nextFloat() * scale } }
+
+    @Test mutating func rmsNormMatchesDefinition() {
+        let x = vector(576), w = vector(576)
+        var out = [Float](repeating: 0, count: 576)
+        rmsNorm(x, weight: w, out: &out, count: 576, epsilon: 1e-5)
+        let ms = x.reduce(0.0) { $0 + Double($1) * Double($1) } / 576
+        for i in 0..<576 {
+            let want = Double(x[i]) / (ms + 1e-5).squareRoot() * Double(w[i])
+            #expect(abs(Double(out[i]) - want) <= 1e-5 * max(1, abs(want)))
+        }
+    }
+
+    @Test(arguments: [RoPEStyle.normal, .neox])
+    func ropeRotatesPairs(style: RoPEStyle) {
+        var r = SplitMix(5)
+        let headDim = 64, heads = 3, position = 37, base: Float = 10000
+        let x = (0..<(heads * headDim)).map { _ in r.nextFloat() }
+        var y = x
+        rope(&y, heads: heads, headDim: headDim, position: position, ropeDim: headDim, base: base, style: style)
+        for h in 0..<heads {
+            for i in 0..<(headDim / 2) {
+                let (a, b) = style == .normal ? (2 * i, 2 * i + 1) : (i, i + headDim / 2)
+                let theta = Double(position) * pow(Double(base), -2 * Double(i) / Double(headDim))
+                let x0 = Double(x[h * headDim + a]), x1 = Double(x[h * headDim + b])
+                #expect(abs(Double(y[h * headDim + a]) - (x0 * cos(theta) - x1 * sin(theta))) < 1e-4)
+                #expect(abs(Double(y[h * headDim + b]) - (x0 * sin(theta) + x1 * cos(theta))) < 1e-4)
+            }
+        }
+    }
+
+    @Test mutating func softmaxSiluSwigluAddMultiply() {
+        var x = vector(300, scale: 20)
+        let original = x
+        softmax(&x, count: 300)
+        let m = original.map(Double.init).max()!
+        let z = original.reduce(0.0) { $0 + exp(Double($1) - m) }
+        for i in 0..<300 { #expect(abs(Double(x[i]) - exp(Double(original[i]) - m) / z) < 1e-6) }
+
+        var s = original
+        silu(&s, count: 300)
+        for i in 0..<300 { let v = Double(original[i]); #expect(abs(Double(s[i]) - v / (1 + exp(-v))) <= 1e-5 * max(1, abs(v))) }
+
+        let up = vector(300)
+        var out = [Float](repeating: 0, count: 300)
+        swiglu(gate: original, up: up, out: &out, count: 300)
+        for i in 0..<300 { let v = Double(original[i]); #expect(abs(Double(out[i]) - v / (1 + exp(-v)) * Double(up[i])) <= 1e-4 * max(1, abs(v))) }
+
+        add(original, up, out: &out, count: 300)
+        #expect(out == zip(original, up).map { $0 + $1 })
+        multiply(original, up, out: &out, count: 300)
+        #expect(out == zip(original, up).map { $0 * $1 })
+    }
+}
