@@ -69,7 +69,7 @@ enum JinjaBuiltins {
             case .list(let l): return .boolean(l.contains(a))
             case .dict(let d): return .boolean(d[a.rendered.text] != nil && a.typeName == "str")
             case .namespace(let ns): return .boolean(ns.attributes[a.rendered.text] != nil)
-            case .undefined(let n): throw .render("'\(n)' is undefined")
+            case .undefined: return .boolean(false)
             default: throw .render("argument of type '\(b.typeName)' is not iterable")
             }
         case "~":
@@ -197,7 +197,7 @@ enum JinjaBuiltins {
         case "undefined": return v.isUndefined
         case "none": if case .none = v { return true }; return false
         case "string": if case .string = v { return true }; return false
-        case "number": if case .integer = v { return true }; if case .double = v { return true }; return false
+        case "number": return v.number != nil
         case "integer": if case .integer = v { return true }; return false
         case "float": if case .double = v { return true }; return false
         case "boolean": if case .boolean = v { return true }; return false

@@ -7,10 +7,8 @@ extension JinjaBuiltins {
         func kw(_ key: String, _ position: Int) -> JinjaValue? {
             kwargs.first(where: { $0.0 == key })?.1 ?? (position < args.count ? args[position] : nil)
         }
-        func needString() throws(ChatTemplateError) -> JinjaString {
-            if case .undefined(let n) = v { throw .render("'\(n)' is undefined") }
-            return v.rendered
-        }
+        // jinja2's default Undefined prints as "", so string filters take it as "".
+        func needString() throws(ChatTemplateError) -> JinjaString { v.rendered }
         func items() throws(ChatTemplateError) -> [JinjaValue] { try interpreter.iterate(v) }
         func attributeOf(_ x: JinjaValue, _ path: String) throws(ChatTemplateError) -> JinjaValue {
             var cur = x
@@ -104,7 +102,7 @@ extension JinjaBuiltins {
             if case .integer(let p)? = kw("precision", 0) { precision = p }
             let method: String = { if case .string(let m)? = kw("method", 1) { return m.text }; return "common" }()
             let scale = pow(10.0, Double(precision))
-            let rule: FloatingPointRoundingRule = method == "ceil" ? .up : (method == "floor" ? .down : .toNearestOrAwayFromZero)
+            let rule: FloatingPointRoundingRule = method == "ceil" ? .up : (method == "floor" ? .down : .toNearestOrEven)
             return .double((x * scale).rounded(rule) / scale)
         case "items":
             switch v {

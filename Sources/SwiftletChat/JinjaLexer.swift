@@ -23,7 +23,15 @@ struct JinjaLexer {
 
     let source: [UInt8]
 
-    init(_ template: String) { source = Array(template.utf8) }
+    init(_ template: String) {
+        var bytes = Array(template.utf8)
+        // jinja2's keep_trailing_newline is off: one newline at the very end of the template is dropped.
+        if bytes.last == 10 {
+            bytes.removeLast()
+            if bytes.last == 13 { bytes.removeLast() }
+        }
+        source = bytes
+    }
 
     func error(_ message: String, at offset: Int) -> ChatTemplateError {
         var line = 1, column = 1
@@ -68,21 +76,31 @@ struct JinjaLexer {
                 if kind == UInt8(ascii: "#") {
                     guard let end = find("#}", from: j) else { throw error("unterminated comment", at: start) }
                     let endMinus = end > j && source[end - 1] == UInt8(ascii: "-")
+                    let endPlus = end > j && source[end - 1] == UInt8(ascii: "+")
                     i = end + 2
                     stripNextLeading = endMinus
-                    trimNextNewline = !endMinus
+                    trimNextNewline = !endMinus && !endPlus
                 } else {
                     let close = kind == UInt8(ascii: "{") ? "}}" : "%}"
-                    let (tokens, end, endMinus) = try tokenize(from: j, until: close, tagStart: start)
+                    let (tokens, end, endMinus, endPlus) = try tokenize(from: j, until: close, tagStart: start)
                     if kind == UInt8(ascii: "{") {
                         out.append(.output(tokens, at: start))
                         trimNextNewline = false
+                        stripNextLeading = endMinus
+                        i = end
+                    } else if tokens.count == 1, tokens[0].kind == .name("raw") {
+                        // {% raw %}…{% endraw %}: the text between is output as it stands.
+                        let (content, after, closeMinus, closePlus) = try rawBlock(from: end, openMinus: endMinus, tagStart: start)
+                        if !content.isEmpty { out.append(.text(String(decoding: content, as: UTF8.self))) }
+                        stripNextLeading = closeMinus
+                        trimNextNewline = !closeMinus && !closePlus
+                        i = after
                     } else {
                         out.append(.statement(tokens, at: start))
-                        trimNextNewline = !endMinus
+                        trimNextNewline = !endMinus && !endPlus
+                        stripNextLeading = endMinus
+                        i = end
                     }
-                    stripNextLeading = endMinus
-                    i = end
                 }
                 // Whitespace control after the tag.
                 if stripNextLeading {
@@ -100,6 +118,38 @@ struct JinjaLexer {
         return out
     }
 
+    /// The text of a raw block whose opening tag ended at `start`, up to its `{% endraw %}`; returns the
+    /// text (whitespace control applied), the offset after the closing tag, and its `-`/`+` flags.
+    private func rawBlock(from start: Int, openMinus: Bool, tagStart: Int) throws(ChatTemplateError) -> ([UInt8], Int, Bool, Bool) {
+        var k = start
+        while k < source.count {
+            guard source[k] == UInt8(ascii: "{"), k + 1 < source.count, source[k + 1] == UInt8(ascii: "%") else { k += 1; continue }
+            var m = k + 2
+            let minus = m < source.count && source[m] == UInt8(ascii: "-")
+            let plus = m < source.count && source[m] == UInt8(ascii: "+")
+            if minus || plus { m += 1 }
+            while m < source.count, isSpace(source[m]) { m += 1 }
+            let word = Array("endraw".utf8)
+            guard m + word.count <= source.count, Array(source[m..<(m + word.count)]) == word else { k += 1; continue }
+            m += word.count
+            while m < source.count, isSpace(source[m]) { m += 1 }
+            var closeMinus = false, closePlus = false
+            if m < source.count, source[m] == UInt8(ascii: "-") { closeMinus = true; m += 1 } else if m < source.count, source[m] == UInt8(ascii: "+") { closePlus = true; m += 1 }
+            guard m + 1 < source.count, source[m] == UInt8(ascii: "%"), source[m + 1] == UInt8(ascii: "}") else { k += 1; continue }
+            var content = Array(source[start..<k])
+            if openMinus { content = Array(content.drop(while: isSpace)) } else if content.first == 10 { content.removeFirst() }
+            if minus {
+                while let last = content.last, isSpace(last) { content.removeLast() }
+            } else if !plus {
+                var e = content.count
+                while e > 0, content[e - 1] == 32 || content[e - 1] == 9 { e -= 1 }
+                if e == 0 || content[e - 1] == 10 { content.removeSubrange(e...) }
+            }
+            return (content, m + 2, closeMinus, closePlus)
+        }
+        throw error("unterminated raw block: expected '{% endraw %}'", at: tagStart)
+    }
+
     private func isSpace(_ b: UInt8) -> Bool { b == 32 || b == 9 || b == 10 || b == 13 || b == 11 || b == 12 }
 
     private func find(_ s: String, from: Int) -> Int? {
@@ -114,17 +164,24 @@ struct JinjaLexer {
 
     /// Tokens from `start` up to the closing `}}` or `%}` (outside string literals). Returns the
     /// tokens, the offset after the closer, and whether the closer was `-}}`/`-%}`.
-    private func tokenize(from start: Int, until close: String, tagStart: Int) throws(ChatTemplateError) -> ([Token], Int, Bool) {
+    private func tokenize(from start: Int, until close: String, tagStart: Int) throws(ChatTemplateError) -> ([Token], Int, Bool, Bool) {
         let closer = Array(close.utf8)
         var tokens: [Token] = []
         var i = start
+        // Brackets open in the expression: `}}` closes the tag only outside them (`{{ {'a': {}} }}`).
+        var depth = 0
         func at(_ k: Int) -> UInt8 { k < source.count ? source[k] : 0 }
         while true {
             guard i < source.count else { throw error("unterminated tag: expected '\(close)'", at: tagStart) }
             let c = source[i]
             if isSpace(c) { i += 1; continue }
-            if c == UInt8(ascii: "-"), at(i + 1) == closer[0], at(i + 2) == closer[1] { return (tokens, i + 3, true) }
-            if c == closer[0], at(i + 1) == closer[1] { return (tokens, i + 2, false) }
+            if depth == 0 {
+                if c == UInt8(ascii: "-"), at(i + 1) == closer[0], at(i + 2) == closer[1] { return (tokens, i + 3, true, false) }
+                if c == UInt8(ascii: "+"), at(i + 1) == closer[0], at(i + 2) == closer[1] { return (tokens, i + 3, false, true) }
+                if c == closer[0], at(i + 1) == closer[1] { return (tokens, i + 2, false, false) }
+            }
+            if c == UInt8(ascii: "(") || c == UInt8(ascii: "[") || c == UInt8(ascii: "{") { depth += 1 }
+            if (c == UInt8(ascii: ")") || c == UInt8(ascii: "]") || c == UInt8(ascii: "}")) && depth > 0 { depth -= 1 }
             if c == UInt8(ascii: "'") || c == UInt8(ascii: "\"") {
                 var bytes: [UInt8] = []
                 var j = i + 1
@@ -139,6 +196,23 @@ struct JinjaLexer {
                         case UInt8(ascii: "t"): bytes.append(9)
                         case UInt8(ascii: "r"): bytes.append(13)
                         case UInt8(ascii: "\\"), UInt8(ascii: "'"), UInt8(ascii: "\""): bytes.append(e)
+                        case UInt8(ascii: "a"): bytes.append(7)
+                        case UInt8(ascii: "b"): bytes.append(8)
+                        case UInt8(ascii: "f"): bytes.append(12)
+                        case UInt8(ascii: "v"): bytes.append(11)
+                        case UInt8(ascii: "x"), UInt8(ascii: "u"), UInt8(ascii: "U"):
+                            // Python's \xXX, \uXXXX and \UXXXXXXXX.
+                            let digits = e == UInt8(ascii: "x") ? 2 : (e == UInt8(ascii: "u") ? 4 : 8)
+                            let hex = source[min(j + 2, source.count)..<min(j + 2 + digits, source.count)]
+                            guard hex.count == digits, let code = UInt32(String(decoding: hex, as: UTF8.self), radix: 16),
+                                  let scalar = Unicode.Scalar(code) else {
+                                throw error("bad \\\(Character(Unicode.Scalar(e))) escape in a string literal", at: j)
+                            }
+                            bytes.append(contentsOf: Array(String(Character(scalar)).utf8))
+                            j += 2 + digits
+                            continue
+                        case UInt8(ascii: "\n"):
+                            break  // a backslash before a newline continues the line
                         default: bytes.append(d); bytes.append(e)
                         }
                         j += 2

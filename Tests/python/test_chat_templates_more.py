@@ -1,0 +1,160 @@
+"""More conversations and 90 one-feature snippets through `swiftlet template`, checked against jinja2 (written independently of test_chat_templates.py, by a second author).
+
+Each template in Fixtures/chat-templates is written into a metadata-only GGUF and rendered over many
+conversations with and without the generation prompt. Where jinja2 raises, swiftlet must exit 1 with a
+message (never crash).
+"""
+import json
+
+import gguf
+import jinja2
+import pytest
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from conftest import FIXTURES, GEMMA3, SMOLLM2, model, run
+
+TEMPLATES = sorted((FIXTURES / "chat-templates").glob("*.jinja"))
+TOKENS = ["<unk>", "<|begin_of_text|>", "<|end_of_text|>", "x"]
+BOS, EOS = TOKENS[1], TOKENS[2]
+
+CONVERSATIONS = [
+    [{"role": "user", "content": "Hi there"}],
+    [{"role": "system", "content": "Answer briefly."}, {"role": "user", "content": "Why is the sky blue?"}],
+    [{"role": "user", "content": "1"}, {"role": "assistant", "content": "2"}, {"role": "user", "content": "3"}],
+    [{"role": "system", "content": "S"}, {"role": "user", "content": "u1"}, {"role": "assistant", "content": "a1"},
+     {"role": "user", "content": "u2"}, {"role": "assistant", "content": "a2"}],
+    [{"role": "user", "content": "first"}, {"role": "user", "content": "second"}, {"role": "assistant", "content": "r"}],
+    [{"role": "assistant", "content": "I start"}, {"role": "user", "content": "ok"}],
+    [{"role": "user", "content": "<|im_start|>system\n<|eot_id|> <s> [INST] <start_of_turn>"}],
+    [{"role": "user", "content": "naïve café — 日本語 🙂🚀 \u2028 tab\there"}],
+    [{"role": "user", "content": "quotes ' \" and backslashes \\ \\n {{ x }} {% if %}"}],
+    [{"role": "system", "content": ""}, {"role": "user", "content": ""}],
+    [{"role": "user", "content": "   padded   \n\n"}],
+    [{"role": "user", "content": [{"type": "text", "text": "part one"}, {"type": "text", "text": "part two"}]}],
+    [{"role": "system", "content": "only a system message"}],
+    [],
+]
+
+
+def hf_env():
+    def raise_exception(message):
+        raise jinja2.exceptions.TemplateError(message)
+
+    def tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False):
+        return json.dumps(x, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
+
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.loopcontrols"])
+    env.filters["tojson"] = tojson
+    env.globals["raise_exception"] = raise_exception
+    return env
+
+
+def write_gguf(path, source):
+    w = gguf.GGUFWriter(str(path), "llama")
+    w.add_token_list(TOKENS)
+    w.add_bos_token_id(1)
+    w.add_eos_token_id(2)
+    if source is not None:
+        w.add_chat_template(source)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
+def swiftlet_render(swiftlet, gguf_path, messages, tmp_path, add):
+    f = tmp_path / "messages.json"
+    f.write_text(json.dumps(messages, ensure_ascii=False), encoding="utf-8")
+    args = [swiftlet, "template", "--model", str(gguf_path), "--messages", str(f)]
+    if not add:
+        args.append("--no-generation-prompt")
+    return run(*args, check=False)
+
+
+def check(swiftlet, gguf_path, source, tmp_path, bos=BOS, eos=EOS):
+    identical = 0
+    for i, messages in enumerate(CONVERSATIONS):
+        for add in (True, False):
+            label = f"conversation {i}, add_generation_prompt={add}"
+            try:
+                expected = hf_env().from_string(source).render(
+                    messages=messages, add_generation_prompt=add, bos_token=bos, eos_token=eos)
+            except Exception as error:
+                expected = error
+            got = swiftlet_render(swiftlet, gguf_path, messages, tmp_path, add)
+            if isinstance(expected, Exception):
+                assert got.returncode == 1, f"{label}: jinja2 raised {expected!r}; swiftlet exit {got.returncode}"
+                assert got.stderr.strip()
+            else:
+                assert got.returncode == 0, f"{label}: {got.stderr.decode()}"
+                assert got.stdout.decode("utf-8") == expected, label
+                identical += 1
+    return identical
+
+
+@pytest.mark.parametrize("template", TEMPLATES, ids=lambda p: p.stem)
+def test_fixture_template_matches_jinja2(swiftlet, tmp_path, template):
+    source = template.read_text(encoding="utf-8")
+    path = tmp_path / "t.gguf"
+    write_gguf(path, source)
+    assert check(swiftlet, path, source, tmp_path) > 0, "jinja2 rejected every conversation"
+
+
+def test_missing_template_is_chatml(swiftlet, tmp_path):
+    path = tmp_path / "none.gguf"
+    write_gguf(path, None)
+    chatml = ("{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + "
+              "'<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")
+    check(swiftlet, path, chatml, tmp_path)
+
+
+@pytest.mark.parametrize("path", [SMOLLM2, GEMMA3], ids=["smollm2", "gemma3"])
+def test_real_model_templates(swiftlet, tmp_path, path):
+    reader = gguf.GGUFReader(model(path))
+    tokens = reader.fields["tokenizer.ggml.tokens"]
+
+    def token(key):
+        f = reader.fields.get(key)
+        if f is None:
+            return ""
+        return bytes(tokens.parts[tokens.data[int(f.parts[f.data[0]][0])]]).decode("utf-8")
+
+    field = reader.fields.get("tokenizer.chat_template")
+    if field is None:
+        source = ("{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + "
+                  "'<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")
+    else:
+        source = bytes(field.parts[field.data[0]]).decode("utf-8")
+    check(swiftlet, path, source, tmp_path, bos=token("tokenizer.ggml.bos_token_id"), eos=token("tokenizer.ggml.eos_token_id"))
+
+
+@pytest.mark.parametrize("source", ["{% for %}", "{{ 1 + }}", "{% if x %}", "{{ 'open", "{% endfor %}", "{{ a.( }}"])
+def test_bad_template_reports_position(swiftlet, tmp_path, source):
+    path = tmp_path / "bad.gguf"
+    write_gguf(path, source)
+    got = swiftlet_render(swiftlet, path, CONVERSATIONS[0], tmp_path, True)
+    assert got.returncode == 1
+    assert b"line 1, column" in got.stderr, got.stderr
+
+
+SNIPPETS = [s for s in (FIXTURES.parent / "Tests/python/jinja_snippets.txt").read_text(encoding="utf-8").split("\n====\n") if s.strip()]
+
+
+@pytest.mark.parametrize("index", range(len(SNIPPETS)))
+def test_snippet_matches_jinja2(swiftlet, tmp_path, index):
+    """Small templates, one Jinja feature or corner each (Python value printing, undefined, whitespace)."""
+    source = SNIPPETS[index]
+    messages = [{"role": "system", "content": " Sys "}, {"role": "user", "content": "Hi 'x' \"y\""}]
+    path = tmp_path / "s.gguf"
+    write_gguf(path, source)
+    try:
+        expected = hf_env().from_string(source).render(messages=messages, add_generation_prompt=True, bos_token=BOS, eos_token=EOS)
+    except Exception as error:
+        expected = error
+    got = swiftlet_render(swiftlet, path, messages, tmp_path, True)
+    if isinstance(expected, Exception):
+        assert got.returncode == 1, f"{source!r}: jinja2 raised {expected!r}"
+        assert got.stderr.strip()
+    else:
+        assert got.returncode == 0, f"{source!r}: {got.stderr.decode()}"
+        assert got.stdout.decode("utf-8") == expected, source
