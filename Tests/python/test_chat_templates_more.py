@@ -7,11 +7,10 @@ message (never crash).
 import json
 
 import gguf
-import jinja2
 import pytest
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from conftest import FIXTURES, GEMMA3, SMOLLM2, model, run
+from test_chat_templates import hf_environment as hf_env  # one definition of Hugging Face's settings
 
 TEMPLATES = sorted((FIXTURES / "chat-templates").glob("*.jinja"))
 TOKENS = ["<unk>", "<|begin_of_text|>", "<|end_of_text|>", "x"]
@@ -34,19 +33,6 @@ CONVERSATIONS = [
     [{"role": "system", "content": "only a system message"}],
     [],
 ]
-
-
-def hf_env():
-    def raise_exception(message):
-        raise jinja2.exceptions.TemplateError(message)
-
-    def tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False):
-        return json.dumps(x, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
-
-    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.loopcontrols"])
-    env.filters["tojson"] = tojson
-    env.globals["raise_exception"] = raise_exception
-    return env
 
 
 def write_gguf(path, source):
