@@ -74,6 +74,12 @@ let package = Package(
             dependencies: ["Swiftlet", "SwiftletProvider", "SwiftletServer", .product(name: "Hummingbird", package: "hummingbird")],
             path: "Examples/ServerEmbedding"
         ),
+        // The kernel benchmark (issue 3): `.build/release/swiftlet-kernel-bench`.
+        .executableTarget(
+            name: "swiftlet-kernel-bench",
+            dependencies: ["SwiftletGGUF", "SwiftletKernels"],
+            path: "Benchmarks/KernelBench"
+        ),
         // Paths the test targets share (fixtures, models, references); not a product.
         .target(name: "SwiftletTestSupport", path: "Tests/SwiftletTestSupport"),
         .testTarget(name: "SwiftletGGUFTests", dependencies: ["SwiftletGGUF", "SwiftletTestSupport"]),

@@ -292,27 +292,6 @@ func avx2Dot4Signed(_ blocks: Int, _ qs: UnsafePointer<Int8>, _ ad: UnsafePointe
                  horizontalSum(_mm256_add_ps(even.2, odd.2)), horizontalSum(_mm256_add_ps(even.3, odd.3)))
 }
 
-/// Σ a·b over floats, as ggml's F32/F16 vector dot accumulates on AVX2: four 8-wide accumulators over
-/// steps of 32, added pairwise (0+2, 1+3, then the two), then across lanes; the tail in scalar.
-@inline(__always)
-func avx2DotF32(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
-    var acc = (_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps())
-    var i = 0
-    while i + 32 <= count {
-        acc.0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc.0)
-        acc.1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc.1)
-        acc.2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16), acc.2)
-        acc.3 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24), acc.3)
-        i += 32
-    }
-    // ggml's reduction: halves added lane-wise, then two horizontal adds ((l0+l1) + (l2+l3)).
-    let v = unsafeBitCast(_mm256_add_ps(_mm256_add_ps(acc.0, acc.2), _mm256_add_ps(acc.1, acc.3)), to: SIMD8<Float>.self)
-    let t = v.lowHalf + v.highHalf
-    var sum = (t[0] + t[1]) + (t[2] + t[3])
-    while i < count { sum += a[i] * b[i]; i += 1 }
-    return sum
-}
-
 /// One F16 row against activations already rounded to F16 (held as floats): eight products per step
 /// into two accumulators.
 @inline(__always)

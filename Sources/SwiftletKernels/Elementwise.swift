@@ -79,9 +79,6 @@ public func multiply(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, out: 
     for i in 0..<count { out[i] = a[i] * b[i] }
 }
 public func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
-    #if SWIFTLET_AVX2 && arch(x86_64)
-    if count >= 32 { return avx2DotF32(a, b, count: count) }
-    #endif
     var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
     var i = 0
     while i + 4 <= count { s0 += a[i] * b[i]; s1 += a[i+1] * b[i+1]; s2 += a[i+2] * b[i+2]; s3 += a[i+3] * b[i+3]; i += 4 }

@@ -6,8 +6,8 @@ import SwiftletKernels
 /// dequantized first); vectors (norms, biases) stay F32; metadata is kept, with `general.file_type`
 /// updated.
 ///
-/// One deviation from llama.cpp: for Q4_0 and Q4_1 llama.cpp stores the output head (a tied token
-/// embedding) as Q6_K, which Swiftlet cannot quantize to yet; it keeps that tensor in Q8_0 instead.
+/// As llama.cpp's quantizer did for SmolLM2 (shared/reference/perplexity_variants.txt), the output head
+/// (or the token embedding that doubles as it) is stored as Q8_0 for the 4-bit targets.
 public enum Requantize {
     /// The target types, with their `general.file_type` numbers (llama.cpp's `LLAMA_FTYPE_*`).
     public static let fileTypes: [GGMLType: Int] = [.f16: 1, .q4_0: 2, .q4_1: 3, .q8_0: 7]

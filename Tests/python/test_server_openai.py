@@ -122,9 +122,9 @@ def test_stop_strings(server):
 
 def test_second_turn_reuses_the_cache(server):
     messages = [SYSTEM, QUESTION]
-    first = server.client().chat.completions.create(model=MODEL_ID, messages=messages, temperature=0)
+    first = server.client().chat.completions.create(model=MODEL_ID, messages=messages, temperature=0, max_tokens=24)
     messages += [{"role": "assistant", "content": first.choices[0].message.content}, {"role": "user", "content": "And of Italy?"}]
-    second = server.client().chat.completions.create(model=MODEL_ID, messages=messages, temperature=0)
+    second = server.client().chat.completions.create(model=MODEL_ID, messages=messages, temperature=0, max_tokens=24)
     assert second.usage.prompt_tokens_details.cached_tokens >= first.usage.prompt_tokens
 
 

@@ -1,0 +1,91 @@
+// Kernel benchmark (issue 3): matvec ns/row and GB/s of weight bytes per weight type at SmolLM2's real
+// shapes, on one and two threads, and matmul GFLOP/s at 512 tokens. Run with the fast-kernel flags:
+//   make release-tests && .build/release/swiftlet-kernel-bench [--quick]
+import Foundation
+import SwiftletGGUF
+import SwiftletKernels
+
+let quick = CommandLine.arguments.contains("--quick")
+let types: [GGMLType] = [.q4_0, .q4_1, .q5_0, .q8_0, .f16, .q4_K, .q6_K]
+let shapes: [(rows: Int, columns: Int)] = [(1536, 576), (576, 1536), (49152, 576)]
+
+/// Random blocks with small finite F16 scales: the dot products' cost does not depend on the values.
+func randomTensor(_ type: GGMLType, rows: Int, columns: Int, seed: UInt64) -> [UInt8] {
+    var state = seed
+    func next() -> UInt64 { state = state &* 6364136223846793005 &+ 1442695040888963407; return state >> 11 }
+    let bytesPerRow = columns / type.blockSize * type.bytesPerBlock
+    var bytes = (0..<(rows * bytesPerRow)).map { _ in UInt8(truncatingIfNeeded: next()) }
+    func half(_ at: Int, _ v: Float) { let b = Float16(v).bitPattern; bytes[at] = UInt8(b & 0xFF); bytes[at + 1] = UInt8(b >> 8) }
+    if type == .f16 {
+        for i in 0..<(rows * columns) { half(2 * i, Float(next() % 2000) / 1000 - 1) }
+        return bytes
+    }
+    let offsets: [GGMLType: [Int]] = [.q4_0: [0], .q4_1: [0, 2], .q5_0: [0], .q8_0: [0], .q4_K: [0, 2], .q6_K: [208]]
+    for block in 0..<(bytes.count / type.bytesPerBlock) {
+        for o in offsets[type] ?? [] { half(block * type.bytesPerBlock + o, 0.01) }
+    }
+    return bytes
+}
+
+func seconds(_ body: () -> Void) -> Double {
+    let start = DispatchTime.now().uptimeNanoseconds
+    body()
+    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+}
+
+let path = FileManager.default.temporaryDirectory.appendingPathComponent("swiftlet-kernel-bench.gguf").path
+var writer = GGUFWriter()
+for type in types {
+    for shape in shapes where shape.columns % type.blockSize == 0 {
+        try writer.addTensor(name: "\(type.name)-\(shape.rows)x\(shape.columns)", shape: [shape.columns, shape.rows], type: type,
+                             data: randomTensor(type, rows: shape.rows, columns: shape.columns, seed: UInt64(shape.rows)))
+    }
+}
+try writer.write(to: path)
+defer { try? FileManager.default.removeItem(atPath: path) }
+let file = try GGUFFile(path: path)
+let pools = [1: ThreadPool(threads: 1), 2: ThreadPool(threads: 2)]
+
+print("Kernel benchmark, \(ISO8601DateFormatter().string(from: Date())), AVX2 kernels: \(kernelsUseAVX2)")
+print("| type | shape (rows×columns) | matvec 1 thread ns/row | GB/s | matvec 2 threads ns/row | GB/s | speed-up | matmul 512 tokens, 2 threads GFLOP/s |")
+print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+for type in types {
+    for shape in shapes {
+        guard let info = file.tensor(named: "\(type.name)-\(shape.rows)x\(shape.columns)") else {
+            print("| \(type.name) | \(shape.rows)×\(shape.columns) | — | | | | | |")
+            continue
+        }
+        let w = try WeightMatrix(info, in: file)
+        let x = (0..<(512 * shape.columns)).map { Float(($0 * 7919) % 2000) / 1000 - 1 }
+        var y = [Float](repeating: 0, count: 512 * shape.rows)
+        var perRow: [Int: Double] = [:], gbs: [Int: Double] = [:]
+        for threads in [1, 2] {
+            let pool = pools[threads]!
+            let reps = quick ? 20 : max(20, 200_000_000 / info.byteCount)
+            x.withUnsafeBufferPointer { xp in
+                y.withUnsafeMutableBufferPointer { yp in matvec(w, xp.baseAddress!, yp.baseAddress!, pool: pool) }  // warm-up
+            }
+            let t = seconds {
+                x.withUnsafeBufferPointer { xp in
+                    y.withUnsafeMutableBufferPointer { yp in
+                        for _ in 0..<reps { matvec(w, xp.baseAddress!, yp.baseAddress!, pool: pool) }
+                    }
+                }
+            } / Double(reps)
+            perRow[threads] = t * 1e9 / Double(shape.rows)
+            gbs[threads] = Double(info.byteCount) / t / 1e9
+        }
+        let tokens = shape.rows > 4096 ? 64 : 512
+        let mmReps = quick ? 1 : 3
+        let tm = seconds {
+            x.withUnsafeBufferPointer { xp in
+                y.withUnsafeMutableBufferPointer { yp in
+                    for _ in 0..<mmReps { matmul(w, xp.baseAddress!, tokens: tokens, yp.baseAddress!, pool: pools[2]!) }
+                }
+            }
+        } / Double(mmReps)
+        let gflops = 2 * Double(shape.rows * shape.columns * tokens) / tm / 1e9
+        print(String(format: "| %@ | %d×%d | %.1f | %.1f | %.1f | %.1f | %.2f× | %.1f%@ |", type.name, shape.rows, shape.columns,
+                     perRow[1]!, gbs[1]!, perRow[2]!, gbs[2]!, perRow[1]! / perRow[2]!, gflops, tokens == 512 ? "" : " (64 tokens)"))
+    }
+}
