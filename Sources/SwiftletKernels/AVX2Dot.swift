@@ -40,6 +40,13 @@ public let kernelsUseAVX2 = true
     _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(unsigned, signed), _mm256_set1_epi16(1)))
 }
 
+/// Σ (q − offset) × a for unsigned q (0…31) and signed a: Σq·a − offset·Σa, both in 16-bit pair sums
+/// (cheaper than moving signs, and the same integers).
+@inline(__always) private func offsetProductSums(_ q: __m256i, _ offset: __m256i, _ a: __m256i) -> __m256 {
+    let pairs = _mm256_sub_epi16(_mm256_maddubs_epi16(q, a), _mm256_maddubs_epi16(offset, a))
+    return _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1)))
+}
+
 /// Σ signed × signed byte products (vpmaddubsw wants one operand unsigned: move w's sign onto a).
 @inline(__always) private func signedProductSums(_ w: __m256i, _ a: __m256i) -> __m256 {
     productSums(_mm256_sign_epi8(w, w), _mm256_sign_epi8(a, w))
@@ -85,8 +92,7 @@ func avx2DotQ4_0(_ w: UnsafeRawPointer, _ qs: UnsafePointer<Int8>, _ ad: UnsafeP
     let eight = _mm256_set1_epi8(8)
     @inline(__always) func block(_ b: Int) -> __m256 {
         let p = w + b * 18
-        let q = _mm256_sub_epi8(nibbles(p + 2), eight)
-        let s = signedProductSums(q, load256(qs + b * 32))
+        let s = offsetProductSums(nibbles(p + 2), eight, load256(qs + b * 32))
         return _mm256_mul_ps(s, _mm256_set1_ps(twoHalves(p)[0] * ad[b]))
     }
     return sumBlocks(blocks, block)
@@ -118,8 +124,7 @@ func avx2DotQ5_0(_ w: UnsafeRawPointer, _ qs: UnsafePointer<Int8>, _ ad: UnsafeP
     @inline(__always) func block(_ b: Int) -> __m256 {
         let p = w + b * 22
         let high = _mm256_and_si256(bytesFromBits(p.loadUnaligned(fromByteOffset: 2, as: UInt32.self)), sixteen)
-        let q = _mm256_sub_epi8(_mm256_or_si256(nibbles(p + 6), high), sixteen)
-        let s = signedProductSums(q, load256(qs + b * 32))
+        let s = offsetProductSums(_mm256_or_si256(nibbles(p + 6), high), sixteen, load256(qs + b * 32))
         return _mm256_mul_ps(s, _mm256_set1_ps(twoHalves(p)[0] * ad[b]))
     }
     return sumBlocks(blocks, block)
@@ -269,17 +274,20 @@ func avx2Dot4K(_ type: GGMLType, _ w: UnsafeRawPointer, _ qs: UnsafePointer<Int8
 /// `sumBlocks` forms it for one token (same products, same two accumulators, same order), so the
 /// batched path gives the one-token path's numbers bit for bit.
 @inline(__always)
-func avx2Dot4Signed(_ blocks: Int, _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>, columns: Int,
+func avx2Dot4Signed(_ blocks: Int, _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>, columns: Int, offset: Int8? = nil,
                     _ weights: (Int) -> (q: __m256i, d: Float)) -> SIMD4<Float> {
     var even = (_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps())
     var odd = even
+    let offsetBytes = _mm256_set1_epi8(offset ?? 0)
+    // With an offset, q is unsigned and the products are Σq·a − offset·Σa; without, q is signed.
     @inline(__always) func term(_ aw: __m256i, _ q: __m256i, _ d: Float, _ k: Int, _ b: Int) -> __m256 {
-        let s = productSums(aw, _mm256_sign_epi8(load256(qs + k * columns + b * 32), q))
+        let a = load256(qs + k * columns + b * 32)
+        let s = offset == nil ? productSums(aw, _mm256_sign_epi8(a, q)) : offsetProductSums(q, offsetBytes, a)
         return _mm256_mul_ps(s, _mm256_set1_ps(d * ad[k * blocks + b]))
     }
     for b in 0..<blocks {
         let (q, d) = weights(b)
-        let aw = _mm256_sign_epi8(q, q)
+        let aw = offset == nil ? _mm256_sign_epi8(q, q) : q
         if b & 1 == 0 {
             even.0 = _mm256_add_ps(even.0, term(aw, q, d, 0, b)); even.1 = _mm256_add_ps(even.1, term(aw, q, d, 1, b))
             even.2 = _mm256_add_ps(even.2, term(aw, q, d, 2, b)); even.3 = _mm256_add_ps(even.3, term(aw, q, d, 3, b))
@@ -322,17 +330,16 @@ func avx2Dot4(_ type: GGMLType, _ w: UnsafeRawPointer, _ qs: UnsafePointer<Int8>
             return (load256(p + 2), twoHalves(p)[0])
         }
     case .q4_0:
-        let eight = _mm256_set1_epi8(8)
-        return avx2Dot4Signed(blocks, qs, ad, columns: columns) { b in
+        return avx2Dot4Signed(blocks, qs, ad, columns: columns, offset: 8) { b in
             let p = w + b * 18
-            return (_mm256_sub_epi8(nibbles(p + 2), eight), twoHalves(p)[0])
+            return (nibbles(p + 2), twoHalves(p)[0])
         }
     case .q5_0:
         let sixteen = _mm256_set1_epi8(16)
-        return avx2Dot4Signed(blocks, qs, ad, columns: columns) { b in
+        return avx2Dot4Signed(blocks, qs, ad, columns: columns, offset: 16) { b in
             let p = w + b * 22
             let high = _mm256_and_si256(bytesFromBits(p.loadUnaligned(fromByteOffset: 2, as: UInt32.self)), sixteen)
-            return (_mm256_sub_epi8(_mm256_or_si256(nibbles(p + 6), high), sixteen), twoHalves(p)[0])
+            return (_mm256_or_si256(nibbles(p + 6), high), twoHalves(p)[0])
         }
     case .q4_1:
         return avx2Dot4Q4_1(w, qs, ad, asum, blocks: blocks, columns: columns)
