@@ -35,6 +35,10 @@ final class Scheduler: @unchecked Sendable {
         var tokens: [Int] = []
         var busy = false
         var lastUsed: UInt64 = 0
+        /// The last prompt evaluated in this slot and the logits after its last token: a request with the
+        /// same prompt starts from them instead of evaluating its last token again on the one-token path,
+        /// whose rounding differs from the batched path's, so repeating a request repeats its output.
+        var promptLogits: (prompt: [Int], logits: [Float])?
         init(cache: KVCache) { self.cache = cache }
     }
 
@@ -54,6 +58,8 @@ final class Scheduler: @unchecked Sendable {
         var cached = 0
         var generated: [Int] = []
         var pendingToken: Int?
+        /// Logits saved with the slot for this very prompt (see `Slot.promptLogits`).
+        var reusedLogits: [Float]?
         var started: UInt64 = 0
         var firstToken: UInt64 = 0
         var promptDone: UInt64 = 0
@@ -165,6 +171,7 @@ final class Scheduler: @unchecked Sendable {
                     // The cache may hold part of a failed batch: forget it rather than reuse it.
                     job.slot?.cache.reset()
                     job.slot?.tokens = []
+                    job.slot?.promptLogits = nil
                     job.continuation.finish(throwing: SwiftletError.engine(String(describing: error)))
                     done = true
                 }
@@ -198,6 +205,16 @@ final class Scheduler: @unchecked Sendable {
         guard let slot = job.slot else { return true }
         let now = DispatchTime.now().uptimeNanoseconds
 
+        if job.started == 0, let saved = slot.promptLogits, saved.prompt == job.prompt,
+           slot.tokens.count >= job.prompt.count, slot.tokens[..<job.prompt.count].elementsEqual(job.prompt),
+           (try? slot.cache.truncate(to: job.prompt.count)) != nil {
+            job.started = now
+            slot.tokens.removeSubrange(job.prompt.count...)
+            job.cached = job.prompt.count
+            job.evaluated = job.prompt.count
+            job.reusedLogits = saved.logits
+            metrics.withLock { $0.cachedPromptTokens += job.cached }
+        }
         if job.started == 0 {
             job.started = now
             let reuse = reusablePrefixLength(cached: slot.tokens, prompt: job.prompt)
@@ -208,6 +225,7 @@ final class Scheduler: @unchecked Sendable {
                 // A sliding-window layer may no longer hold the positions a shorter prefix needs.
                 slot.cache.reset()
                 slot.tokens = []
+                slot.promptLogits = nil
             }
             job.cached = slot.tokens.count
             job.evaluated = slot.tokens.count
@@ -215,7 +233,11 @@ final class Scheduler: @unchecked Sendable {
         }
 
         var logits: [Float]
-        if job.evaluated < job.prompt.count {
+        if let reused = job.reusedLogits {
+            logits = reused
+            job.reusedLogits = nil
+            job.promptDone = DispatchTime.now().uptimeNanoseconds
+        } else if job.evaluated < job.prompt.count {
             let end = min(job.prompt.count, job.evaluated + prefillChunk)
             let chunk = Array(job.prompt[job.evaluated..<end])
             logits = try model.forward(chunk, cache: slot.cache)
@@ -224,6 +246,7 @@ final class Scheduler: @unchecked Sendable {
             job.evaluated = end
             if end < job.prompt.count { return false }
             job.promptDone = DispatchTime.now().uptimeNanoseconds
+            slot.promptLogits = (job.prompt, logits)
         } else if let token = job.pendingToken {
             guard slot.cache.count < context else { return finish(job, .length) }
             logits = try model.forward([token], cache: slot.cache)
