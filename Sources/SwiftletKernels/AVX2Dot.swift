@@ -86,28 +86,37 @@ func avx2DotQ4_1(_ w: UnsafeRawPointer, _ qs: UnsafePointer<Int8>, _ ad: UnsafeP
     return horizontalSum(_mm256_add_ps(acc0, acc1)) + (m0 + m1)
 }
 
+/// Block `b` of a Q4_0 row: its nibbles as bytes 0…15 (value q − 8) and its scale.
+@inline(__always) private func q4_0Block(_ w: UnsafeRawPointer, _ b: Int) -> (q: __m256i, d: Float) {
+    let p = w + b * 18
+    return (nibbles(p + 2), twoHalves(p)[0])
+}
+
+/// Block `b` of a Q8_0 row: its signed weights and its scale.
+@inline(__always) private func q8_0Block(_ w: UnsafeRawPointer, _ b: Int) -> (q: __m256i, d: Float) {
+    let p = w + b * 34
+    return (load256(p + 2), twoHalves(p)[0])
+}
+
 /// One Q4_0 row against Q8_0 activations: Σ d·da·Σ(q−8)·a.
 @inline(__always)
 func avx2DotQ4_0(_ w: UnsafeRawPointer, _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>, blocks: Int) -> Float {
     let eight = _mm256_set1_epi8(8)
-    @inline(__always) func block(_ b: Int) -> __m256 {
-        let p = w + b * 18
-        let s = offsetProductSums(nibbles(p + 2), eight, load256(qs + b * 32))
-        return _mm256_mul_ps(s, _mm256_set1_ps(twoHalves(p)[0] * ad[b]))
+    return sumBlocks(blocks) { b in
+        let (q, d) = q4_0Block(w, b)
+        return _mm256_mul_ps(offsetProductSums(q, eight, load256(qs + b * 32)), _mm256_set1_ps(d * ad[b]))
     }
-    return sumBlocks(blocks, block)
 }
 
 /// One Q8_0 row against Q8_0 activations: Σ d·da·Σq·a.
 @inline(__always)
 func avx2DotQ8_0(_ w: UnsafeRawPointer, _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>, blocks: Int) -> Float {
-    @inline(__always) func block(_ b: Int) -> __m256 {
-        let p = w + b * 34
-        let s = signedProductSums(load256(p + 2), load256(qs + b * 32))
-        return _mm256_mul_ps(s, _mm256_set1_ps(twoHalves(p)[0] * ad[b]))
+    sumBlocks(blocks) { b in
+        let (q, d) = q8_0Block(w, b)
+        return _mm256_mul_ps(signedProductSums(q, load256(qs + b * 32)), _mm256_set1_ps(d * ad[b]))
     }
-    return sumBlocks(blocks, block)
 }
+
 /// Bit i of `bits` as byte i of the result: 0xFF where set, 0 where clear.
 @inline(__always) private func bytesFromBits(_ bits: UInt32) -> __m256i {
     let spread = _mm256_shuffle_epi8(
@@ -117,17 +126,21 @@ func avx2DotQ8_0(_ w: UnsafeRawPointer, _ qs: UnsafePointer<Int8>, _ ad: UnsafeP
     return _mm256_cmpeq_epi8(_mm256_and_si256(spread, select), select)
 }
 
+/// Block `b` of a Q5_0 row: its five-bit values as bytes 0…31 (value q − 16) and its scale.
+@inline(__always) private func q5_0Block(_ w: UnsafeRawPointer, _ b: Int) -> (q: __m256i, d: Float) {
+    let p = w + b * 22
+    let high = _mm256_and_si256(bytesFromBits(p.loadUnaligned(fromByteOffset: 2, as: UInt32.self)), _mm256_set1_epi8(16))
+    return (_mm256_or_si256(nibbles(p + 6), high), twoHalves(p)[0])
+}
+
 /// One Q5_0 row against Q8_0 activations: Σ d·da·Σ(q−16)·a, q's fifth bit from the block's qh word.
 @inline(__always)
 func avx2DotQ5_0(_ w: UnsafeRawPointer, _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>, blocks: Int) -> Float {
     let sixteen = _mm256_set1_epi8(16)
-    @inline(__always) func block(_ b: Int) -> __m256 {
-        let p = w + b * 22
-        let high = _mm256_and_si256(bytesFromBits(p.loadUnaligned(fromByteOffset: 2, as: UInt32.self)), sixteen)
-        let s = offsetProductSums(_mm256_or_si256(nibbles(p + 6), high), sixteen, load256(qs + b * 32))
-        return _mm256_mul_ps(s, _mm256_set1_ps(twoHalves(p)[0] * ad[b]))
+    return sumBlocks(blocks) { b in
+        let (q, d) = q5_0Block(w, b)
+        return _mm256_mul_ps(offsetProductSums(q, sixteen, load256(qs + b * 32)), _mm256_set1_ps(d * ad[b]))
     }
-    return sumBlocks(blocks, block)
 }
 
 /// A Q4_K super-block unpacked once: 4 × 32 bytes of nibble pairs, 8 sub-block scales and mins, d and dmin.
@@ -324,23 +337,9 @@ func avx2Dot4(_ type: GGMLType, _ w: UnsafeRawPointer, _ qs: UnsafePointer<Int8>
               _ asum: UnsafePointer<Float>, columns: Int) -> SIMD4<Float>? {
     let blocks = columns / 32
     switch type {
-    case .q8_0:
-        return avx2Dot4Signed(blocks, qs, ad, columns: columns) { b in
-            let p = w + b * 34
-            return (load256(p + 2), twoHalves(p)[0])
-        }
-    case .q4_0:
-        return avx2Dot4Signed(blocks, qs, ad, columns: columns, offset: 8) { b in
-            let p = w + b * 18
-            return (nibbles(p + 2), twoHalves(p)[0])
-        }
-    case .q5_0:
-        let sixteen = _mm256_set1_epi8(16)
-        return avx2Dot4Signed(blocks, qs, ad, columns: columns, offset: 16) { b in
-            let p = w + b * 22
-            let high = _mm256_and_si256(bytesFromBits(p.loadUnaligned(fromByteOffset: 2, as: UInt32.self)), sixteen)
-            return (_mm256_or_si256(nibbles(p + 6), high), twoHalves(p)[0])
-        }
+    case .q8_0: return avx2Dot4Signed(blocks, qs, ad, columns: columns) { q8_0Block(w, $0) }
+    case .q4_0: return avx2Dot4Signed(blocks, qs, ad, columns: columns, offset: 8) { q4_0Block(w, $0) }
+    case .q5_0: return avx2Dot4Signed(blocks, qs, ad, columns: columns, offset: 16) { q5_0Block(w, $0) }
     case .q4_1:
         return avx2Dot4Q4_1(w, qs, ad, asum, blocks: blocks, columns: columns)
     default:

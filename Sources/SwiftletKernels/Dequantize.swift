@@ -5,6 +5,12 @@ import SwiftletGGUF
     Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
 }
 
+/// Scale and minimum of sub-block `j` (0…7) from the 12 packed 6-bit bytes of a Q4_K or Q5_K block.
+@inline(__always) private func kQuantScaleMin(_ sc: UnsafePointer<UInt8>, _ j: Int) -> (Float, Float) {
+    if j < 4 { return (Float(sc[j] & 63), Float(sc[j + 4] & 63)) }
+    return (Float((sc[j + 4] & 0xF) | ((sc[j - 4] >> 6) << 4)), Float((sc[j + 4] >> 4) | ((sc[j] >> 6) << 4)))
+}
+
 public func dequantizeRow(_ type: GGMLType, _ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, count: Int) throws(KernelError) {
     let b = src.assumingMemoryBound(to: UInt8.self)
     switch type {
@@ -49,12 +55,8 @@ public func dequantizeRow(_ type: GGMLType, _ src: UnsafeRawPointer, _ dst: Unsa
             let o = blk * 144, d = half(src, o), dmin = half(src, o + 2)
             let sc = b + o + 4, q0 = b + o + 16
             var y = dst + blk * 256
-            func scaleMin(_ j: Int) -> (Float, Float) {
-                if j < 4 { return (Float(sc[j] & 63), Float(sc[j + 4] & 63)) }
-                return (Float((sc[j + 4] & 0xF) | ((sc[j - 4] >> 6) << 4)), Float((sc[j + 4] >> 4) | ((sc[j] >> 6) << 4)))
-            }
             for g in 0..<4 {
-                let (s1, m1) = scaleMin(2 * g), (s2, m2) = scaleMin(2 * g + 1)
+                let (s1, m1) = kQuantScaleMin(sc, 2 * g), (s2, m2) = kQuantScaleMin(sc, 2 * g + 1)
                 let q = q0 + 32 * g
                 for l in 0..<32 { y[l] = d * s1 * Float(q[l] & 0xF) - dmin * m1 }
                 for l in 0..<32 { y[l + 32] = d * s2 * Float(q[l] >> 4) - dmin * m2 }
@@ -149,13 +151,9 @@ public func dequantizeRow(_ type: GGMLType, _ src: UnsafeRawPointer, _ dst: Unsa
             let o = blk * 176, d = half(src, o), dmin = half(src, o + 2)
             let sc = b + o + 4, qh = b + o + 16
             var ql = b + o + 48, y = dst + blk * 256
-            func scaleMin(_ j: Int) -> (Float, Float) {
-                if j < 4 { return (Float(sc[j] & 63), Float(sc[j + 4] & 63)) }
-                return (Float((sc[j + 4] & 0xF) | ((sc[j - 4] >> 6) << 4)), Float((sc[j + 4] >> 4) | ((sc[j] >> 6) << 4)))
-            }
             var u1: UInt8 = 1, u2: UInt8 = 2
             for g in 0..<4 {
-                let (s1, m1) = scaleMin(2 * g), (s2, m2) = scaleMin(2 * g + 1)
+                let (s1, m1) = kQuantScaleMin(sc, 2 * g), (s2, m2) = kQuantScaleMin(sc, 2 * g + 1)
                 let d1 = d * s1, dm1 = dmin * m1, d2 = d * s2, dm2 = dmin * m2
                 for l in 0..<32 { y[l] = d1 * Float((ql[l] & 0xF) + (qh[l] & u1 != 0 ? 16 : 0)) - dm1 }
                 for l in 0..<32 { y[l + 32] = d2 * Float((ql[l] >> 4) + (qh[l] & u2 != 0 ? 16 : 0)) - dm2 }
