@@ -46,6 +46,39 @@ defer { try? FileManager.default.removeItem(atPath: path) }
 let file = try GGUFFile(path: path)
 let pools = [1: ThreadPool(threads: 1), 2: ThreadPool(threads: 2)]
 
+/// Thread CPU time: on a shared machine it counts the cycles this thread ran, not the ones it waited.
+func cpuSeconds(_ body: () -> Void) -> Double {
+    var a = timespec(), b = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a)
+    body()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b)
+    return Double(b.tv_sec - a.tv_sec) + Double(b.tv_nsec - a.tv_nsec) / 1e9
+}
+
+// `--matmul`: one-thread matmul GFLOP/s at 512 tokens per type and shape, by thread CPU time (steadier
+// than wall time on a busy machine; for comparing kernel variants).
+if CommandLine.arguments.contains("--matmul") {
+    for type in types {
+        for shape in shapes {
+            guard let info = file.tensor(named: "\(type.name)-\(shape.rows)x\(shape.columns)") else { continue }
+            let plain = try WeightMatrix(info, in: file)
+            for w in plain.repackedForMatmul().repacked == nil ? [plain] : [plain, plain.repackedForMatmul()] {
+                let x = (0..<(512 * shape.columns)).map { Float(($0 * 7919) % 2000) / 1000 - 1 }
+                var y = [Float](repeating: 0, count: 512 * shape.rows)
+                var best = Double.infinity, bestVec = Double.infinity
+                let tokens = shape.rows > 4096 ? 64 : 512
+                for _ in 0..<5 {
+                    best = min(best, cpuSeconds { matmul(w, x, tokens: tokens, &y, pool: pools[1]!) })
+                    bestVec = min(bestVec, cpuSeconds { for _ in 0..<10 { matvec(w, x, &y, pool: pools[1]!) } } / 10)
+                }
+                print(String(format: "%@%@ %d×%d, 1 thread: matvec %.1f ns/row, matmul %d tokens %.1f GFLOP/s", type.name, w.repacked == nil ? "" : "(repacked)",
+                             shape.rows, shape.columns, bestVec * 1e9 / Double(shape.rows), tokens, 2 * Double(shape.rows * shape.columns * tokens) / best / 1e9))
+            }
+        }
+    }
+    exit(0)
+}
+
 print("Kernel benchmark, \(ISO8601DateFormatter().string(from: Date())), AVX2 kernels: \(kernelsUseAVX2)")
 print("| type | shape (rows×columns) | matvec 1 thread ns/row | GB/s | matvec 2 threads ns/row | GB/s | speed-up | matmul 512 tokens, 2 threads GFLOP/s |")
 print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
@@ -55,7 +88,9 @@ for type in types {
             print("| \(type.name) | \(shape.rows)×\(shape.columns) | — | | | | | |")
             continue
         }
-        let w = try WeightMatrix(info, in: file)
+        let plain = try WeightMatrix(info, in: file)
+        for w in plain.repackedForMatmul().repacked == nil ? [plain] : [plain, plain.repackedForMatmul()] {
+        let label = type.name + (w.repacked == nil ? "" : " repacked")
         let x = (0..<(512 * shape.columns)).map { Float(($0 * 7919) % 2000) / 1000 - 1 }
         var y = [Float](repeating: 0, count: 512 * shape.rows)
         var perRow: [Int: Double] = [:], gbs: [Int: Double] = [:]
@@ -85,7 +120,8 @@ for type in types {
             }
         } / Double(mmReps)
         let gflops = 2 * Double(shape.rows * shape.columns * tokens) / tm / 1e9
-        print(String(format: "| %@ | %d×%d | %.1f | %.1f | %.1f | %.1f | %.2f× | %.1f%@ |", type.name, shape.rows, shape.columns,
+        print(String(format: "| %@ | %d×%d | %.1f | %.1f | %.1f | %.1f | %.2f× | %.1f%@ |", label, shape.rows, shape.columns,
                      perRow[1]!, gbs[1]!, perRow[2]!, gbs[2]!, perRow[1]! / perRow[2]!, gflops, tokens == 512 ? "" : " (64 tokens)"))
+        }
     }
 }

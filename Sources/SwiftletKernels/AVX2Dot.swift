@@ -13,7 +13,7 @@ public let kernelsUseAVX2 = true
     _mm_loadu_si128(p.assumingMemoryBound(to: __m128i.self))
 }
 
-@inline(__always) private func load256(_ p: UnsafeRawPointer) -> __m256i {
+@inline(__always) func load256(_ p: UnsafeRawPointer) -> __m256i {
     _mm256_loadu_si256(p.assumingMemoryBound(to: __m256i.self))
 }
 
@@ -35,86 +35,39 @@ public let kernelsUseAVX2 = true
     return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q, 4), q), _mm256_set1_epi8(0x0F))
 }
 
-/// Σ unsigned × signed byte products, as eight Int32 lanes converted to floats.
-@inline(__always) private func productSums(_ unsigned: __m256i, _ signed: __m256i) -> __m256 {
-    _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(unsigned, signed), _mm256_set1_epi16(1)))
+/// Eight Int32 lanes of 16-bit pair sums, widened (vpmaddwd with ones).
+@inline(__always) private func widen(_ pairs: __m256i) -> __m256i {
+    _mm256_madd_epi16(pairs, _mm256_set1_epi16(1))
 }
 
-/// Σ (q − offset) × a for unsigned q (0…31) and signed a: Σq·a − offset·Σa, both in 16-bit pair sums
-/// (cheaper than moving signs, and the same integers).
-@inline(__always) private func offsetProductSums(_ q: __m256i, _ offset: __m256i, _ a: __m256i) -> __m256 {
-    let pairs = _mm256_sub_epi16(_mm256_maddubs_epi16(q, a), _mm256_maddubs_epi16(offset, a))
-    return _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1)))
-}
+/// The 32-value block formats with a fast kernel, by how a block's integer sum Σq·a is formed.
+enum Block32Format {
+    /// Q8_0: signed bytes; vpmaddubsw wants one operand unsigned, so w's sign moves onto a.
+    case q8_0
+    /// Q4_0 (offset 8) and Q5_0 (offset 16): unsigned q, Σ(q − offset)·a = Σq·a − offset·Σa, both in
+    /// 16-bit pair sums (the same integers as moving signs, and cheaper; offset·Σa is shared by the rows).
+    case q4_0, q5_0
+    /// Q4_1: unsigned nibbles plus a per-block minimum m, which adds m·(da·Σa) to the sum.
+    case q4_1
 
-/// Σ signed × signed byte products (vpmaddubsw wants one operand unsigned: move w's sign onto a).
-@inline(__always) private func signedProductSums(_ w: __m256i, _ a: __m256i) -> __m256 {
-    productSums(_mm256_sign_epi8(w, w), _mm256_sign_epi8(a, w))
-}
-
-/// Σ over `blocks` of `block(b)`, in two independent accumulators so that consecutive blocks' multiplies
-/// overlap (one accumulator chains every add on the previous one; two measured 1.8× faster).
-@inline(__always) private func sumBlocks(_ blocks: Int, _ block: (Int) -> __m256) -> Float {
-    var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
-    var b = 0
-    while b + 1 < blocks {
-        acc0 = _mm256_add_ps(acc0, block(b)); acc1 = _mm256_add_ps(acc1, block(b + 1))
-        b += 2
+    var bytesPerBlock: Int {
+        switch self { case .q8_0: 34; case .q4_0: 18; case .q5_0: 22; case .q4_1: 20 }
     }
-    if b < blocks { acc0 = _mm256_add_ps(acc0, block(b)) }
-    return horizontalSum(_mm256_add_ps(acc0, acc1))
-}
 
-/// One Q4_1 row against Q8_1 activations: Σ d·da·Σq·a + m·(da·Σa).
-@inline(__always)
-func avx2DotQ4_1(_ w: UnsafeRawPointer, _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>, _ asum: UnsafePointer<Float>, blocks: Int) -> Float {
-    var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
-    var m0: Float = 0, m1: Float = 0
-    @inline(__always) func block(_ b: Int) -> (__m256, Float) {
-        let p = w + b * 20, dm = twoHalves(p)
-        let s = productSums(nibbles(p + 4), load256(qs + b * 32))
-        return (_mm256_mul_ps(s, _mm256_set1_ps(dm[0] * ad[b])), dm[1] * asum[b])
+    /// Block at `p` as 32 bytes in element order (0…15 low nibbles first for the 4-bit formats) and its
+    /// d (and m for Q4_1).
+    @inline(__always) func unpack(_ p: UnsafeRawPointer) -> (q: __m256i, dm: SIMD4<Float>) {
+        switch self {
+        case .q8_0: return (load256(p + 2), twoHalves(p))
+        case .q4_0: return (nibbles(p + 2), twoHalves(p))
+        case .q4_1: return (nibbles(p + 4), twoHalves(p))
+        case .q5_0:
+            let high = _mm256_and_si256(bytesFromBits(p.loadUnaligned(fromByteOffset: 2, as: UInt32.self)), _mm256_set1_epi8(16))
+            return (_mm256_or_si256(nibbles(p + 6), high), twoHalves(p))
+        }
     }
-    var b = 0
-    while b + 1 < blocks {
-        let (x, mx) = block(b), (y, my) = block(b + 1)
-        acc0 = _mm256_add_ps(acc0, x); acc1 = _mm256_add_ps(acc1, y)
-        m0 += mx; m1 += my
-        b += 2
-    }
-    if b < blocks { let (x, mx) = block(b); acc0 = _mm256_add_ps(acc0, x); m0 += mx }
-    return horizontalSum(_mm256_add_ps(acc0, acc1)) + (m0 + m1)
-}
 
-/// Block `b` of a Q4_0 row: its nibbles as bytes 0…15 (value q − 8) and its scale.
-@inline(__always) private func q4_0Block(_ w: UnsafeRawPointer, _ b: Int) -> (q: __m256i, d: Float) {
-    let p = w + b * 18
-    return (nibbles(p + 2), twoHalves(p)[0])
-}
-
-/// Block `b` of a Q8_0 row: its signed weights and its scale.
-@inline(__always) private func q8_0Block(_ w: UnsafeRawPointer, _ b: Int) -> (q: __m256i, d: Float) {
-    let p = w + b * 34
-    return (load256(p + 2), twoHalves(p)[0])
-}
-
-/// One Q4_0 row against Q8_0 activations: Σ d·da·Σ(q−8)·a.
-@inline(__always)
-func avx2DotQ4_0(_ w: UnsafeRawPointer, _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>, blocks: Int) -> Float {
-    let eight = _mm256_set1_epi8(8)
-    return sumBlocks(blocks) { b in
-        let (q, d) = q4_0Block(w, b)
-        return _mm256_mul_ps(offsetProductSums(q, eight, load256(qs + b * 32)), _mm256_set1_ps(d * ad[b]))
-    }
-}
-
-/// One Q8_0 row against Q8_0 activations: Σ d·da·Σq·a.
-@inline(__always)
-func avx2DotQ8_0(_ w: UnsafeRawPointer, _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>, blocks: Int) -> Float {
-    sumBlocks(blocks) { b in
-        let (q, d) = q8_0Block(w, b)
-        return _mm256_mul_ps(signedProductSums(q, load256(qs + b * 32)), _mm256_set1_ps(d * ad[b]))
-    }
+    var offset: Int8 { switch self { case .q4_0: 8; case .q5_0: 16; default: 0 } }
 }
 
 /// Bit i of `bits` as byte i of the result: 0xFF where set, 0 where clear.
@@ -126,21 +79,74 @@ func avx2DotQ8_0(_ w: UnsafeRawPointer, _ qs: UnsafePointer<Int8>, _ ad: UnsafeP
     return _mm256_cmpeq_epi8(_mm256_and_si256(spread, select), select)
 }
 
-/// Block `b` of a Q5_0 row: its five-bit values as bytes 0…31 (value q − 16) and its scale.
-@inline(__always) private func q5_0Block(_ w: UnsafeRawPointer, _ b: Int) -> (q: __m256i, d: Float) {
-    let p = w + b * 22
-    let high = _mm256_and_si256(bytesFromBits(p.loadUnaligned(fromByteOffset: 2, as: UInt32.self)), _mm256_set1_epi8(16))
-    return (_mm256_or_si256(nibbles(p + 6), high), twoHalves(p)[0])
+/// The dot products of `R` weight rows (the first at `w`, the next `rowBytes` further on) with `T`
+/// tokens' Q8 activations (token k's values at `qs + k·columns`, its block scales at `ad + k·blocks`
+/// and, for Q4_1, its d·Σa at `asum + k·blocks`), written to `y[k·ldy + i]` for row i.
+///
+/// Every (row, token) sum is formed the same way whatever R and T are, and the way ggml's AVX2
+/// kernels form it: one accumulator, acc = fma(Σq·a as floats, d·da, acc) block after block, then the
+/// eight lanes summed. So a prompt's tiles give the one-token path's numbers bit for bit, and the
+/// tiles only decide how many weight unpacks and activation loads are shared: a tile of R×T sums
+/// unpacks each block R times and loads each activation block T times instead of R·T times.
+@inline(__always)
+func avx2Tile32(_ format: Block32Format, rows R: Int, tokens T: Int, _ w: UnsafeRawPointer, rowBytes: Int,
+                _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>, _ asum: UnsafePointer<Float>, columns: Int,
+                _ y: UnsafeMutablePointer<Float>, ldy: Int) {
+    let blocks = columns / 32, bpb = format.bytesPerBlock
+    var acc = InlineArray<8, __m256>(repeating: _mm256_setzero_ps())
+    var minSums = InlineArray<8, Float>(repeating: 0)
+    let offset = _mm256_set1_epi8(format.offset)
+    for b in 0..<blocks {
+        var q = InlineArray<4, __m256i>(repeating: _mm256_setzero_si256())
+        var unsignedQ = q
+        var d = InlineArray<4, Float>(repeating: 0), m = d
+        for i in 0..<R {
+            let (qi, dm) = format.unpack(w + (i &* rowBytes &+ b &* bpb))
+            q[i] = qi; d[i] = dm[0]; m[i] = dm[1]
+            unsignedQ[i] = format == .q8_0 ? _mm256_sign_epi8(qi, qi) : qi
+        }
+        for k in 0..<T {
+            let a = load256(qs + (k &* columns &+ b &* 32))
+            let da = ad[k &* blocks &+ b]
+            let offsetSums = format == .q4_0 || format == .q5_0 ? _mm256_maddubs_epi16(offset, a) : _mm256_setzero_si256()
+            for i in 0..<R {
+                let pairs: __m256i
+                switch format {
+                case .q8_0: pairs = _mm256_maddubs_epi16(unsignedQ[i], _mm256_sign_epi8(a, q[i]))
+                case .q4_0, .q5_0: pairs = _mm256_sub_epi16(_mm256_maddubs_epi16(q[i], a), offsetSums)
+                case .q4_1: pairs = _mm256_maddubs_epi16(q[i], a)
+                }
+                let j = i &* T &+ k
+                acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(widen(pairs)), _mm256_set1_ps(d[i] * da), acc[j])
+                if format == .q4_1 { minSums[j] += m[i] * asum[k &* blocks &+ b] }
+            }
+        }
+    }
+    for i in 0..<R {
+        for k in 0..<T {
+            let j = i &* T &+ k
+            y[k &* ldy &+ i] = horizontalSum(acc[j]) + minSums[j]
+        }
+    }
 }
 
-/// One Q5_0 row against Q8_0 activations: Σ d·da·Σ(q−16)·a, q's fifth bit from the block's qh word.
-@inline(__always)
-func avx2DotQ5_0(_ w: UnsafeRawPointer, _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>, blocks: Int) -> Float {
-    let sixteen = _mm256_set1_epi8(16)
-    return sumBlocks(blocks) { b in
-        let (q, d) = q5_0Block(w, b)
-        return _mm256_mul_ps(offsetProductSums(q, sixteen, load256(qs + b * 32)), _mm256_set1_ps(d * ad[b]))
+/// ``avx2Tile32`` for a weight type, with R×T either 1×1 (decoding) or 2×4 (prompts); false for
+/// a type or tile without a kernel. Each case is a separate specialization (format, R and T constant).
+func avx2Tile(_ type: GGMLType, rows R: Int, tokens T: Int, _ w: UnsafeRawPointer, rowBytes: Int,
+              _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>, _ asum: UnsafePointer<Float>, columns: Int,
+              _ y: UnsafeMutablePointer<Float>, ldy: Int) -> Bool {
+    switch (type, R, T) {
+    case (.q8_0, 1, 1): avx2Tile32(.q8_0, rows: 1, tokens: 1, w, rowBytes: rowBytes, qs, ad, asum, columns: columns, y, ldy: ldy)
+    case (.q8_0, 2, 4): avx2Tile32(.q8_0, rows: 2, tokens: 4, w, rowBytes: rowBytes, qs, ad, asum, columns: columns, y, ldy: ldy)
+    case (.q4_0, 1, 1): avx2Tile32(.q4_0, rows: 1, tokens: 1, w, rowBytes: rowBytes, qs, ad, asum, columns: columns, y, ldy: ldy)
+    case (.q4_0, 2, 4): avx2Tile32(.q4_0, rows: 2, tokens: 4, w, rowBytes: rowBytes, qs, ad, asum, columns: columns, y, ldy: ldy)
+    case (.q5_0, 1, 1): avx2Tile32(.q5_0, rows: 1, tokens: 1, w, rowBytes: rowBytes, qs, ad, asum, columns: columns, y, ldy: ldy)
+    case (.q5_0, 2, 4): avx2Tile32(.q5_0, rows: 2, tokens: 4, w, rowBytes: rowBytes, qs, ad, asum, columns: columns, y, ldy: ldy)
+    case (.q4_1, 1, 1): avx2Tile32(.q4_1, rows: 1, tokens: 1, w, rowBytes: rowBytes, qs, ad, asum, columns: columns, y, ldy: ldy)
+    case (.q4_1, 2, 4): avx2Tile32(.q4_1, rows: 2, tokens: 4, w, rowBytes: rowBytes, qs, ad, asum, columns: columns, y, ldy: ldy)
+    default: return false
     }
+    return true
 }
 
 /// A Q4_K super-block unpacked once: 4 × 32 bytes of nibble pairs, 8 sub-block scales and mins, d and dmin.
@@ -281,38 +287,6 @@ func avx2Dot4K(_ type: GGMLType, _ w: UnsafeRawPointer, _ qs: UnsafePointer<Int8
     }
 }
 
-/// Four tokens' dot products with one row of a 32-value block format whose weights are signed bytes
-/// (Q8_0, Q4_0, Q5_0): each block is unpacked once for the four tokens. Token k's activations start at
-/// `qs + k * columns` and its scales at `ad + k * blocks`. Every token's sum is formed exactly as
-/// `sumBlocks` forms it for one token (same products, same two accumulators, same order), so the
-/// batched path gives the one-token path's numbers bit for bit.
-@inline(__always)
-func avx2Dot4Signed(_ blocks: Int, _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>, columns: Int, offset: Int8? = nil,
-                    _ weights: (Int) -> (q: __m256i, d: Float)) -> SIMD4<Float> {
-    var even = (_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps())
-    var odd = even
-    let offsetBytes = _mm256_set1_epi8(offset ?? 0)
-    // With an offset, q is unsigned and the products are Σq·a − offset·Σa; without, q is signed.
-    @inline(__always) func term(_ aw: __m256i, _ q: __m256i, _ d: Float, _ k: Int, _ b: Int) -> __m256 {
-        let a = load256(qs + k * columns + b * 32)
-        let s = offset == nil ? productSums(aw, _mm256_sign_epi8(a, q)) : offsetProductSums(q, offsetBytes, a)
-        return _mm256_mul_ps(s, _mm256_set1_ps(d * ad[k * blocks + b]))
-    }
-    for b in 0..<blocks {
-        let (q, d) = weights(b)
-        let aw = offset == nil ? _mm256_sign_epi8(q, q) : q
-        if b & 1 == 0 {
-            even.0 = _mm256_add_ps(even.0, term(aw, q, d, 0, b)); even.1 = _mm256_add_ps(even.1, term(aw, q, d, 1, b))
-            even.2 = _mm256_add_ps(even.2, term(aw, q, d, 2, b)); even.3 = _mm256_add_ps(even.3, term(aw, q, d, 3, b))
-        } else {
-            odd.0 = _mm256_add_ps(odd.0, term(aw, q, d, 0, b)); odd.1 = _mm256_add_ps(odd.1, term(aw, q, d, 1, b))
-            odd.2 = _mm256_add_ps(odd.2, term(aw, q, d, 2, b)); odd.3 = _mm256_add_ps(odd.3, term(aw, q, d, 3, b))
-        }
-    }
-    return SIMD4(horizontalSum(_mm256_add_ps(even.0, odd.0)), horizontalSum(_mm256_add_ps(even.1, odd.1)),
-                 horizontalSum(_mm256_add_ps(even.2, odd.2)), horizontalSum(_mm256_add_ps(even.3, odd.3)))
-}
-
 /// One F16 row against activations already rounded to F16 (held as floats): eight products per step
 /// into two accumulators.
 @inline(__always)
@@ -330,50 +304,6 @@ func avx2DotF16(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, count: Int) ->
     return sum
 }
 
-/// Four tokens' dot products with one row (see ``avx2Dot4Signed``); nil for a format without a
-/// four-token kernel.
-@inline(__always)
-func avx2Dot4(_ type: GGMLType, _ w: UnsafeRawPointer, _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>,
-              _ asum: UnsafePointer<Float>, columns: Int) -> SIMD4<Float>? {
-    let blocks = columns / 32
-    switch type {
-    case .q8_0: return avx2Dot4Signed(blocks, qs, ad, columns: columns) { q8_0Block(w, $0) }
-    case .q4_0: return avx2Dot4Signed(blocks, qs, ad, columns: columns, offset: 8) { q4_0Block(w, $0) }
-    case .q5_0: return avx2Dot4Signed(blocks, qs, ad, columns: columns, offset: 16) { q5_0Block(w, $0) }
-    case .q4_1:
-        return avx2Dot4Q4_1(w, qs, ad, asum, blocks: blocks, columns: columns)
-    default:
-        return nil
-    }
-}
-
-/// ``avx2Dot4Signed`` for Q4_1 (unsigned nibbles and a per-block minimum), matching ``avx2DotQ4_1``'s
-/// sums exactly. `asum` holds each activation block's d·Σa, laid out like `ad`.
-@inline(__always)
-func avx2Dot4Q4_1(_ w: UnsafeRawPointer, _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>, _ asum: UnsafePointer<Float>,
-                  blocks: Int, columns: Int) -> SIMD4<Float> {
-    var even = (_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps())
-    var odd = even
-    var mEven = SIMD4<Float>(), mOdd = SIMD4<Float>()
-    for b in 0..<blocks {
-        let p = w + b * 20, dm = twoHalves(p), q = nibbles(p + 4)
-        @inline(__always) func term(_ k: Int) -> __m256 {
-            _mm256_mul_ps(productSums(q, load256(qs + k * columns + b * 32)), _mm256_set1_ps(dm[0] * ad[k * blocks + b]))
-        }
-        let m = SIMD4(dm[1] * asum[b], dm[1] * asum[blocks + b], dm[1] * asum[2 * blocks + b], dm[1] * asum[3 * blocks + b])
-        if b & 1 == 0 {
-            even.0 = _mm256_add_ps(even.0, term(0)); even.1 = _mm256_add_ps(even.1, term(1))
-            even.2 = _mm256_add_ps(even.2, term(2)); even.3 = _mm256_add_ps(even.3, term(3))
-            mEven += m
-        } else {
-            odd.0 = _mm256_add_ps(odd.0, term(0)); odd.1 = _mm256_add_ps(odd.1, term(1))
-            odd.2 = _mm256_add_ps(odd.2, term(2)); odd.3 = _mm256_add_ps(odd.3, term(3))
-            mOdd += m
-        }
-    }
-    return SIMD4(horizontalSum(_mm256_add_ps(even.0, odd.0)), horizontalSum(_mm256_add_ps(even.1, odd.1)),
-                 horizontalSum(_mm256_add_ps(even.2, odd.2)), horizontalSum(_mm256_add_ps(even.3, odd.3))) + (mEven + mOdd)
-}
 #else
 /// Whether this build carries the AVX2 kernels.
 public let kernelsUseAVX2 = false

@@ -10,7 +10,7 @@ final class QuantizedActivations {
     let qs: UnsafeMutablePointer<Int8>      // (tokens, columns)
     let d: UnsafeMutablePointer<Float>      // per block scale (F16-rounded for Q8_0/Q8_1, F32 for Q8_K)
     let s: UnsafeMutablePointer<Float>      // Q8_1: d × Σq per block (F16-rounded)
-    let bsums: UnsafeMutablePointer<Int32>  // Q8_K: Σq per 16
+    let bsums: UnsafeMutablePointer<Int32>  // Q8_K: Σq per 16; Q8_0: Σq per block (repacked Q4_0)
     let half: UnsafeMutablePointer<Float>   // F16 weights: x rounded to F16
     let n: Int
 
@@ -54,6 +54,7 @@ private func quantizeActivations(_ type: GGMLType, _ x: UnsafePointer<Float>, to
             }
             a.d[b] = f16Round(d)
             a.s[b] = f16Round(d * Float(sum))
+            a.bsums[b] = Int32(sum)
         }
         return a
     case .q4_K, .q6_K, .q5_K, .q3_K, .q2_K:
@@ -111,10 +112,11 @@ private func quantizedDot(_ type: GGMLType, _ w: UnsafeRawPointer, _ a: Quantize
     #if SWIFTLET_AVX2 && arch(x86_64)
     let qs = a.qs, ad = a.d
     switch type {
-    case .q8_0: return avx2DotQ8_0(w, qs + t * columns, ad + t * columns / 32, blocks: columns / 32)
-    case .q4_0: return avx2DotQ4_0(w, qs + t * columns, ad + t * columns / 32, blocks: columns / 32)
-    case .q4_1: return avx2DotQ4_1(w, qs + t * columns, ad + t * columns / 32, a.s + t * columns / 32, blocks: columns / 32)
-    case .q5_0: return avx2DotQ5_0(w, qs + t * columns, ad + t * columns / 32, blocks: columns / 32)
+    case .q8_0, .q4_0, .q4_1, .q5_0:
+        var y: Float = 0
+        _ = avx2Tile(type, rows: 1, tokens: 1, w, rowBytes: 0, qs + t * columns, ad + t * columns / 32, a.s + t * columns / 32,
+                     columns: columns, &y, ldy: 1)
+        return y
     case .q4_K: return avx2DotQ4_K(w, qs + t * columns, ad + t * columns / 256, a.bsums + t * columns / 16, blocks: columns / 256)
     case .q6_K: return avx2DotQ6_K(w, qs + t * columns, ad + t * columns / 256, blocks: columns / 256)
     case .f16: return avx2DotF16(w, a.half + t * columns, count: columns)
@@ -274,8 +276,11 @@ public func matmul(_ products: [(weight: WeightMatrix, output: UnsafeMutablePoin
     pool.parallelFor(chunks) { c in
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: needsScratch ? columns : 1)
         defer { scratch.deallocate() }
-        var lo = totalRows * c / chunks
-        let hi = totalRows * (c + 1) / chunks
+        // Chunk bounds fall on multiples of eight rows, so that row tiles and repacked row groups
+        // rarely straddle them.
+        let groups = (totalRows + 7) / 8
+        var lo = min(totalRows, 8 * (groups * c / chunks))
+        let hi = min(totalRows, 8 * (groups * (c + 1) / chunks))
         var first = 0
         for (i, p) in products.enumerated() {
             let w = p.weight, y = p.output, a = activations[i]
@@ -294,30 +299,83 @@ public func matmul(_ products: [(weight: WeightMatrix, output: UnsafeMutablePoin
                 lo = min(hi, end)
                 continue
             }
-            for r in (lo - first)..<(min(hi, end) - first) {
+            var r = lo - first
+            let rowEnd = min(hi, end) - first
+            #if SWIFTLET_AVX2 && arch(x86_64)
+            // Repacked Q4_0: whole eight-row groups, up to four tokens per pass. (A segment that does not
+            // start on a group, which the chunking above avoids, takes the row paths instead.)
+            if let packed = w.repacked, r % 8 == 0 {
+                let blocks = columns / 32
+                var g = r / 8
+                while g * 8 + 8 <= rowEnd {
+                    var t = 0
+                    while t < tokens {
+                        let T = min(4, tokens - t)
+                        avx2Q4_0x8(tokens: T, packed.group(g), blocks: blocks, a.qs + t &* columns, a.d + t &* blocks, a.bsums + t &* blocks,
+                                   columns: columns, y + (t &* w.rows &+ g &* 8), ldy: w.rows)
+                        t += T
+                    }
+                    g += 1
+                    r = g * 8
+                }
+            }
+            r = rowsByTiles(w, a, r, rowEnd, tokens: tokens, columns: columns, y: y)
+            #endif
+            while r < rowEnd {
                 let row = w.row(r)
                 var t = 0
                 #if SWIFTLET_AVX2 && arch(x86_64)
-                // Prompts: four tokens per pass over the row, each weight block unpacked once.
-                let kQuant = activationFormat(w.type) == 1
-                while t + 4 <= tokens {
-                    let v = kQuant
-                        ? avx2Dot4K(w.type, row, a.qs + t * columns, a.d + t * (columns / 256), a.bsums + t * (columns / 16), columns: columns)
-                        : avx2Dot4(w.type, row, a.qs + t * columns, a.d + t * (columns / 32), a.s + t * (columns / 32), columns: columns)
-                    guard let v else { break }
-                    for k in 0..<4 { y[(t + k) * w.rows + r] = v[k] }
-                    t += 4
+                // K-quant prompts: four tokens per pass over the row, each super-block unpacked once.
+                if activationFormat(w.type) == 1 {
+                    while t + 4 <= tokens {
+                        guard let v = avx2Dot4K(w.type, row, a.qs + t * columns, a.d + t * (columns / 256), a.bsums + t * (columns / 16), columns: columns) else { break }
+                        for k in 0..<4 { y[(t + k) * w.rows + r] = v[k] }
+                        t += 4
+                    }
                 }
                 #endif
                 while t < tokens {
                     y[t * w.rows + r] = quantizedDot(w.type, row, a, token: t, columns: columns, x: x, scratch: scratch)
                     t += 1
                 }
+                r += 1
             }
             lo = min(hi, end)
         }
     }
 }
+
+#if SWIFTLET_AVX2 && arch(x86_64)
+/// Rows `r`…`rowEnd` of a 32-value block format in a prompt by tiles of 2 rows × 4 tokens, which share
+/// weight unpacks and activation loads (avx2Tile32). Returns the first row left for the one-row path
+/// (all of them for other formats, or with fewer than four tokens). Decoding stays one row at a time:
+/// weights then stream from memory, and tiles of 2 or 4 interleaved rows measured slower there
+/// (SmolLM2 Q8_0 decoding: 59 against 80 tokens/s), though faster on matrices in cache.
+@discardableResult
+private func rowsByTiles(_ w: WeightMatrix, _ a: QuantizedActivations, _ start: Int, _ rowEnd: Int, tokens: Int, columns: Int,
+                         y: UnsafeMutablePointer<Float>) -> Int {
+    guard [.q8_0, .q4_0, .q4_1, .q5_0].contains(w.type) else { return start }
+    var r = start
+    let blocks = columns / 32
+    while r + 2 <= rowEnd && tokens >= 4 {
+        var t = 0
+        while t + 4 <= tokens {
+            _ = avx2Tile(w.type, rows: 2, tokens: 4, w.row(r), rowBytes: w.bytesPerRow, a.qs + t &* columns, a.d + t &* blocks,
+                         a.s + t &* blocks, columns: columns, y + (t &* w.rows &+ r), ldy: w.rows)
+            t += 4
+        }
+        while t < tokens {
+            for i in 0..<2 {
+                _ = avx2Tile(w.type, rows: 1, tokens: 1, w.row(r + i), rowBytes: w.bytesPerRow, a.qs + t &* columns, a.d + t &* blocks,
+                             a.s + t &* blocks, columns: columns, y + (t &* w.rows &+ r + i), ldy: w.rows)
+            }
+            t += 1
+        }
+        r += 2
+    }
+    return r
+}
+#endif
 
 /// Which implementation of the block dot products to run.
 public enum KernelPath: Sendable, CaseIterable {

@@ -125,6 +125,41 @@ struct SplitMix {
     }
 }
 
+/// Q4_0 regrouped eight rows at a time (where the build has that kernel) gives the same products as the
+/// file's layout, up to float summation order, and its prompt and one-token paths agree exactly.
+@Suite struct RepackedQ4_0Tests {
+    @Test func repackedMatchesFileLayout() throws {
+        var rng = SplitMix(21)
+        for (rows, columns) in [(64, 256), (40, 96), (24, 1536)] {
+            let bytes = (0..<rows).flatMap { r in randomRow(.q4_0, columns: columns, seed: UInt64(r + 1) &* 977) }
+            var writer = GGUFWriter()
+            try writer.addTensor(name: "w", shape: [columns, rows], type: .q4_0, data: bytes)
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("repack-\(rows)x\(columns)-\(getpid()).gguf").path
+            try writer.write(to: path)
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            let file = try GGUFFile(path: path)
+            let plain = try WeightMatrix(try #require(file.tensor(named: "w")), in: file)
+            let packed = plain.repackedForMatmul()
+            #expect((packed.repacked != nil) == kernelsUseAVX2)
+            let pool = ThreadPool(threads: 2)
+            for tokens in [1, 3, 4, 6, 9] {
+                let x = (0..<(tokens * columns)).map { _ in rng.nextFloat() * 3 }
+                var want = [Float](repeating: 0, count: tokens * rows), got = want
+                matmul(plain, x, tokens: tokens, &want, pool: pool)
+                matmul(packed, x, tokens: tokens, &got, pool: pool)
+                for i in 0..<want.count {
+                    #expect(abs(got[i] - want[i]) <= 1e-5 * max(1, abs(want[i])), "\(rows)×\(columns), \(tokens) tokens, output \(i): \(got[i]) vs \(want[i])")
+                }
+                for t in 0..<tokens {
+                    var one = [Float](repeating: 0, count: rows)
+                    x.withUnsafeBufferPointer { xp in matvec(packed, xp.baseAddress! + t * columns, &one, pool: pool) }
+                    #expect(Array(got[(t * rows)..<((t + 1) * rows)]) == one, "\(rows)×\(columns): token \(t) of \(tokens)")
+                }
+            }
+        }
+    }
+}
+
 @Suite struct ElementwiseTests {
     /// The F16-table GELU stays within F16 rounding of the exact formula, and is exact at the cut-offs.
     @Test func geluTableFollowsTheFormula() {
