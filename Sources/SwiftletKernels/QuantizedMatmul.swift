@@ -302,7 +302,7 @@ public func matmul(_ products: [(weight: WeightMatrix, output: UnsafeMutablePoin
             var r = lo - first
             let rowEnd = min(hi, end) - first
             #if SWIFTLET_AVX2 && arch(x86_64)
-            // Repacked Q4_0: whole eight-row groups, up to four tokens per pass. (A segment that does not
+            // Repacked Q4_0 and Q5_0: whole eight-row groups, up to four tokens per pass. (A segment that does not
             // start on a group, which the chunking above avoids, takes the row paths instead.)
             if let packed = w.repacked, r % 8 == 0 {
                 let blocks = columns / 32
@@ -311,8 +311,8 @@ public func matmul(_ products: [(weight: WeightMatrix, output: UnsafeMutablePoin
                     var t = 0
                     while t < tokens {
                         let T = min(4, tokens - t)
-                        avx2Q4_0x8(tokens: T, packed.group(g), blocks: blocks, a.qs + t &* columns, a.d + t &* blocks, a.bsums + t &* blocks,
-                                   columns: columns, y + (t &* w.rows &+ g &* 8), ldy: w.rows)
+                        avx2Repacked8(packed, group: g, tokens: T, a.qs + t &* columns, a.d + t &* blocks, a.bsums + t &* blocks,
+                                      columns: columns, y + (t &* w.rows &+ g &* 8), ldy: w.rows)
                         t += T
                     }
                     g += 1

@@ -9,7 +9,7 @@ public struct WeightMatrix: @unchecked Sendable {
     public let bytesPerRow: Int
     /// A regrouped copy the matrix products read instead of `data`, when one was made (see
     /// ``repackedForMatmul()``); `data` still serves row lookups such as embeddings.
-    public private(set) var repacked: RepackedQ4_0?
+    public private(set) var repacked: RepackedRows?
 
     public init(_ tensor: GGUFTensorInfo, in file: GGUFFile) throws(KernelError) {
         guard tensor.shape.count == 1 || tensor.shape.count == 2 else { throw .shapeMismatch("\(tensor.name) has \(tensor.shape.count) dimensions") }
@@ -35,12 +35,12 @@ public struct WeightMatrix: @unchecked Sendable {
     }
 
     /// This matrix with a regrouped copy of its weights for the matrix products, where this build has a
-    /// faster kernel for the regrouped layout (Q4_0 with AVX2, rows in groups of eight); else itself.
-    /// The copy is on the heap (for Q4_0, 160 bytes per 144 in the file).
+    /// faster kernel for the regrouped layout (Q4_0 and Q5_0 with AVX2, rows in groups of eight); else
+    /// itself. The copy is on the heap (160 bytes per 144 in the file for Q4_0, 192 per 176 for Q5_0).
     public func repackedForMatmul() -> WeightMatrix {
         #if SWIFTLET_AVX2 && arch(x86_64)
         var m = self
-        m.repacked = RepackedQ4_0(self)
+        m.repacked = RepackedRows(self)
         if m.repacked != nil { releaseMappedPages() }
         return m
         #else

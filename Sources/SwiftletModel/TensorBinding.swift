@@ -17,7 +17,7 @@ struct TensorBinder {
     let file: GGUFFile
 
     /// A 2-D weight of `rows` outputs × `columns` inputs (ggml shape [columns, rows]); stays in the mapping,
-    /// except Q4_0, which the AVX2 build regroups into a heap copy that multiplies about 3× faster
+    /// except Q4_0 and Q5_0, which the AVX2 build regroups into a heap copy that multiplies 2–3× faster
     /// (``WeightMatrix/repackedForMatmul()``).
     func matrix(_ name: String, rows: Int, columns: Int) throws(ModelError) -> WeightMatrix {
         guard let info = file.tensor(named: name) else { throw .missingTensor(name) }
