@@ -109,6 +109,18 @@ public final class KVCache: @unchecked Sendable {
         read(from: values[layer], layer: layer, positions: positions, width: layers[layer].valueWidth, into: dst)
     }
 
+    /// The F16 K and V rows of `positions` in `layer`, read in place: decoding attends over the whole
+    /// cache every step, and converting it all to floats first cost more than the attention itself.
+    /// Throws unless the cache stores F16 and holds every position asked for.
+    public func halfRows(layer: Int, positions: Range<Int>) throws(KVCacheError) -> KVHalfRows {
+        try checkHeld(layer, positions)
+        guard storage == .f16 else { throw .layoutMismatch("halfRows needs F16 storage; this cache stores \(storage.rawValue)") }
+        return KVHalfRows(keys: UnsafePointer(keys[layer].assumingMemoryBound(to: Float16.self)),
+                          values: UnsafePointer(values[layer].assumingMemoryBound(to: Float16.self)),
+                          ringRows: rows[layer], keyWidth: layers[layer].keyWidth, valueWidth: layers[layer].valueWidth,
+                          positions: positions)
+    }
+
     /// Forgets every position from `position` on (prefix reuse, stop-sequence rollback).
     ///
     /// Throws when a sliding-window layer has already dropped rows the next token would attend to.
@@ -204,6 +216,29 @@ public final class KVCache: @unchecked Sendable {
             p += run
             out += run * width
         }
+    }
+}
+
+/// A view of one layer's F16 K and V rows for a checked range of positions (``KVCache/halfRows(layer:positions:)``).
+/// Valid until the cache is next written or truncated.
+///
+/// Position p's rows are at ring slot `slot(of: p)`, and consecutive positions take consecutive slots,
+/// wrapping at ``ringRows`` (sliding-window layers keep a ring); callers advance a slot rather than
+/// divide per position.
+public struct KVHalfRows: @unchecked Sendable {
+    // @unchecked: a read-only view; the engine does not write a layer while attending over it.
+    public let keys: UnsafePointer<Float16>
+    public let values: UnsafePointer<Float16>
+    public let ringRows: Int
+    public let keyWidth: Int
+    public let valueWidth: Int
+    /// The positions this view was checked for.
+    public let positions: Range<Int>
+
+    /// The ring slot of `position`, which must lie in ``positions``.
+    public func slot(of position: Int) -> Int {
+        precondition(positions.contains(position), "position \(position) outside the checked range \(positions)")
+        return position % ringRows
     }
 }
 

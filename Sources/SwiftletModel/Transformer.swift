@@ -84,23 +84,47 @@ final class Runtime: Sendable {
         let c = config
         let window = c.window(ofLayer: layer)
         let first = firstAttendedPosition(for: start, window: window)
+        let halfAccumulator = cache.storage == .f16 && n < Runtime.tiledAttentionMinimumTokens
+        var halfRows: KVHalfRows?
         do {
             for t in 0..<n {
                 try cache.store(layer: layer, position: start + t, key: ws.k + t * c.keyWidth, value: ws.v + t * c.valueWidth)
             }
-            try cache.readKeys(layer: layer, positions: first..<(start + n), into: ws.keys)
-            try cache.readValues(layer: layer, positions: first..<(start + n), into: ws.values)
+            if halfAccumulator {
+                halfRows = try cache.halfRows(layer: layer, positions: first..<(start + n))
+            } else {
+                try cache.readKeys(layer: layer, positions: first..<(start + n), into: ws.keys)
+                try cache.readValues(layer: layer, positions: first..<(start + n), into: ws.values)
+            }
         } catch {
             throw .cache(error)
         }
-        let halfAccumulator = cache.storage == .f16 && n < Runtime.tiledAttentionMinimumTokens
         if n >= Runtime.tiledAttentionMinimumTokens {
             attendBatched(layer: layer, ws: ws, tokens: n, start: start, first: first, scale: scale)
             return
         }
+        let span = start + n - first
+        if let halfRows {
+            // One unit per token and KV head: its query heads share one pass over the K and V rows,
+            // which are then read from memory once instead of once per query head.
+            let group = c.headCount / c.headCountKV
+            let units = n * c.headCountKV
+            let chunks = min(units, pool.threadCount * 4)
+            pool.parallelFor(chunks) { chunk in
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: group * (span + c.keyLength + 2))
+                defer { scratch.deallocate() }
+                for unit in (units * chunk / chunks)..<(units * (chunk + 1) / chunks) {
+                    let t = unit / c.headCountKV, kvh = unit % c.headCountKV
+                    let pos = start + t
+                    attendHalf(q: ws.q + t * c.headCount * c.keyLength + kvh * group * c.keyLength, heads: group, rows: halfRows, kvHead: kvh,
+                               positions: firstAttendedPosition(for: pos, window: window)...pos, scale: scale,
+                               out: ws.att + t * c.headCount * c.valueLength + kvh * group * c.valueLength, scratch: scratch)
+                }
+            }
+            return
+        }
         let units = n * c.headCount
         let chunks = min(units, pool.threadCount * 4)
-        let span = start + n - first
         pool.parallelFor(chunks) { chunk in
             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(span, c.keyLength))
             defer { scratch.deallocate() }
@@ -110,12 +134,8 @@ final class Runtime: Sendable {
                 let attended = (firstAttendedPosition(for: pos, window: window) - first)...(pos - first)
                 let q = ws.q + t * c.headCount * c.keyLength + h * c.keyLength
                 let out = ws.att + t * c.headCount * c.valueLength + h * c.valueLength
-                let keys = ws.keys + kvh * c.keyLength, values = ws.values + kvh * c.valueLength
-                if halfAccumulator {
-                    attendHalf(q: q, keys: keys, values: values, positions: attended, scale: scale, out: out, qHalf: scratch)
-                } else {
-                    attendFloat(q: q, keys: keys, values: values, positions: attended, scale: scale, out: out, scores: scratch)
-                }
+                attendFloat(q: q, keys: ws.keys + kvh * c.keyLength, values: ws.values + kvh * c.valueLength, positions: attended,
+                            scale: scale, out: out, scores: scratch)
             }
         }
     }
@@ -167,32 +187,70 @@ final class Runtime: Sendable {
         }
     }
 
+    /// Where ``attendHalf(q:heads:rows:kvHead:positions:scale:out:scratch:)`` puts the sum of the values
+    /// it touched ahead, which nothing reads.
     /// llama.cpp's one-row flash attention over an F16 cache: q rounded to F16, an online softmax
     /// whose V accumulator is rounded to F16 after every step. Matching it matters: small models are
     /// sensitive to these roundings at the 0.1-nat level.
-    private func attendHalf(q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
-                            positions: ClosedRange<Int>, scale: Float, out: UnsafeMutablePointer<Float>,
-                            qHalf: UnsafeMutablePointer<Float>) {
-        let c = config
-        for i in 0..<c.keyLength { qHalf[i] = Float(Float16(q[i])) }
-        var m = -Float.infinity, sum: Float = 0
-        out.update(repeating: 0, count: c.valueLength)
-        for j in positions {
-            let s = dot(qHalf, keys + j * c.keyWidth, count: c.keyLength) * scale
-            var ms: Float = 1, vs: Float = 1
-            if s > m {
-                ms = expf(m - s)
-                m = s
-                for i in 0..<c.valueLength { out[i] = Float(Float16(out[i] * ms)) }
-            } else {
-                vs = expf(s - m)
+    ///
+    /// Runs the `heads` query heads of KV head `kvHead` together (q and out hold them one after the
+    /// other), reading the cache's F16 rows in place: first every score (they do not depend on the
+    /// softmax, so the dot products overlap), then the online softmax over V. Each head's numbers are
+    /// those of attending it alone. `scratch` holds heads × (keyLength + positions.count + 2) floats.
+    private func attendHalf(q: UnsafePointer<Float>, heads: Int, rows: KVHalfRows, kvHead: Int, positions: ClosedRange<Int>,
+                            scale: Float, out: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+        let c = config, count = positions.count
+        let qHalf = scratch, scores = scratch + heads * c.keyLength
+        let maxima = scores + heads * count, sums = maxima + heads
+        for i in 0..<(heads * c.keyLength) { qHalf[i] = Float(Float16(q[i])) }
+        precondition(positions.upperBound < rows.positions.upperBound, "attended positions outside the cache view")
+        let firstSlot = rows.slot(of: positions.lowerBound)
+        let keys = rows.keys + kvHead * c.keyLength, values = rows.values + kvHead * c.valueLength
+        var slot = firstSlot
+        // Rows a few positions ahead are touched early (Swift has no prefetch instruction): the loads
+        // overlap the dot products instead of stalling them, and V is in cache for the second pass.
+        let ahead = 8
+        var aheadSlot = (firstSlot + ahead) % rows.ringRows
+        var touched: UInt16 = 0
+        for j in 0..<count {
+            if j + ahead < count {
+                let kr = UnsafeRawPointer(keys + aheadSlot * rows.keyWidth), vr = UnsafeRawPointer(values + aheadSlot * rows.valueWidth)
+                touched &+= kr.load(as: UInt16.self) &+ kr.load(fromByteOffset: 2 * c.keyLength - 2, as: UInt16.self)
+                touched &+= vr.load(as: UInt16.self) &+ vr.load(fromByteOffset: 2 * c.valueLength - 2, as: UInt16.self)
+                aheadSlot += 1
+                if aheadSlot == rows.ringRows { aheadSlot = 0 }
             }
-            let v = values + j * c.valueWidth
-            for i in 0..<c.valueLength { out[i] = Float(Float16(out[i] + v[i] * vs)) }
-            sum = sum * ms + vs
+            let k = keys + slot * rows.keyWidth
+            for g in 0..<heads { scores[g * count + j] = dotHalf(qHalf + g * c.keyLength, k, count: c.keyLength) * scale }
+            slot += 1
+            if slot == rows.ringRows { slot = 0 }
         }
-        let inv = sum == 0 ? 0 : 1 / sum
-        for i in 0..<c.valueLength { out[i] *= inv }
+        touchSink.store(Int(touched), ordering: .relaxed)  // an observable use, so the loads stay
+        for g in 0..<heads { maxima[g] = -Float.infinity; sums[g] = 0 }
+        out.update(repeating: 0, count: heads * c.valueLength)
+        slot = firstSlot
+        for j in 0..<count {
+            let v = values + slot * rows.valueWidth
+            for g in 0..<heads {
+                let s = scores[g * count + j], o = out + g * c.valueLength
+                var ms: Float = 1, vs: Float = 1
+                if s > maxima[g] {
+                    ms = expf(maxima[g] - s)
+                    maxima[g] = s
+                    scaleRoundingToHalf(o, by: ms, count: c.valueLength)
+                } else {
+                    vs = expf(s - maxima[g])
+                }
+                accumulateRoundingToHalf(o, v, times: vs, count: c.valueLength)
+                sums[g] = sums[g] * ms + vs
+            }
+            slot += 1
+            if slot == rows.ringRows { slot = 0 }
+        }
+        for g in 0..<heads {
+            let inv = sums[g] == 0 ? 0 : 1 / sums[g]
+            for i in 0..<c.valueLength { out[g * c.valueLength + i] *= inv }
+        }
     }
 
     /// Fills ws.x (n, dim) with the embeddings of `tokens`, times the architecture's scale.
@@ -229,3 +287,7 @@ protocol TransformerArchitecture: Sendable {
     func forwardBatch(_ tokens: ArraySlice<Int>, cache: KVCache, ws: Workspace, logitRows: Range<Int>,
                       _ body: (Int, UnsafeBufferPointer<Float>) throws -> Void) throws
 }
+
+/// Where one-token attention stores the sum of the cache values it touches ahead of use (see
+/// `attendHalf`): nothing reads it, but its store keeps the compiler from dropping those loads.
+private let touchSink = Atomic<Int>(0)

@@ -80,6 +80,28 @@ private func keys(_ cache: KVCache, layer: Int, _ positions: Range<Int>) throws 
         #expect(throws: KVCacheError.batchTooLarge(tokens: 3, maxBatch: 2)) { try cache.reserve(3) }
     }
 
+    /// The in-place F16 view gives the rows `readKeys`/`readValues` give, following the ring's slots.
+    @Test func halfRowsViewMatchesReads() throws {
+        let shapes = [KVLayerShape(keyWidth: 4, valueWidth: 6), KVLayerShape(keyWidth: 4, valueWidth: 6, window: 3)]
+        let cache = try KVCache(layers: shapes, capacity: 64, maxBatch: 2)
+        for s in stride(from: 0, to: 12, by: 2) { try fill(cache, s..<(s + 2)) }
+        for (layer, positions) in [(0, 0..<12), (1, 7..<12)] {
+            let view = try cache.halfRows(layer: layer, positions: positions)
+            var slot = view.slot(of: positions.lowerBound)
+            for p in positions {
+                let k = (0..<4).map { Float(view.keys[slot * view.keyWidth + $0]) }
+                let v = (0..<6).map { Float(view.values[slot * view.valueWidth + $0]) }
+                #expect(k == (try keys(cache, layer: layer, p..<(p + 1))), "layer \(layer) position \(p)")
+                #expect(v == row(p, 6, salt: 0.5))
+                slot += 1
+                if slot == view.ringRows { slot = 0 }
+            }
+        }
+        #expect(throws: KVCacheError.positionNotHeld(layer: 1, position: 2)) { _ = try cache.halfRows(layer: 1, positions: 2..<12) }
+        let f32 = try KVCache(layers: shapes, capacity: 8, storage: .f32)
+        #expect(throws: KVCacheError.self) { _ = try f32.halfRows(layer: 0, positions: 0..<0) }
+    }
+
     @Test func copyPrefixBetweenSequences() throws {
         let shapes = [KVLayerShape(keyWidth: 3, valueWidth: 3), KVLayerShape(keyWidth: 3, valueWidth: 3, window: 3)]
         let a = try KVCache(layers: shapes, capacity: 32, maxBatch: 4)

@@ -1,0 +1,72 @@
+// The inner steps of one-token attention over an F16 KV cache, the way llama.cpp's one-row flash
+// attention takes them (q and the V accumulator rounded to F16). Each has a plain loop and, in AVX2
+// builds, an F16C one with the same operations in the same order per element, so both give the same bits.
+#if SWIFTLET_AVX2 && arch(x86_64)
+import _Builtin_intrinsics.intel
+#endif
+
+/// ``dot(_:_:count:)`` with `b` in F16: four partial sums (element i goes to sum i mod 4), added
+/// pairwise at the end, so the result equals `dot` over `b` converted to floats.
+@inline(__always)
+public func dotHalf(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float16>, count: Int) -> Float {
+    var i = 0
+    #if SWIFTLET_AVX2 && arch(x86_64)
+    // The four sums are the four lanes of one vector.
+    var acc = _mm_setzero_ps()
+    while i + 4 <= count {
+        let h = _mm_cvtph_ps(_mm_loadl_epi64(UnsafeRawPointer(b + i).assumingMemoryBound(to: __m128i.self)))
+        acc = _mm_add_ps(acc, _mm_mul_ps(_mm_loadu_ps(a + i), h))
+        i += 4
+    }
+    let v = unsafeBitCast(acc, to: SIMD4<Float>.self)
+    var s0 = v[0]
+    let s1 = v[1], s2 = v[2], s3 = v[3]
+    #else
+    var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
+    while i + 4 <= count {
+        s0 += a[i] * Float(b[i]); s1 += a[i+1] * Float(b[i+1]); s2 += a[i+2] * Float(b[i+2]); s3 += a[i+3] * Float(b[i+3])
+        i += 4
+    }
+    #endif
+    while i < count { s0 += a[i] * Float(b[i]); i += 1 }
+    return (s0 + s1) + (s2 + s3)
+}
+
+#if SWIFTLET_AVX2 && arch(x86_64)
+/// Each lane rounded to F16 (nearest even) and back (vcvtps2ph's immediate form is not importable).
+@inline(__always) private func roundedToHalf(_ x: __m256) -> __m256 {
+    unsafeBitCast(SIMD8<Float>(SIMD8<Float16>(unsafeBitCast(x, to: SIMD8<Float>.self))), to: __m256.self)
+}
+#endif
+
+/// out[i] = F16(out[i] · s): the online softmax's rescaling of an F16 accumulator.
+@inline(__always)
+public func scaleRoundingToHalf(_ out: UnsafeMutablePointer<Float>, by s: Float, count: Int) {
+    var i = 0
+    #if SWIFTLET_AVX2 && arch(x86_64)
+    let sv = _mm256_set1_ps(s)
+    while i + 8 <= count {
+        let x = _mm256_mul_ps(_mm256_loadu_ps(out + i), sv)
+        _mm256_storeu_ps(out + i, roundedToHalf(x))
+        i += 8
+    }
+    #endif
+    while i < count { out[i] = Float(Float16(out[i] * s)); i += 1 }
+}
+
+/// out[i] = F16(out[i] + v[i] · s): one value row added to an F16 accumulator (a multiply, then an add;
+/// never fused, as in the plain loop).
+@inline(__always)
+public func accumulateRoundingToHalf(_ out: UnsafeMutablePointer<Float>, _ v: UnsafePointer<Float16>, times s: Float, count: Int) {
+    var i = 0
+    #if SWIFTLET_AVX2 && arch(x86_64)
+    let sv = _mm256_set1_ps(s)
+    while i + 8 <= count {
+        let h = _mm256_cvtph_ps(_mm_loadu_si128(UnsafeRawPointer(v + i).assumingMemoryBound(to: __m128i.self)))
+        let x = _mm256_add_ps(_mm256_loadu_ps(out + i), _mm256_mul_ps(h, sv))
+        _mm256_storeu_ps(out + i, roundedToHalf(x))
+        i += 8
+    }
+    #endif
+    while i < count { out[i] = Float(Float16(out[i] + Float(v[i]) * s)); i += 1 }
+}
