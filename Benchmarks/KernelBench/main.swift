@@ -46,6 +46,12 @@ defer { try? FileManager.default.removeItem(atPath: path) }
 let file = try GGUFFile(path: path)
 let pools = [1: ThreadPool(threads: 1), 2: ThreadPool(threads: 2)]
 
+/// The matrix as the file has it, then its regrouped copy where the build makes one.
+func layouts(_ plain: WeightMatrix) -> [WeightMatrix] {
+    let packed = plain.repackedForMatmul()
+    return packed.repacked == nil ? [plain] : [plain, packed]
+}
+
 /// Thread CPU time: on a shared machine it counts the cycles this thread ran, not the ones it waited.
 func cpuSeconds(_ body: () -> Void) -> Double {
     var a = timespec(), b = timespec()
@@ -61,8 +67,7 @@ if CommandLine.arguments.contains("--matmul") {
     for type in types {
         for shape in shapes {
             guard let info = file.tensor(named: "\(type.name)-\(shape.rows)x\(shape.columns)") else { continue }
-            let plain = try WeightMatrix(info, in: file)
-            for w in plain.repackedForMatmul().repacked == nil ? [plain] : [plain, plain.repackedForMatmul()] {
+            for w in layouts(try WeightMatrix(info, in: file)) {
                 let x = (0..<(512 * shape.columns)).map { Float(($0 * 7919) % 2000) / 1000 - 1 }
                 var y = [Float](repeating: 0, count: 512 * shape.rows)
                 var best = Double.infinity, bestVec = Double.infinity
@@ -88,40 +93,39 @@ for type in types {
             print("| \(type.name) | \(shape.rows)×\(shape.columns) | — | | | | | |")
             continue
         }
-        let plain = try WeightMatrix(info, in: file)
-        for w in plain.repackedForMatmul().repacked == nil ? [plain] : [plain, plain.repackedForMatmul()] {
-        let label = type.name + (w.repacked == nil ? "" : " repacked")
-        let x = (0..<(512 * shape.columns)).map { Float(($0 * 7919) % 2000) / 1000 - 1 }
-        var y = [Float](repeating: 0, count: 512 * shape.rows)
-        var perRow: [Int: Double] = [:], gbs: [Int: Double] = [:]
-        for threads in [1, 2] {
-            let pool = pools[threads]!
-            let reps = quick ? 20 : max(20, 200_000_000 / info.byteCount)
-            x.withUnsafeBufferPointer { xp in
-                y.withUnsafeMutableBufferPointer { yp in matvec(w, xp.baseAddress!, yp.baseAddress!, pool: pool) }  // warm-up
+        for w in layouts(try WeightMatrix(info, in: file)) {
+            let label = type.name + (w.repacked == nil ? "" : " repacked")
+            let x = (0..<(512 * shape.columns)).map { Float(($0 * 7919) % 2000) / 1000 - 1 }
+            var y = [Float](repeating: 0, count: 512 * shape.rows)
+            var perRow: [Int: Double] = [:], gbs: [Int: Double] = [:]
+            for threads in [1, 2] {
+                let pool = pools[threads]!
+                let reps = quick ? 20 : max(20, 200_000_000 / info.byteCount)
+                x.withUnsafeBufferPointer { xp in
+                    y.withUnsafeMutableBufferPointer { yp in matvec(w, xp.baseAddress!, yp.baseAddress!, pool: pool) }  // warm-up
+                }
+                let t = seconds {
+                    x.withUnsafeBufferPointer { xp in
+                        y.withUnsafeMutableBufferPointer { yp in
+                            for _ in 0..<reps { matvec(w, xp.baseAddress!, yp.baseAddress!, pool: pool) }
+                        }
+                    }
+                } / Double(reps)
+                perRow[threads] = t * 1e9 / Double(shape.rows)
+                gbs[threads] = Double(info.byteCount) / t / 1e9
             }
-            let t = seconds {
+            let tokens = shape.rows > 4096 ? 64 : 512
+            let mmReps = quick ? 1 : 3
+            let tm = seconds {
                 x.withUnsafeBufferPointer { xp in
                     y.withUnsafeMutableBufferPointer { yp in
-                        for _ in 0..<reps { matvec(w, xp.baseAddress!, yp.baseAddress!, pool: pool) }
+                        for _ in 0..<mmReps { matmul(w, xp.baseAddress!, tokens: tokens, yp.baseAddress!, pool: pools[2]!) }
                     }
                 }
-            } / Double(reps)
-            perRow[threads] = t * 1e9 / Double(shape.rows)
-            gbs[threads] = Double(info.byteCount) / t / 1e9
-        }
-        let tokens = shape.rows > 4096 ? 64 : 512
-        let mmReps = quick ? 1 : 3
-        let tm = seconds {
-            x.withUnsafeBufferPointer { xp in
-                y.withUnsafeMutableBufferPointer { yp in
-                    for _ in 0..<mmReps { matmul(w, xp.baseAddress!, tokens: tokens, yp.baseAddress!, pool: pools[2]!) }
-                }
-            }
-        } / Double(mmReps)
-        let gflops = 2 * Double(shape.rows * shape.columns * tokens) / tm / 1e9
-        print(String(format: "| %@ | %d×%d | %.1f | %.1f | %.1f | %.1f | %.2f× | %.1f%@ |", label, shape.rows, shape.columns,
-                     perRow[1]!, gbs[1]!, perRow[2]!, gbs[2]!, perRow[1]! / perRow[2]!, gflops, tokens == 512 ? "" : " (64 tokens)"))
+            } / Double(mmReps)
+            let gflops = 2 * Double(shape.rows * shape.columns * tokens) / tm / 1e9
+            print(String(format: "| %@ | %d×%d | %.1f | %.1f | %.1f | %.1f | %.2f× | %.1f%@ |", label, shape.rows, shape.columns,
+                         perRow[1]!, gbs[1]!, perRow[2]!, gbs[2]!, perRow[1]! / perRow[2]!, gflops, tokens == 512 ? "" : " (64 tokens)"))
         }
     }
 }

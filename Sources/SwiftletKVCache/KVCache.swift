@@ -240,6 +240,10 @@ public struct KVHalfRows: @unchecked Sendable {
         precondition(positions.contains(position), "position \(position) outside the checked range \(positions)")
         return position % ringRows
     }
+
+    /// The slot of the position after the one at `slot` (inlinable: it is taken per position in attention).
+    @inlinable
+    public func slot(after slot: Int) -> Int { slot + 1 == ringRows ? 0 : slot + 1 }
 }
 
 /// F16 → F32 through a 64 K-entry table (exact, and much faster than a software conversion).

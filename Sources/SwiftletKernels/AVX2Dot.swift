@@ -50,6 +50,17 @@ enum Block32Format {
     /// Q4_1: unsigned nibbles plus a per-block minimum m, which adds m·(da·Σa) to the sum.
     case q4_1
 
+    /// The format of `type`; nil for a type these kernels do not cover.
+    init?(_ type: GGMLType) {
+        switch type {
+        case .q8_0: self = .q8_0
+        case .q4_0: self = .q4_0
+        case .q5_0: self = .q5_0
+        case .q4_1: self = .q4_1
+        default: return nil
+        }
+    }
+
     var bytesPerBlock: Int {
         switch self { case .q8_0: 34; case .q4_0: 18; case .q5_0: 22; case .q4_1: 20 }
     }

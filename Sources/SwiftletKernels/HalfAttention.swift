@@ -18,9 +18,8 @@ public func dotHalf(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float16>, coun
         acc = _mm_add_ps(acc, _mm_mul_ps(_mm_loadu_ps(a + i), h))
         i += 4
     }
-    let v = unsafeBitCast(acc, to: SIMD4<Float>.self)
-    var s0 = v[0]
-    let s1 = v[1], s2 = v[2], s3 = v[3]
+    var s0 = acc[0]  // __m128 is SIMD4<Float>
+    let s1 = acc[1], s2 = acc[2], s3 = acc[3]
     #else
     var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
     while i + 4 <= count {
@@ -35,7 +34,7 @@ public func dotHalf(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float16>, coun
 #if SWIFTLET_AVX2 && arch(x86_64)
 /// Each lane rounded to F16 (nearest even) and back (vcvtps2ph's immediate form is not importable).
 @inline(__always) private func roundedToHalf(_ x: __m256) -> __m256 {
-    unsafeBitCast(SIMD8<Float>(SIMD8<Float16>(unsafeBitCast(x, to: SIMD8<Float>.self))), to: __m256.self)
+    SIMD8<Float>(SIMD8<Float16>(x))  // __m256 is SIMD8<Float>
 }
 #endif
 

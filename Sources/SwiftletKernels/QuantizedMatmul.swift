@@ -354,7 +354,7 @@ public func matmul(_ products: [(weight: WeightMatrix, output: UnsafeMutablePoin
 @discardableResult
 private func rowsByTiles(_ w: WeightMatrix, _ a: QuantizedActivations, _ start: Int, _ rowEnd: Int, tokens: Int, columns: Int,
                          y: UnsafeMutablePointer<Float>) -> Int {
-    guard [.q8_0, .q4_0, .q4_1, .q5_0].contains(w.type) else { return start }
+    guard Block32Format(w.type) != nil else { return start }
     var r = start
     let blocks = columns / 32
     while r + 2 <= rowEnd && tokens >= 4 {

@@ -187,8 +187,6 @@ final class Runtime: Sendable {
         }
     }
 
-    /// Where ``attendHalf(q:heads:rows:kvHead:positions:scale:out:scratch:)`` puts the sum of the values
-    /// it touched ahead, which nothing reads.
     /// llama.cpp's one-row flash attention over an F16 cache: q rounded to F16, an online softmax
     /// whose V accumulator is rounded to F16 after every step. Matching it matters: small models are
     /// sensitive to these roundings at the 0.1-nat level.
@@ -217,13 +215,11 @@ final class Runtime: Sendable {
                 let kr = UnsafeRawPointer(keys + aheadSlot * rows.keyWidth), vr = UnsafeRawPointer(values + aheadSlot * rows.valueWidth)
                 touched &+= kr.load(as: UInt16.self) &+ kr.load(fromByteOffset: 2 * c.keyLength - 2, as: UInt16.self)
                 touched &+= vr.load(as: UInt16.self) &+ vr.load(fromByteOffset: 2 * c.valueLength - 2, as: UInt16.self)
-                aheadSlot += 1
-                if aheadSlot == rows.ringRows { aheadSlot = 0 }
+                aheadSlot = rows.slot(after: aheadSlot)
             }
             let k = keys + slot * rows.keyWidth
             for g in 0..<heads { scores[g * count + j] = dotHalf(qHalf + g * c.keyLength, k, count: c.keyLength) * scale }
-            slot += 1
-            if slot == rows.ringRows { slot = 0 }
+            slot = rows.slot(after: slot)
         }
         touchSink.store(Int(touched), ordering: .relaxed)  // an observable use, so the loads stay
         for g in 0..<heads { maxima[g] = -Float.infinity; sums[g] = 0 }
@@ -244,8 +240,7 @@ final class Runtime: Sendable {
                 accumulateRoundingToHalf(o, v, times: vs, count: c.valueLength)
                 sums[g] = sums[g] * ms + vs
             }
-            slot += 1
-            if slot == rows.ringRows { slot = 0 }
+            slot = rows.slot(after: slot)
         }
         for g in 0..<heads {
             let inv = sums[g] == 0 ? 0 : 1 / sums[g]

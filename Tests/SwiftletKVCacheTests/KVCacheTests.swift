@@ -93,8 +93,7 @@ private func keys(_ cache: KVCache, layer: Int, _ positions: Range<Int>) throws 
                 let v = (0..<6).map { Float(view.values[slot * view.valueWidth + $0]) }
                 #expect(k == (try keys(cache, layer: layer, p..<(p + 1))), "layer \(layer) position \(p)")
                 #expect(v == row(p, 6, salt: 0.5))
-                slot += 1
-                if slot == view.ringRows { slot = 0 }
+                slot = view.slot(after: slot)
             }
         }
         #expect(throws: KVCacheError.positionNotHeld(layer: 1, position: 2)) { _ = try cache.halfRows(layer: 1, positions: 2..<12) }
