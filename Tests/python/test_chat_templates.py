@@ -72,10 +72,12 @@ def reference(source, messages, add_generation_prompt):
         return error
 
 
-def template_gguf(path, source):
+def template_gguf(path, source, tokens=("<unk>", BOS, EOS, "a", "b")):
+    """A metadata-only GGUF carrying `source` as its chat template (none if None); BOS and EOS are
+    tokens[1] and tokens[2]."""
     writer = gguf.GGUFWriter(str(path), "llama")
     writer.add_tokenizer_model("llama")
-    writer.add_token_list(["<unk>", BOS, EOS, "a", "b"])
+    writer.add_token_list(list(tokens))
     writer.add_bos_token_id(1)
     writer.add_eos_token_id(2)
     if source is not None:
@@ -126,23 +128,32 @@ def test_no_template_means_chatml(swiftlet, tmp_path):
     assert result.stdout.decode() == expected
 
 
-@pytest.mark.parametrize("path", [SMOLLM2, GEMMA3], ids=["smollm2", "gemma3"])
-def test_real_models(swiftlet, tmp_path, path):
+CHATML = ("{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + "
+          "'<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")
+
+
+def model_template(path):
+    """A real model's chat template with its BOS and EOS token texts; ChatML when the file has no
+    template (Gemma 3 270M is a base model), as llama.cpp does."""
     reader = gguf.GGUFReader(model(path))
-    field = reader.fields.get("tokenizer.chat_template")
     tokens = reader.fields["tokenizer.ggml.tokens"]
+
     def token_text(key):
         f = reader.fields.get(key)
         if f is None:
             return ""
         return bytes(tokens.parts[tokens.data[int(f.parts[f.data[0]][0])]]).decode("utf-8")
-    bos, eos = token_text("tokenizer.ggml.bos_token_id"), token_text("tokenizer.ggml.eos_token_id")
+
+    field = reader.fields.get("tokenizer.chat_template")
+    source = CHATML if field is None else bytes(field.parts[field.data[0]]).decode("utf-8")
+    return source, token_text("tokenizer.ggml.bos_token_id"), token_text("tokenizer.ggml.eos_token_id")
+
+
+@pytest.mark.parametrize("path", [SMOLLM2, GEMMA3], ids=["smollm2", "gemma3"])
+def test_real_models(swiftlet, tmp_path, path):
+    source, bos, eos = model_template(path)
     for name, messages in CONVERSATIONS.items():
         result = render(swiftlet, path, messages, tmp_path, True)
-        if field is None:  # Gemma 3 270M is a base model: ChatML, as llama.cpp
-            source = "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
-        else:
-            source = bytes(field.parts[field.data[0]]).decode("utf-8")
         try:
             expected = hf_environment().from_string(source).render(
                 messages=messages, add_generation_prompt=True, bos_token=bos, eos_token=eos)

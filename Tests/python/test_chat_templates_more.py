@@ -4,13 +4,12 @@ Each template in Fixtures/chat-templates is written into a metadata-only GGUF an
 conversations with and without the generation prompt. Where jinja2 raises, swiftlet must exit 1 with a
 message (never crash).
 """
-import json
-
-import gguf
 import pytest
 
-from conftest import FIXTURES, GEMMA3, SMOLLM2, model, run
-from test_chat_templates import hf_environment as hf_env  # one definition of Hugging Face's settings
+from conftest import FIXTURES, GEMMA3, SMOLLM2
+# One definition of Hugging Face's settings, of the template GGUF, of the `swiftlet template` call
+# and of reading a real model's template.
+from test_chat_templates import CHATML, hf_environment as hf_env, model_template, render as swiftlet_render, template_gguf
 
 TEMPLATES = sorted((FIXTURES / "chat-templates").glob("*.jinja"))
 TOKENS = ["<unk>", "<|begin_of_text|>", "<|end_of_text|>", "x"]
@@ -36,25 +35,17 @@ CONVERSATIONS = [
 
 
 def write_gguf(path, source):
-    w = gguf.GGUFWriter(str(path), "llama")
-    w.add_token_list(TOKENS)
-    w.add_bos_token_id(1)
-    w.add_eos_token_id(2)
-    if source is not None:
-        w.add_chat_template(source)
-    w.write_header_to_file()
-    w.write_kv_data_to_file()
-    w.write_tensors_to_file()
-    w.close()
+    template_gguf(path, source, TOKENS)
 
 
-def swiftlet_render(swiftlet, gguf_path, messages, tmp_path, add):
-    f = tmp_path / "messages.json"
-    f.write_text(json.dumps(messages, ensure_ascii=False), encoding="utf-8")
-    args = [swiftlet, "template", "--model", str(gguf_path), "--messages", str(f)]
-    if not add:
-        args.append("--no-generation-prompt")
-    return run(*args, check=False)
+def assert_same(got, expected, label):
+    """swiftlet's result `got` against jinja2's: the same text, or exit 1 with a message where jinja2 raised."""
+    if isinstance(expected, Exception):
+        assert got.returncode == 1, f"{label}: jinja2 raised {expected!r}; swiftlet exit {got.returncode}"
+        assert got.stderr.strip()
+    else:
+        assert got.returncode == 0, f"{label}: {got.stderr.decode()}"
+        assert got.stdout.decode("utf-8") == expected, label
 
 
 def check(swiftlet, gguf_path, source, tmp_path, bos=BOS, eos=EOS):
@@ -67,13 +58,8 @@ def check(swiftlet, gguf_path, source, tmp_path, bos=BOS, eos=EOS):
                     messages=messages, add_generation_prompt=add, bos_token=bos, eos_token=eos)
             except Exception as error:
                 expected = error
-            got = swiftlet_render(swiftlet, gguf_path, messages, tmp_path, add)
-            if isinstance(expected, Exception):
-                assert got.returncode == 1, f"{label}: jinja2 raised {expected!r}; swiftlet exit {got.returncode}"
-                assert got.stderr.strip()
-            else:
-                assert got.returncode == 0, f"{label}: {got.stderr.decode()}"
-                assert got.stdout.decode("utf-8") == expected, label
+            assert_same(swiftlet_render(swiftlet, gguf_path, messages, tmp_path, add), expected, label)
+            if not isinstance(expected, Exception):
                 identical += 1
     return identical
 
@@ -89,29 +75,13 @@ def test_fixture_template_matches_jinja2(swiftlet, tmp_path, template):
 def test_missing_template_is_chatml(swiftlet, tmp_path):
     path = tmp_path / "none.gguf"
     write_gguf(path, None)
-    chatml = ("{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + "
-              "'<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")
-    check(swiftlet, path, chatml, tmp_path)
+    check(swiftlet, path, CHATML, tmp_path)
 
 
 @pytest.mark.parametrize("path", [SMOLLM2, GEMMA3], ids=["smollm2", "gemma3"])
 def test_real_model_templates(swiftlet, tmp_path, path):
-    reader = gguf.GGUFReader(model(path))
-    tokens = reader.fields["tokenizer.ggml.tokens"]
-
-    def token(key):
-        f = reader.fields.get(key)
-        if f is None:
-            return ""
-        return bytes(tokens.parts[tokens.data[int(f.parts[f.data[0]][0])]]).decode("utf-8")
-
-    field = reader.fields.get("tokenizer.chat_template")
-    if field is None:
-        source = ("{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + "
-                  "'<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")
-    else:
-        source = bytes(field.parts[field.data[0]]).decode("utf-8")
-    check(swiftlet, path, source, tmp_path, bos=token("tokenizer.ggml.bos_token_id"), eos=token("tokenizer.ggml.eos_token_id"))
+    source, bos, eos = model_template(path)
+    check(swiftlet, path, source, tmp_path, bos=bos, eos=eos)
 
 
 @pytest.mark.parametrize("source", ["{% for %}", "{{ 1 + }}", "{% if x %}", "{{ 'open", "{% endfor %}", "{{ a.( }}"])
@@ -137,10 +107,4 @@ def test_snippet_matches_jinja2(swiftlet, tmp_path, index):
         expected = hf_env().from_string(source).render(messages=messages, add_generation_prompt=True, bos_token=BOS, eos_token=EOS)
     except Exception as error:
         expected = error
-    got = swiftlet_render(swiftlet, path, messages, tmp_path, True)
-    if isinstance(expected, Exception):
-        assert got.returncode == 1, f"{source!r}: jinja2 raised {expected!r}"
-        assert got.stderr.strip()
-    else:
-        assert got.returncode == 0, f"{source!r}: {got.stderr.decode()}"
-        assert got.stdout.decode("utf-8") == expected, source
+    assert_same(swiftlet_render(swiftlet, path, messages, tmp_path, True), expected, repr(source))
