@@ -93,6 +93,38 @@ enum Block32Format {
     }
 }
 
+/// A ``Block32Format`` as a type, so that each format's kernels are separate specializations. (Passed
+/// as a value, the four decoding calls were merged into one out-of-line function that switched on the
+/// format inside its loop, at 2–3× the time per block.)
+protocol Block32Kind { static var format: Block32Format { get } }
+enum Q8_0Blocks: Block32Kind { static var format: Block32Format { .q8_0 } }
+enum Q4_0Blocks: Block32Kind { static var format: Block32Format { .q4_0 } }
+enum Q5_0Blocks: Block32Kind { static var format: Block32Format { .q5_0 } }
+enum Q4_1Blocks: Block32Kind { static var format: Block32Format { .q4_1 } }
+
+/// 32 floats at `v` as Q8 activations at `q`, returning the block's scale d = max|v|/127 (before F16
+/// rounding) and Σq. The same values as the portable loop: q = v·(127/max|v|) rounded to nearest even
+/// (vcvtps2dq under the default rounding mode), which is also ggml's AVX2 quantize_row_q8_0.
+@inline(__always)
+func avx2QuantizeBlock32(_ v: UnsafePointer<Float>, _ q: UnsafeMutablePointer<Int8>) -> (d: Float, sum: Int32) {
+    let x0 = _mm256_loadu_ps(v), x1 = _mm256_loadu_ps(v + 8), x2 = _mm256_loadu_ps(v + 16), x3 = _mm256_loadu_ps(v + 24)
+    let signBit = _mm256_set1_ps(-0.0)
+    let m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(signBit, x0), _mm256_andnot_ps(signBit, x1)),
+                          _mm256_max_ps(_mm256_andnot_ps(signBit, x2), _mm256_andnot_ps(signBit, x3)))
+    let m8 = unsafeBitCast(m, to: SIMD8<Float>.self)
+    let m4 = pointwiseMax(m8.lowHalf, m8.highHalf), m2 = pointwiseMax(m4.lowHalf, m4.highHalf)
+    let amax = max(m2[0], m2[1])
+    let id = _mm256_set1_ps(amax != 0 ? 127 / amax : 0)
+    let i0 = _mm256_cvtps_epi32(_mm256_mul_ps(x0, id)), i1 = _mm256_cvtps_epi32(_mm256_mul_ps(x1, id))
+    let i2 = _mm256_cvtps_epi32(_mm256_mul_ps(x2, id)), i3 = _mm256_cvtps_epi32(_mm256_mul_ps(x3, id))
+    let total = unsafeBitCast(_mm256_add_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3)), to: SIMD8<Int32>.self)
+    // The packs interleave 128-bit lanes; the permute puts the 32 bytes back in element order.
+    let bytes = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3))
+    _mm256_storeu_si256(UnsafeMutableRawPointer(q).assumingMemoryBound(to: __m256i.self),
+                        _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)))
+    return (amax / 127, total.wrappedSum())
+}
+
 /// Bit i of `bits` as byte i of the result: 0xFF where set, 0 where clear.
 @inline(__always) private func bytesFromBits(_ bits: UInt32) -> __m256i {
     let spread = _mm256_shuffle_epi8(
@@ -113,9 +145,10 @@ enum Block32Format {
 /// R·T times. (With 8 of the 16 vector registers as accumulators there is no room for a second
 /// accumulator per sum, which is why decoding's ``avx2Row32`` rounds slightly differently.)
 @inline(__always)
-func avx2Tile32(_ format: Block32Format, rows R: Int, tokens T: Int, _ w: UnsafeRawPointer, rowBytes: Int,
+func avx2Tile32<F: Block32Kind>(_: F.Type, rows R: Int, tokens T: Int, _ w: UnsafeRawPointer, rowBytes: Int,
                 _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>, _ asum: UnsafePointer<Float>, columns: Int,
                 _ y: UnsafeMutablePointer<Float>, ldy: Int) {
+    let format = F.format
     let blocks = columns / 32, bpb = format.bytesPerBlock
     var acc = InlineArray<8, __m256>(repeating: _mm256_setzero_ps())
     var minSums = InlineArray<8, Float>(repeating: 0)
@@ -154,8 +187,9 @@ func avx2Tile32(_ format: Block32Format, rows R: Int, tokens T: Int, _ w: Unsafe
 /// from memory, where a single chain of fmas measured about 10% slower; the result differs from a
 /// tile's only in float rounding.
 @inline(__always)
-func avx2Row32(_ format: Block32Format, _ w: UnsafeRawPointer, _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>,
+func avx2Row32<F: Block32Kind>(_: F.Type, _ w: UnsafeRawPointer, _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>,
                _ asum: UnsafePointer<Float>, blocks: Int) -> Float {
+    let format = F.format
     let bpb = format.bytesPerBlock, offset = _mm256_set1_epi8(format.offset)
     @inline(__always) func block(_ b: Int, _ acc: inout __m256, _ minSum: inout Float) {
         let (q, dm) = format.unpack(w + b &* bpb)
@@ -176,20 +210,50 @@ func avx2Row32(_ format: Block32Format, _ w: UnsafeRawPointer, _ qs: UnsafePoint
     return horizontalSum(_mm256_add_ps(acc0, acc1)) + (m0 + m1)
 }
 
-/// ``avx2Row32`` (R×T 1×1, decoding) or ``avx2Tile32`` (2×4, prompts) for a weight type; false for
-/// a type or tile without a kernel. Each case is a separate specialization (format, R and T constant).
-func avx2Tile(_ type: GGMLType, rows R: Int, tokens T: Int, _ w: UnsafeRawPointer, rowBytes: Int,
+/// Rows `0..<rows` (the first at `w`, the next `rowBytes` further on) · tokens `0..<tokens` (token k's
+/// Q8 activations at `qs + k·columns`, `ad + k·blocks`, `asum + k·blocks`), written to `y[k·ldy + i]`:
+/// tiles of 2 rows × 4 tokens (``avx2Tile32``) where four tokens remain, else one (row, token) at a
+/// time (``avx2Row32``, decoding). The loops run inside the format's specialization, so a decoding
+/// step pays one dispatch per run of rows, not one per row.
+@inline(__always)
+func avx2Rows32<F: Block32Kind>(_: F.Type, rows: Int, tokens: Int, _ w: UnsafeRawPointer, rowBytes: Int,
+                                _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>, _ asum: UnsafePointer<Float>, columns: Int,
+                                _ y: UnsafeMutablePointer<Float>, ldy: Int) {
+    let blocks = columns / 32
+    var i = 0
+    if tokens >= 4 {
+        while i + 2 <= rows {
+            var k = 0
+            while k + 4 <= tokens {
+                avx2Tile32(F.self, rows: 2, tokens: 4, w + i &* rowBytes, rowBytes: rowBytes, qs + k &* columns, ad + k &* blocks,
+                           asum + k &* blocks, columns: columns, y + (k &* ldy &+ i), ldy: ldy)
+                k += 4
+            }
+            for r in i..<(i + 2) {
+                for t in k..<tokens {
+                    y[t &* ldy &+ r] = avx2Row32(F.self, w + r &* rowBytes, qs + t &* columns, ad + t &* blocks, asum + t &* blocks, blocks: blocks)
+                }
+            }
+            i += 2
+        }
+    }
+    while i < rows {
+        for t in 0..<tokens {
+            y[t &* ldy &+ i] = avx2Row32(F.self, w + i &* rowBytes, qs + t &* columns, ad + t &* blocks, asum + t &* blocks, blocks: blocks)
+        }
+        i += 1
+    }
+}
+
+/// ``avx2Rows32`` for a weight type; false for a type without a 32-value block kernel.
+func avx2Rows(_ type: GGMLType, rows: Int, tokens: Int, _ w: UnsafeRawPointer, rowBytes: Int,
               _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>, _ asum: UnsafePointer<Float>, columns: Int,
               _ y: UnsafeMutablePointer<Float>, ldy: Int) -> Bool {
-    switch (type, R, T) {
-    case (.q8_0, 1, 1): y.pointee = avx2Row32(.q8_0, w, qs, ad, asum, blocks: columns / 32)
-    case (.q8_0, 2, 4): avx2Tile32(.q8_0, rows: 2, tokens: 4, w, rowBytes: rowBytes, qs, ad, asum, columns: columns, y, ldy: ldy)
-    case (.q4_0, 1, 1): y.pointee = avx2Row32(.q4_0, w, qs, ad, asum, blocks: columns / 32)
-    case (.q4_0, 2, 4): avx2Tile32(.q4_0, rows: 2, tokens: 4, w, rowBytes: rowBytes, qs, ad, asum, columns: columns, y, ldy: ldy)
-    case (.q5_0, 1, 1): y.pointee = avx2Row32(.q5_0, w, qs, ad, asum, blocks: columns / 32)
-    case (.q5_0, 2, 4): avx2Tile32(.q5_0, rows: 2, tokens: 4, w, rowBytes: rowBytes, qs, ad, asum, columns: columns, y, ldy: ldy)
-    case (.q4_1, 1, 1): y.pointee = avx2Row32(.q4_1, w, qs, ad, asum, blocks: columns / 32)
-    case (.q4_1, 2, 4): avx2Tile32(.q4_1, rows: 2, tokens: 4, w, rowBytes: rowBytes, qs, ad, asum, columns: columns, y, ldy: ldy)
+    switch type {
+    case .q8_0: avx2Rows32(Q8_0Blocks.self, rows: rows, tokens: tokens, w, rowBytes: rowBytes, qs, ad, asum, columns: columns, y, ldy: ldy)
+    case .q4_0: avx2Rows32(Q4_0Blocks.self, rows: rows, tokens: tokens, w, rowBytes: rowBytes, qs, ad, asum, columns: columns, y, ldy: ldy)
+    case .q5_0: avx2Rows32(Q5_0Blocks.self, rows: rows, tokens: tokens, w, rowBytes: rowBytes, qs, ad, asum, columns: columns, y, ldy: ldy)
+    case .q4_1: avx2Rows32(Q4_1Blocks.self, rows: rows, tokens: tokens, w, rowBytes: rowBytes, qs, ad, asum, columns: columns, y, ldy: ldy)
     default: return false
     }
     return true

@@ -36,25 +36,37 @@ final class QuantizedActivations {
 
 @inline(__always) private func f16Round(_ x: Float) -> Float { Float(Float16(x)) }
 
-private func quantizeActivations(_ type: GGMLType, _ x: UnsafePointer<Float>, tokens: Int, columns: Int) -> QuantizedActivations {
+/// 32 floats at `v` as Q8 activations at `q`: the scale d = max|v|/127 (before F16 rounding) and Σq.
+private func quantizeBlock32(_ v: UnsafePointer<Float>, _ q: UnsafeMutablePointer<Int8>) -> (d: Float, sum: Int32) {
+    var amax: Float = 0
+    for j in 0..<32 { amax = max(amax, abs(v[j])) }
+    let id: Float = amax != 0 ? 127 / amax : 0
+    var sum: Int32 = 0
+    for j in 0..<32 {
+        let qj = Int8(clamping: Int((v[j] * id).rounded(.toNearestOrEven)))
+        q[j] = qj
+        sum &+= Int32(qj)
+    }
+    return (amax / 127, sum)
+}
+
+private func quantizeActivations(_ type: GGMLType, _ x: UnsafePointer<Float>, tokens: Int, columns: Int,
+                                 path: KernelPath = .fastest) -> QuantizedActivations {
     let n = tokens * columns
     switch type {
     case .q4_0, .q5_0, .q8_0, .q4_1, .q5_1:
         let a = QuantizedActivations(count: n)
         for b in 0..<n / 32 {
-            let v = x + b * 32
-            var amax: Float = 0
-            for j in 0..<32 { amax = max(amax, abs(v[j])) }
-            let d = amax / 127, id: Float = amax != 0 ? 127 / amax : 0
-            var sum = 0
-            for j in 0..<32 {
-                let q = Int((v[j] * id).rounded(.toNearestOrEven))
-                a.qs[b * 32 + j] = Int8(clamping: q)
-                sum += q
-            }
-            a.d[b] = f16Round(d)
-            a.s[b] = f16Round(d * Float(sum))
-            a.bsums[b] = Int32(sum)
+            var block = (d: Float(0), sum: Int32(0))
+            #if SWIFTLET_AVX2 && arch(x86_64)
+            if path == .fastest { block = avx2QuantizeBlock32(x + b &* 32, a.qs + b &* 32) }
+            else { block = quantizeBlock32(x + b &* 32, a.qs + b &* 32) }
+            #else
+            block = quantizeBlock32(x + b &* 32, a.qs + b &* 32)
+            #endif
+            a.d[b] = f16Round(block.d)
+            a.s[b] = f16Round(block.d * Float(block.sum))
+            a.bsums[b] = block.sum
         }
         return a
     case .q4_K, .q6_K, .q5_K, .q3_K, .q2_K:
@@ -114,7 +126,7 @@ private func quantizedDot(_ type: GGMLType, _ w: UnsafeRawPointer, _ a: Quantize
     switch type {
     case .q8_0, .q4_0, .q4_1, .q5_0:
         var y: Float = 0
-        _ = avx2Tile(type, rows: 1, tokens: 1, w, rowBytes: 0, qs + t * columns, ad + t * columns / 32, a.s + t * columns / 32,
+        _ = avx2Rows(type, rows: 1, tokens: 1, w, rowBytes: 0, qs + t * columns, ad + t * columns / 32, a.s + t * columns / 32,
                      columns: columns, &y, ldy: 1)
         return y
     case .q4_K: return avx2DotQ4_K(w, qs + t * columns, ad + t * columns / 256, a.bsums + t * columns / 16, blocks: columns / 256)
@@ -319,7 +331,14 @@ public func matmul(_ products: [(weight: WeightMatrix, output: UnsafeMutablePoin
                     r = g * 8
                 }
             }
-            r = rowsByTiles(w, a, r, rowEnd, tokens: tokens, columns: columns, y: y)
+            // The 32-value block formats: tiles of 2 rows × 4 tokens in prompts (shared unpacks and
+            // activation loads), one row at a time when decoding. (Tiles of 2 or 4 interleaved rows
+            // measured slower when decoding, where weights stream from memory: SmolLM2 Q8_0 59
+            // against 80 tokens/s.)
+            if r < rowEnd, avx2Rows(w.type, rows: rowEnd - r, tokens: tokens, w.row(r), rowBytes: w.bytesPerRow, a.qs, a.d, a.s,
+                                    columns: columns, y + r, ldy: w.rows) {
+                r = rowEnd
+            }
             #endif
             while r < rowEnd {
                 let row = w.row(r)
@@ -345,44 +364,21 @@ public func matmul(_ products: [(weight: WeightMatrix, output: UnsafeMutablePoin
     }
 }
 
-#if SWIFTLET_AVX2 && arch(x86_64)
-/// Rows `r`…`rowEnd` of a 32-value block format in a prompt by tiles of 2 rows × 4 tokens, which share
-/// weight unpacks and activation loads (avx2Tile32). Returns the first row left for the one-row path
-/// (all of them for other formats, or with fewer than four tokens). Decoding stays one row at a time:
-/// weights then stream from memory, and tiles of 2 or 4 interleaved rows measured slower there
-/// (SmolLM2 Q8_0 decoding: 59 against 80 tokens/s), though faster on matrices in cache.
-@discardableResult
-private func rowsByTiles(_ w: WeightMatrix, _ a: QuantizedActivations, _ start: Int, _ rowEnd: Int, tokens: Int, columns: Int,
-                         y: UnsafeMutablePointer<Float>) -> Int {
-    guard Block32Format(w.type) != nil else { return start }
-    var r = start
-    let blocks = columns / 32
-    while r + 2 <= rowEnd && tokens >= 4 {
-        var t = 0
-        while t + 4 <= tokens {
-            _ = avx2Tile(w.type, rows: 2, tokens: 4, w.row(r), rowBytes: w.bytesPerRow, a.qs + t &* columns, a.d + t &* blocks,
-                         a.s + t &* blocks, columns: columns, y + (t &* w.rows &+ r), ldy: w.rows)
-            t += 4
-        }
-        while t < tokens {
-            for i in 0..<2 {
-                _ = avx2Tile(w.type, rows: 1, tokens: 1, w.row(r + i), rowBytes: w.bytesPerRow, a.qs + t &* columns, a.d + t &* blocks,
-                             a.s + t &* blocks, columns: columns, y + (t &* w.rows &+ r + i), ldy: w.rows)
-            }
-            t += 1
-        }
-        r += 2
-    }
-    return r
-}
-#endif
-
 /// Which implementation of the block dot products to run.
 public enum KernelPath: Sendable, CaseIterable {
     /// The build's fastest: AVX2 where compiled in (see ``kernelsUseAVX2``), else portable.
     case fastest
     /// Plain Swift loops, in every build: the reference the fast kernels are tested against.
     case portable
+}
+
+/// `x` (a multiple of 32 values) as the matrix products quantize activations for the 32-value block
+/// formats: 8-bit values and one F16-rounded scale per block. For tests and tools.
+public func q8Activations(_ x: [Float], path: KernelPath = .fastest) throws(KernelError) -> (values: [Int8], scales: [Float]) {
+    guard x.count % 32 == 0 else { throw .shapeMismatch("\(x.count) values is not a multiple of 32") }
+    guard !x.isEmpty else { return ([], []) }
+    let a = x.withUnsafeBufferPointer { quantizeActivations(.q8_0, $0.baseAddress!, tokens: 1, columns: x.count, path: path) }
+    return (Array(UnsafeBufferPointer(start: a.qs, count: x.count)), Array(UnsafeBufferPointer(start: a.d, count: x.count / 32)))
 }
 
 /// `row` (one weight row of `type`, `x.count` columns) · `x`, with `x` quantized as the matrix
@@ -396,7 +392,7 @@ public func quantizedRowDot(_ type: GGMLType, row: UnsafeRawBufferPointer, _ x: 
         throw .shapeMismatch("a \(type.name) row of \(columns) columns needs \(columns / type.blockSize * type.bytesPerBlock) bytes, got \(row.count)")
     }
     return x.withUnsafeBufferPointer { xp in
-        let a = quantizeActivations(type, xp.baseAddress!, tokens: 1, columns: columns)
+        let a = quantizeActivations(type, xp.baseAddress!, tokens: 1, columns: columns, path: path)
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: columns)
         defer { scratch.deallocate() }
         switch path {

@@ -69,6 +69,21 @@ struct SplitMix {
         }
     }
 
+    /// The vectorized activation quantizer gives the portable loop's bytes and scales exactly: zero
+    /// blocks, halfway cases (v·127/max|v| = k + 0.5 rounds to even) and wide ranges included.
+    @Test func activationQuantizationMatchesPortable() throws {
+        var rng = SplitMix(42)
+        var x = (0..<(32 * 64)).map { i in rng.nextFloat() * Float(1 << (i / 128)) }
+        for j in 0..<32 { x[j] = 0 }                                   // an all-zero block
+        for j in 0..<32 { x[32 + j] = Float(j) - 15.5 }                // max 15.5 → q = ±(k+0.5)·127/15.5
+        for j in 0..<32 { x[64 + j] = j == 0 ? 127 : Float(j) + 0.5 }  // id = 1: exact halves
+        let fast = try q8Activations(x, path: .fastest), portable = try q8Activations(x, path: .portable)
+        #expect(fast.values == portable.values)
+        #expect(fast.scales == portable.scales)
+        #expect(Array(fast.values[64..<70]) == [127, 2, 2, 4, 4, 6])
+        #expect(throws: KernelError.self) { try q8Activations([1, 2, 3]) }
+    }
+
     /// The quantized dot stays close to the exact float dot of the dequantized row (activation
     /// quantization to 8 bits costs well under 1% of the sum of magnitudes).
     @Test(arguments: types)
