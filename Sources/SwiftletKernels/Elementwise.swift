@@ -14,19 +14,41 @@ public func rmsNorm(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>?, ou
     }
 }
 
-public func rope(_ x: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, position: Int, ropeDim: Int, base: Float, freqScale: Float = 1, style: RoPEStyle) {
+/// RoPE's rotation at one position: cos θᵢ and sin θᵢ for i in 0..<ropeDim/2, with θ₀ = position ·
+/// freqScale and θᵢ₊₁ = θᵢ · base^(−2/ropeDim), the recurrence ggml uses. Every head at that position
+/// shares them, so a decoding step computes them once instead of once per head.
+public func ropeAngles(position: Int, ropeDim: Int, base: Float, freqScale: Float = 1,
+                       cos: UnsafeMutablePointer<Float>, sin: UnsafeMutablePointer<Float>) {
     let thetaScale = powf(base, -2 / Float(ropeDim))
+    var theta = Float(position) * freqScale
+    for i in 0..<ropeDim / 2 {
+        cos[i] = cosf(theta); sin[i] = sinf(theta)
+        theta *= thetaScale
+    }
+}
+
+/// Rotates the first `ropeDim` values of each of `heads` heads by the angles from ``ropeAngles``:
+/// adjacent pairs (`.normal`) or pairs half a rotation apart (`.neox`).
+public func rope(_ x: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, ropeDim: Int,
+                 cos: UnsafePointer<Float>, sin: UnsafePointer<Float>, style: RoPEStyle) {
     for h in 0..<heads {
         let v = x + h * headDim
-        var theta = Float(position) * freqScale
         for i in 0..<ropeDim / 2 {
-            let c = cosf(theta), s = sinf(theta)
+            let c = cos[i], s = sin[i]
             let (a, b) = style == .normal ? (2 * i, 2 * i + 1) : (i, i + ropeDim / 2)
             let x0 = v[a], x1 = v[b]
             v[a] = x0 * c - x1 * s
             v[b] = x0 * s + x1 * c
-            theta *= thetaScale
         }
+    }
+}
+
+/// RoPE at `position` on `heads` heads: ``ropeAngles`` then the rotation.
+public func rope(_ x: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, position: Int, ropeDim: Int, base: Float, freqScale: Float = 1, style: RoPEStyle) {
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: max(2, ropeDim)) { angles in
+        let cos = angles.baseAddress!, sin = cos + ropeDim / 2
+        ropeAngles(position: position, ropeDim: ropeDim, base: base, freqScale: freqScale, cos: cos, sin: sin)
+        rope(x, heads: heads, headDim: headDim, ropeDim: ropeDim, cos: cos, sin: sin, style: style)
     }
 }
 
@@ -43,7 +65,16 @@ public func softmax(_ x: UnsafeMutablePointer<Float>, count: Int) {
     0.5 * x * (1 + tanhf(0.7978845608028654 * x * (1 + 0.044715 * x * x)))
 }
 
-public func silu(_ x: UnsafeMutablePointer<Float>, count: Int) { for i in 0..<count { x[i] = x[i] / (1 + expf(-x[i])) } }
+/// SiLU in place, ggml's way: eight lanes at a time with ``vectorExp``, the rest with `expf`.
+public func silu(_ x: UnsafeMutablePointer<Float>, count: Int) {
+    var i = 0
+    while i + 8 <= count {
+        let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(x + i).storeBytes(of: v / (1 + vectorExp(0 - v)), as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < count { x[i] = x[i] / (1 + expf(-x[i])); i += 1 }
+}
 /// GELU (tanh form) as ggml's CPU backend computes it: the input rounded to F16 and looked up in a table
 /// of F16-rounded results (ggml defines GGML_GELU_FP16), with x ≤ −10 giving 0 and x ≥ 10 giving x.
 /// Matching it matters for agreement with llama.cpp; the table is also several times faster than tanhf.
@@ -65,8 +96,48 @@ public func gelu(_ x: UnsafeMutablePointer<Float>, count: Int) {
 
 /// GELU without the F16 table: the exact formula, the reference ``gelu(_:count:)`` is tested against.
 public func geluReference(_ x: Float) -> Float { geluScalar(x) }
+/// e^x for eight lanes, the way ggml's vectorized expf (ggml_v_expf, after ARM's optimized-routines)
+/// computes it: x = n·ln2 + b with n rounded to an integer, e^b from a degree-5 polynomial, 2^n put
+/// in the exponent bits, and a two-factor scale where 2^n alone would overflow or go subnormal
+/// (|n| > 126). Within about 1.5 ULP of e^x. llama.cpp's SiLU and SwiGLU run on it, so using it
+/// is what makes ours give its numbers, besides being several times faster than `expf` per lane.
+@inline(__always)
+public func vectorExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
+    let shift = SIMD8<Float>(repeating: 0x1.8p23)
+    let z = shift.addingProduct(x, SIMD8(repeating: 0x1.715476p+0))   // x/ln2 + 1.5·2²³, rounded
+    let n = z - shift
+    let b = x.addingProduct(-n, SIMD8(repeating: 0x1.62e4p-1)).addingProduct(-n, SIMD8(repeating: 0x1.7f7d1cp-20))
+    let e = unsafeBitCast(z, to: SIMD8<UInt32>.self) &<< 23
+    let k = unsafeBitCast(e &+ (1 as Float).bitPattern, to: SIMD8<Float>.self)
+    let u = b * b
+    let j = SIMD8<Float>(repeating: 0x1.573e2ep-5).addingProduct(SIMD8(repeating: 0x1.0e4020p-7), b)
+        .addingProduct0(u, SIMD8<Float>(repeating: 0x1.fffdb6p-2).addingProduct(SIMD8(repeating: 0x1.555e66p-3), b))
+        .addingProduct0(u, SIMD8(repeating: 0x1.ffffecp-1) * b)
+    let magnitude = unsafeBitCast(unsafeBitCast(n, to: SIMD8<UInt32>.self) & 0x7fff_ffff, to: SIMD8<Float>.self)
+    let large = magnitude .> 126
+    if !any(large) { return k.addingProduct(j, k) }
+    let g = SIMD8<UInt32>(repeating: 0).replacing(with: 0x8200_0000, where: n .<= 0)
+    let s1 = unsafeBitCast(g &+ 0x7f00_0000, to: SIMD8<Float>.self)
+    let s2 = unsafeBitCast(e &- g, to: SIMD8<Float>.self)
+    let scaled = s2.addingProduct(s2, j) * s1
+    return k.addingProduct(k, j).replacing(with: scaled, where: large).replacing(with: s1 * s1, where: magnitude .> 192)
+}
+
+private extension SIMD8<Float> {
+    /// a·self + c, fused: the polynomial's Horner steps read in ggml's order, fma(inner, u, c).
+    @inline(__always) func addingProduct0(_ u: SIMD8<Float>, _ c: SIMD8<Float>) -> SIMD8<Float> { c.addingProduct(self, u) }
+}
+
+/// SiLU(gate) · up, ggml's way: eight lanes at a time as x / (1 + ``vectorExp``(−x)), the rest with `expf`.
 public func swiglu(gate: UnsafePointer<Float>, up: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, count: Int) {
-    for i in 0..<count { out[i] = gate[i] / (1 + expf(-gate[i])) * up[i] }
+    var i = 0
+    while i + 8 <= count {
+        let x = UnsafeRawPointer(gate + i).loadUnaligned(as: SIMD8<Float>.self)
+        let y = UnsafeRawPointer(up + i).loadUnaligned(as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(out + i).storeBytes(of: x / (1 + vectorExp(0 - x)) * y, as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < count { out[i] = gate[i] / (1 + expf(-gate[i])) * up[i]; i += 1 }
 }
 /// GELU(gate) · up, ggml's way (see `geluTable`).
 public func geglu(gate: UnsafePointer<Float>, up: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, count: Int) {

@@ -62,11 +62,16 @@ final class Runtime: Sendable {
         let c = config
         let style: RoPEStyle = c.ropeUsesHalves ? .neox : .normal
         let base = c.ropeBase(ofLayer: layer), fs = c.ropeFrequencyScale(ofLayer: layer)
-        for t in 0..<n {
-            rope(q + t * c.headCount * c.keyLength, heads: c.headCount, headDim: c.keyLength, position: start + t,
-                 ropeDim: c.ropeDimensionCount, base: base, freqScale: fs, style: style)
-            rope(k + t * c.keyWidth, heads: c.headCountKV, headDim: c.keyLength, position: start + t,
-                 ropeDim: c.ropeDimensionCount, base: base, freqScale: fs, style: style)
+        let ropeDim = c.ropeDimensionCount
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: max(2, ropeDim)) { angles in
+            let cos = angles.baseAddress!, sin = cos + ropeDim / 2
+            for t in 0..<n {
+                ropeAngles(position: start + t, ropeDim: ropeDim, base: base, freqScale: fs, cos: cos, sin: sin)
+                rope(q + t * c.headCount * c.keyLength, heads: c.headCount, headDim: c.keyLength, ropeDim: ropeDim,
+                     cos: cos, sin: sin, style: style)
+                rope(k + t * c.keyWidth, heads: c.headCountKV, headDim: c.keyLength, ropeDim: ropeDim,
+                     cos: cos, sin: sin, style: style)
+            }
         }
     }
 

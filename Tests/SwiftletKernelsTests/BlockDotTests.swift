@@ -228,6 +228,28 @@ struct SplitMix {
         }
     }
 
+    /// ggml's vectorized e^x: within 2 ULP of e^x where the result is a normal float, ∞ above the
+    /// float range and 0 (or a subnormal) far below it, in every lane independently.
+    @Test func vectorExpMatchesExp() {
+        var xs = Array(stride(from: Float(-120), through: 100, by: 0.173))
+        xs += [0, -0, 1, -1, 88.7, 88.8, -87.3, -103.9, 1e-8, -1e-8]
+        while xs.count % 8 != 0 { xs.append(0.5) }
+        for start in stride(from: 0, to: xs.count, by: 8) {
+            let v = SIMD8<Float>(xs[start..<(start + 8)])
+            let e = vectorExp(v)
+            for lane in 0..<8 {
+                let x = Double(v[lane]), want = exp(x), got = Double(e[lane])
+                if want > Double(Float.greatestFiniteMagnitude) {
+                    #expect(got == .infinity, "e^\(x)")
+                } else if want >= Double(Float.leastNormalMagnitude) {
+                    #expect(abs(got - want) <= 2 * Double(Float(want).ulp), "e^\(x): \(got) against \(want)")
+                } else {
+                    #expect(got <= 2 * Double(Float.leastNormalMagnitude) && got >= 0, "e^\(x): \(got)")
+                }
+            }
+        }
+    }
+
     @Test mutating func softmaxSiluSwigluAddMultiply() {
         var x = vector(300, scale: 20)
         let original = x
