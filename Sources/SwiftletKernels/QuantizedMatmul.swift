@@ -314,7 +314,7 @@ public func matmul(_ products: [(weight: WeightMatrix, output: UnsafeMutablePoin
             var r = lo - first
             let rowEnd = min(hi, end) - first
             #if SWIFTLET_AVX2 && arch(x86_64)
-            // Repacked Q4_0 and Q5_0: whole eight-row groups, up to four tokens per pass. (A segment that does not
+            // Repacked Q4_0, Q5_0 and Q8_0: whole eight-row groups, up to four tokens per pass. (A segment that does not
             // start on a group, which the chunking above avoids, takes the row paths instead.)
             if let packed = w.repacked, r % 8 == 0 {
                 let blocks = columns / 32
