@@ -33,7 +33,7 @@ func seconds(_ body: () -> Void) -> Double {
     return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
 }
 
-let path = FileManager.default.temporaryDirectory.appendingPathComponent("swiftlet-kernel-bench.gguf").path
+let path = FileManager.default.temporaryDirectory.appendingPathComponent("swiftlet-kernel-bench-\(getpid()).gguf").path
 var writer = GGUFWriter()
 for type in types {
     for shape in shapes where shape.columns % type.blockSize == 0 {

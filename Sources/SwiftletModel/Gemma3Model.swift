@@ -31,7 +31,7 @@ struct Gemma3Weights: Sendable {
     init(_ file: GGUFFile, _ c: ModelConfig) throws(ModelError) {
         let b = TensorBinder(file: file)
         let dim = c.embeddingLength, qDim = c.headCount * c.keyLength, oDim = c.headCount * c.valueLength
-        tokenEmbedding = try b.matrix("token_embd.weight", rows: c.vocabularySize, columns: dim)
+        tokenEmbedding = try b.tokenEmbedding(rows: c.vocabularySize, columns: dim)
         outputNorm = try b.vector("output_norm.weight", count: dim)
         output = try b.optionalMatrix("output.weight", rows: c.vocabularySize, columns: dim) ?? tokenEmbedding
         var layers: [Layer] = []
