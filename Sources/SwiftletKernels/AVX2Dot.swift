@@ -259,143 +259,133 @@ func avx2Rows(_ type: GGMLType, rows: Int, tokens: Int, _ w: UnsafeRawPointer, r
     return true
 }
 
-/// A Q4_K super-block unpacked once: 4 × 32 bytes of nibble pairs, 8 sub-block scales and mins, d and dmin.
-struct Q4KBlock {
-    var q: (__m256i, __m256i, __m256i, __m256i)
+/// Q4_K's eight 6-bit sub-block scales and mins (bytes 4…15 of a super-block), unpacked.
+@inline(__always) private func q4KScalesAndMins(_ p: UnsafeRawPointer) -> (scales: SIMD8<Int16>, mins: SIMD8<Int32>) {
+    let sc = (p + 4).assumingMemoryBound(to: UInt8.self)
     var scales = SIMD8<Int16>(), mins = SIMD8<Int32>()
-    var dm: SIMD4<Float>
-
-    @inline(__always) init(_ p: UnsafeRawPointer) {
-        let sc = (p + 4).assumingMemoryBound(to: UInt8.self)
-        for j in 0..<4 {
-            scales[j] = Int16(sc[j] & 63); mins[j] = Int32(sc[j + 4] & 63)
-            scales[j + 4] = Int16((sc[j + 8] & 0xF) | ((sc[j] >> 6) << 4))
-            mins[j + 4] = Int32((sc[j + 8] >> 4) | ((sc[j + 4] >> 6) << 4))
-        }
-        q = (load256(p + 16), load256(p + 48), load256(p + 80), load256(p + 112))
-        dm = twoHalves(p)
+    for j in 0..<4 {
+        scales[j] = Int16(sc[j] & 63); mins[j] = Int32(sc[j + 4] & 63)
+        scales[j + 4] = Int16((sc[j + 8] & 0xF) | ((sc[j] >> 6) << 4))
+        mins[j + 4] = Int32((sc[j + 8] >> 4) | ((sc[j + 4] >> 6) << 4))
     }
-
-    /// Σ scale·Σq·a over the 256 values of activations `a`, as eight Int32 lanes.
-    @inline(__always) func products(_ a: UnsafePointer<Int8>) -> __m256i {
-        let low = _mm256_set1_epi8(0x0F)
-        var sumi = _mm256_setzero_si256()
-        @inline(__always) func group(_ q: __m256i, _ g: Int) {
-            let lo = _mm256_maddubs_epi16(_mm256_and_si256(q, low), load256(a + 64 * g))
-            let hi = _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(q, 4), low), load256(a + 64 * g + 32))
-            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(lo, _mm256_set1_epi16(scales[2 * g])))
-            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(hi, _mm256_set1_epi16(scales[2 * g + 1])))
-        }
-        group(q.0, 0); group(q.1, 1); group(q.2, 2); group(q.3, 3)
-        return sumi
-    }
-
-    /// Σ min·Σa over the sub-blocks, from the activations' per-16 sums.
-    @inline(__always) func minProducts(_ bsums: UnsafePointer<Int32>) -> Int32 {
-        var m: Int32 = 0
-        for j in 0..<8 { m &+= mins[j] &* (bsums[2 * j] &+ bsums[2 * j + 1]) }
-        return m
-    }
+    return (scales, mins)
 }
 
-/// One Q4_K row against Q8_K activations: d·da·Σ scale·Σq·a − dmin·da·Σ min·Σa, per 32-value sub-block.
+/// One Q4_K row (super-blocks of 144 bytes) · `T` (1…4) tokens' Q8_K activations (token k's values at
+/// `qs + k·columns`, scales at `ad + k·blocks`, per-16 sums at `bsums + k·columns/16`), to `y[k·ldy]`:
+/// d·da·Σ scale·Σq·a − dmin·da·Σ min·Σa per super-block. Each 32-byte vector of nibbles is split once
+/// and meets every token's activations, and every token's sums are formed the same way for any T.
 @inline(__always)
-func avx2DotQ4_K(_ w: UnsafeRawPointer, _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>, _ bsums: UnsafePointer<Int32>, blocks: Int) -> Float {
-    var acc = _mm256_setzero_ps()
-    var minSum: Float = 0
+func avx2RowQ4_K(_ w: UnsafeRawPointer, tokens T: Int, _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>,
+                 _ bsums: UnsafePointer<Int32>, columns: Int, _ y: UnsafeMutablePointer<Float>, ldy: Int) {
+    let blocks = columns / 256, low = _mm256_set1_epi8(0x0F)
+    var acc = InlineArray<4, __m256>(repeating: _mm256_setzero_ps())
+    var minSum = InlineArray<4, Float>(repeating: 0)
     for b in 0..<blocks {
-        let block = Q4KBlock(w + b * 144)
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block.products(qs + b * 256)), _mm256_set1_ps(block.dm[0] * ad[b]), acc)
-        minSum += block.dm[1] * ad[b] * Float(block.minProducts(bsums + b * 16))
+        let p = w + b &* 144
+        let (scales, mins) = q4KScalesAndMins(p)
+        let dm = twoHalves(p)
+        var sumi = InlineArray<4, __m256i>(repeating: _mm256_setzero_si256())
+        for g in 0..<4 {
+            let q = load256(p + (16 &+ 32 &* g))
+            let lo = _mm256_and_si256(q, low), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low)
+            let scaleLo = _mm256_set1_epi16(scales[2 &* g]), scaleHi = _mm256_set1_epi16(scales[2 &* g &+ 1])
+            for k in 0..<T {
+                let a = qs + (k &* columns &+ b &* 256 &+ 64 &* g)
+                sumi[k] = _mm256_add_epi32(sumi[k], _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(lo, load256(a)), scaleLo),
+                                                                     _mm256_madd_epi16(_mm256_maddubs_epi16(hi, load256(a + 32)), scaleHi)))
+            }
+        }
+        for k in 0..<T {
+            let da = ad[k &* blocks &+ b], sums = bsums + (k &* (columns / 16) &+ b &* 16)
+            var m: Int32 = 0
+            for j in 0..<8 { m &+= mins[j] &* (sums[2 &* j] &+ sums[2 &* j &+ 1]) }
+            acc[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi[k]), _mm256_set1_ps(dm[0] * da), acc[k])
+            minSum[k] += dm[1] * da * Float(m)
+        }
     }
-    return horizontalSum(acc) - minSum
+    for k in 0..<T { y[k &* ldy] = horizontalSum(acc[k]) - minSum[k] }
 }
 
-/// A Q6_K super-block unpacked once: 8 × 32 six-bit values (as bytes 0…63) and 16 scales.
-struct Q6KBlock {
-    var q: (__m256i, __m256i, __m256i, __m256i, __m256i, __m256i, __m256i, __m256i)
-    let scales: UnsafePointer<Int8>
-    let d: Float
-
-    @inline(__always) init(_ p: UnsafeRawPointer) {
-        let low = _mm256_set1_epi8(0x0F)
-        @inline(__always) func half(_ h: Int) -> (__m256i, __m256i, __m256i, __m256i) {
-            let ql0 = load256(p + 64 * h), ql1 = load256(p + 64 * h + 32), qh = load256(p + 128 + 32 * h)
-            return (_mm256_or_si256(_mm256_and_si256(ql0, low), _mm256_slli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8(0x03)), 4)),
-                    _mm256_or_si256(_mm256_and_si256(ql1, low), _mm256_slli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8(0x0C)), 2)),
-                    _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low), _mm256_and_si256(qh, _mm256_set1_epi8(0x30))),
-                    _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low),
-                                    _mm256_srli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8(-64)), 2)))
-        }
-        let (a, b, c, e) = half(0), (f, g, h, i) = half(1)
-        q = (a, b, c, e, f, g, h, i)
-        scales = (p + 192).assumingMemoryBound(to: Int8.self)
-        d = Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: 208, as: UInt16.self)))
-    }
-
-    /// Σ scale·Σ(q−32)·a over the 256 values of activations `a`, as eight Int32 lanes.
-    @inline(__always) func products(_ a: UnsafePointer<Int8>) -> __m256i {
-        let thirtyTwo = _mm256_set1_epi8(32)
-        @inline(__always) func scaled(_ q: __m256i, _ offset: Int, _ s: Int) -> __m256i {
-            let x = load256(a + offset)
-            let p = _mm256_sub_epi16(_mm256_maddubs_epi16(q, x), _mm256_maddubs_epi16(thirtyTwo, x))
-            return _mm256_madd_epi16(p, _mm256_set_m128i(_mm_set1_epi16(Int16(scales[s + 1])), _mm_set1_epi16(Int16(scales[s]))))
-        }
-        var sumi = scaled(q.0, 0, 0)
-        sumi = _mm256_add_epi32(sumi, scaled(q.1, 32, 2))
-        sumi = _mm256_add_epi32(sumi, scaled(q.2, 64, 4))
-        sumi = _mm256_add_epi32(sumi, scaled(q.3, 96, 6))
-        sumi = _mm256_add_epi32(sumi, scaled(q.4, 128, 8))
-        sumi = _mm256_add_epi32(sumi, scaled(q.5, 160, 10))
-        sumi = _mm256_add_epi32(sumi, scaled(q.6, 192, 12))
-        return _mm256_add_epi32(sumi, scaled(q.7, 224, 14))
-    }
-}
-
-/// One Q6_K row against Q8_K activations: d·da·Σ scale·Σ(q−32)·a per 16 values.
+/// One Q6_K row (super-blocks of 210 bytes) · `T` (1…4) tokens' Q8_K activations, laid out as for
+/// ``avx2RowQ4_K(_:tokens:_:_:_:columns:_:ldy:)``: d·da·Σ scale·Σ(q − 32)·a per 16 values. The
+/// six-bit values are assembled once per half super-block for every token; Σ scale·32·Σa comes from
+/// the activations' per-16 sums (one vpmaddwd) instead of a second vpmaddubsw per 32 values.
 @inline(__always)
-func avx2DotQ6_K(_ w: UnsafeRawPointer, _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>, blocks: Int) -> Float {
-    var acc = _mm256_setzero_ps()
+func avx2RowQ6_K(_ w: UnsafeRawPointer, tokens T: Int, _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>,
+                 _ bsums: UnsafePointer<Int32>, columns: Int, _ y: UnsafeMutablePointer<Float>, ldy: Int) {
+    let blocks = columns / 256, low = _mm256_set1_epi8(0x0F)
+    // packs_epi32 interleaves 128-bit lanes; this puts the sixteen 16-bit sums back in order.
+    let unpackOrder = _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7)
+    var acc = InlineArray<4, __m256>(repeating: _mm256_setzero_ps())
     for b in 0..<blocks {
-        let block = Q6KBlock(w + b * 210)
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block.products(qs + b * 256)), _mm256_set1_ps(block.d * ad[b]), acc)
+        let p = w + b &* 210
+        let scales = (p + 192).assumingMemoryBound(to: Int8.self)
+        let d = Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: 208, as: UInt16.self)))
+        var sumi = InlineArray<4, __m256i>(repeating: _mm256_setzero_si256())
+        for h in 0..<2 {
+            let ql0 = load256(p + 64 &* h), ql1 = load256(p + (64 &* h &+ 32)), qh = load256(p + (128 &+ 32 &* h))
+            // `sumi` passed inout: captured by the nested function it would be checked at run time.
+            @inline(__always) func accumulate(_ q: __m256i, _ i: Int, _ sumi: inout InlineArray<4, __m256i>) {
+                let s = 8 &* h &+ 2 &* i
+                let scale = _mm256_set_m128i(_mm_set1_epi16(Int16(scales[s &+ 1])), _mm_set1_epi16(Int16(scales[s])))
+                for k in 0..<T {
+                    let a = load256(qs + (k &* columns &+ b &* 256 &+ 128 &* h &+ 32 &* i))
+                    sumi[k] = _mm256_add_epi32(sumi[k], _mm256_madd_epi16(_mm256_maddubs_epi16(q, a), scale))
+                }
+            }
+            accumulate(_mm256_or_si256(_mm256_and_si256(ql0, low), _mm256_slli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8(0x03)), 4)), 0, &sumi)
+            accumulate(_mm256_or_si256(_mm256_and_si256(ql1, low), _mm256_slli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8(0x0C)), 2)), 1, &sumi)
+            accumulate(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low), _mm256_and_si256(qh, _mm256_set1_epi8(0x30))), 2, &sumi)
+            accumulate(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low),
+                                       _mm256_srli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8(-64)), 2)), 3, &sumi)
+        }
+        let scales16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(UnsafeRawPointer(scales).assumingMemoryBound(to: __m128i.self)))
+        for k in 0..<T {
+            let sums = UnsafeRawPointer(bsums + (k &* (columns / 16) &+ b &* 16))
+            let sums16 = _mm256_permutevar8x32_epi32(_mm256_packs_epi32(load256(sums), load256(sums + 32)), unpackOrder)
+            let offsets = _mm256_slli_epi32(_mm256_madd_epi16(sums16, scales16), 5)
+            acc[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(sumi[k], offsets)), _mm256_set1_ps(d * ad[k &* blocks &+ b]), acc[k])
+        }
     }
-    return horizontalSum(acc)
+    for k in 0..<T { y[k &* ldy] = horizontalSum(acc[k]) }
 }
 
-/// Four tokens against one K-quant row, each super-block unpacked once; every token's sum is formed as
-/// the one-token kernel forms it. `bsums` (Q4_K) is laid out per token like `ad`, 16 per super-block.
-@inline(__always)
-func avx2Dot4K(_ type: GGMLType, _ w: UnsafeRawPointer, _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>,
-               _ bsums: UnsafePointer<Int32>, columns: Int) -> SIMD4<Float>? {
-    let blocks = columns / 256
-    var acc = (_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps())
+/// Rows `0..<rows` of a Q4_K or Q6_K matrix (the first at `w`, the next `rowBytes` further on) ·
+/// `tokens` tokens' Q8_K activations, written to `y[k·ldy + i]`: four tokens per pass over a row, then
+/// one. False for another type.
+func avx2RowsK(_ type: GGMLType, rows: Int, tokens: Int, _ w: UnsafeRawPointer, rowBytes: Int, _ qs: UnsafePointer<Int8>,
+               _ ad: UnsafePointer<Float>, _ bsums: UnsafePointer<Int32>, columns: Int, _ y: UnsafeMutablePointer<Float>, ldy: Int) -> Bool {
+    @inline(__always) func run(_ row: (UnsafeRawPointer, Int, UnsafePointer<Int8>, UnsafePointer<Float>, UnsafePointer<Int32>, UnsafeMutablePointer<Float>) -> Void) {
+        let blocks = columns / 256
+        for i in 0..<rows {
+            var t = 0
+            while t + 4 <= tokens {
+                row(w + i &* rowBytes, 4, qs + t &* columns, ad + t &* blocks, bsums + t &* (columns / 16), y + (t &* ldy &+ i))
+                t += 4
+            }
+            while t < tokens {
+                row(w + i &* rowBytes, 1, qs + t &* columns, ad + t &* blocks, bsums + t &* (columns / 16), y + (t &* ldy &+ i))
+                t += 1
+            }
+        }
+    }
     switch type {
     case .q4_K:
-        var minSum = SIMD4<Float>()
-        for b in 0..<blocks {
-            let block = Q4KBlock(w + b * 144)
-            @inline(__always) func token(_ k: Int, _ acc: inout __m256) {
-                let da = ad[k * blocks + b]
-                acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block.products(qs + k * columns + b * 256)), _mm256_set1_ps(block.dm[0] * da), acc)
-                minSum[k] += block.dm[1] * da * Float(block.minProducts(bsums + k * (columns / 16) + b * 16))
-            }
-            token(0, &acc.0); token(1, &acc.1); token(2, &acc.2); token(3, &acc.3)
+        run { w, T, qs, ad, bsums, y in
+            if T == 4 { avx2RowQ4_K(w, tokens: 4, qs, ad, bsums, columns: columns, y, ldy: ldy) }
+            else { avx2RowQ4_K(w, tokens: 1, qs, ad, bsums, columns: columns, y, ldy: ldy) }
         }
-        return SIMD4(horizontalSum(acc.0), horizontalSum(acc.1), horizontalSum(acc.2), horizontalSum(acc.3)) - minSum
     case .q6_K:
-        for b in 0..<blocks {
-            let block = Q6KBlock(w + b * 210)
-            @inline(__always) func token(_ k: Int, _ acc: inout __m256) {
-                acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block.products(qs + k * columns + b * 256)), _mm256_set1_ps(block.d * ad[k * blocks + b]), acc)
-            }
-            token(0, &acc.0); token(1, &acc.1); token(2, &acc.2); token(3, &acc.3)
+        run { w, T, qs, ad, bsums, y in
+            if T == 4 { avx2RowQ6_K(w, tokens: 4, qs, ad, bsums, columns: columns, y, ldy: ldy) }
+            else { avx2RowQ6_K(w, tokens: 1, qs, ad, bsums, columns: columns, y, ldy: ldy) }
         }
-        return SIMD4(horizontalSum(acc.0), horizontalSum(acc.1), horizontalSum(acc.2), horizontalSum(acc.3))
-    default:
-        return nil
+    default: return false
     }
+    return true
 }
+
 
 /// One F16 row against activations already rounded to F16 (held as floats): eight products per step
 /// into two accumulators.

@@ -129,8 +129,11 @@ private func quantizedDot(_ type: GGMLType, _ w: UnsafeRawPointer, _ a: Quantize
         _ = avx2Rows(type, rows: 1, tokens: 1, w, rowBytes: 0, qs + t * columns, ad + t * columns / 32, a.s + t * columns / 32,
                      columns: columns, &y, ldy: 1)
         return y
-    case .q4_K: return avx2DotQ4_K(w, qs + t * columns, ad + t * columns / 256, a.bsums + t * columns / 16, blocks: columns / 256)
-    case .q6_K: return avx2DotQ6_K(w, qs + t * columns, ad + t * columns / 256, blocks: columns / 256)
+    case .q4_K, .q6_K:
+        var y: Float = 0
+        _ = avx2RowsK(type, rows: 1, tokens: 1, w, rowBytes: 0, qs + t * columns, ad + t * columns / 256, a.bsums + t * columns / 16,
+                      columns: columns, &y, ldy: 1)
+        return y
     case .f16: return avx2DotF16(w, a.half + t * columns, count: columns)
     default: break
     }
@@ -339,20 +342,15 @@ public func matmul(_ products: [(weight: WeightMatrix, output: UnsafeMutablePoin
                                     columns: columns, y + r, ldy: w.rows) {
                 r = rowEnd
             }
+            // Q4_K and Q6_K: four tokens per pass over a row in prompts, each super-block unpacked once.
+            if r < rowEnd, avx2RowsK(w.type, rows: rowEnd - r, tokens: tokens, w.row(r), rowBytes: w.bytesPerRow, a.qs, a.d, a.bsums,
+                                     columns: columns, y + r, ldy: w.rows) {
+                r = rowEnd
+            }
             #endif
             while r < rowEnd {
                 let row = w.row(r)
                 var t = 0
-                #if SWIFTLET_AVX2 && arch(x86_64)
-                // K-quant prompts: four tokens per pass over the row, each super-block unpacked once.
-                if activationFormat(w.type) == 1 {
-                    while t + 4 <= tokens {
-                        guard let v = avx2Dot4K(w.type, row, a.qs + t * columns, a.d + t * (columns / 256), a.bsums + t * (columns / 16), columns: columns) else { break }
-                        for k in 0..<4 { y[(t + k) * w.rows + r] = v[k] }
-                        t += 4
-                    }
-                }
-                #endif
                 while t < tokens {
                     y[t * w.rows + r] = quantizedDot(w.type, row, a, token: t, columns: columns, x: x, scratch: scratch)
                     t += 1
