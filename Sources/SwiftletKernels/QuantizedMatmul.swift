@@ -14,24 +14,24 @@ final class QuantizedActivations {
     let half: UnsafeMutablePointer<Float>   // F16 weights: x rounded to F16
     let n: Int
 
-    init(count n: Int) {
-        self.n = n
-        qs = .allocate(capacity: n)
-        d = .allocate(capacity: n / 32 + 1)
-        s = .allocate(capacity: n / 32 + 1)
-        bsums = .allocate(capacity: n / 16 + 1)
-        half = .allocate(capacity: 1)
+    private let buffer: UnsafeMutableRawPointer
+
+    /// One allocation for all five arrays (a decoding step makes several of these per layer).
+    private init(values: Int, blocks: Int, sums: Int, halves: Int) {
+        n = max(values, halves)
+        let floats = 2 * blocks + halves
+        buffer = .allocate(byteCount: 4 * (floats + sums) + values, alignment: 64)
+        let f = buffer.bindMemory(to: Float.self, capacity: floats)
+        d = f; s = f + blocks; half = f + 2 * blocks
+        bsums = (buffer + 4 * floats).bindMemory(to: Int32.self, capacity: sums)
+        qs = (buffer + 4 * (floats + sums)).bindMemory(to: Int8.self, capacity: values)
     }
 
-    init(halfCount n: Int) {
-        self.n = n
-        qs = .allocate(capacity: 1); d = .allocate(capacity: 1); s = .allocate(capacity: 1); bsums = .allocate(capacity: 1)
-        half = .allocate(capacity: n)
-    }
+    convenience init(count n: Int) { self.init(values: n, blocks: n / 32 + 1, sums: n / 16 + 1, halves: 1) }
 
-    deinit {
-        qs.deallocate(); d.deallocate(); s.deallocate(); bsums.deallocate(); half.deallocate()
-    }
+    convenience init(halfCount n: Int) { self.init(values: 1, blocks: 1, sums: 1, halves: n) }
+
+    deinit { buffer.deallocate() }
 }
 
 @inline(__always) private func f16Round(_ x: Float) -> Float { Float(Float16(x)) }
@@ -277,12 +277,12 @@ public func matmul(_ products: [(weight: WeightMatrix, output: UnsafeMutablePoin
         for p in products { matmul([p], x, tokens: tokens, pool: pool) }
         return
     }
-    var quantized: [Int: QuantizedActivations] = [:]
+    var quantized: [(format: Int, activations: QuantizedActivations)] = []
     let activations = products.map { p -> QuantizedActivations in
         let format = activationFormat(p.weight.type)
-        if let a = quantized[format] { return a }
+        if let done = quantized.first(where: { $0.format == format }) { return done.activations }
         let a = quantizeActivations(p.weight.type, x, tokens: tokens, columns: columns)
-        quantized[format] = a
+        quantized.append((format, a))
         return a
     }
     let totalRows = products.reduce(0) { $0 + $1.weight.rows }
@@ -291,9 +291,8 @@ public func matmul(_ products: [(weight: WeightMatrix, output: UnsafeMutablePoin
     let blasPrompt = tokens >= 8 && products.allSatisfy { $0.weight.type == .f16 }
     let chunks = blasPrompt ? max(1, min(totalRows, pool.threadCount * 2)) : rowChunks(totalRows, pool)
     let needsScratch = products.contains { activationFormat($0.weight.type) == 3 }
-    pool.parallelFor(chunks) { c in
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: needsScratch ? columns : 1)
-        defer { scratch.deallocate() }
+    pool.parallelFor(chunks) { c in withUnsafeTemporaryAllocation(of: Float.self, capacity: needsScratch ? columns : 1) { scratchBuffer in
+        let scratch = scratchBuffer.baseAddress!
         // Chunk bounds fall on multiples of eight rows, so that row tiles and repacked row groups
         // rarely straddle them.
         let groups = (totalRows + 7) / 8
@@ -362,7 +361,7 @@ public func matmul(_ products: [(weight: WeightMatrix, output: UnsafeMutablePoin
             }
             lo = min(hi, end)
         }
-    }
+    } }
 }
 
 /// Which implementation of the block dot products to run.
