@@ -6,7 +6,7 @@ import SwiftletGGUF
 import SwiftletKernels
 
 let quick = CommandLine.arguments.contains("--quick")
-let types: [GGMLType] = [.q4_0, .q4_1, .q5_0, .q8_0, .f16, .q4_K, .q6_K]
+let types: [GGMLType] = [.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .f16, .bf16, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K]
 let shapes: [(rows: Int, columns: Int)] = [(1536, 576), (576, 1536), (49152, 576)]
 
 /// Random blocks with small finite F16 scales: the dot products' cost does not depend on the values.
@@ -16,11 +16,15 @@ func randomTensor(_ type: GGMLType, rows: Int, columns: Int, seed: UInt64) -> [U
     let bytesPerRow = columns / type.blockSize * type.bytesPerBlock
     var bytes = (0..<(rows * bytesPerRow)).map { _ in UInt8(truncatingIfNeeded: next()) }
     func half(_ at: Int, _ v: Float) { let b = Float16(v).bitPattern; bytes[at] = UInt8(b & 0xFF); bytes[at + 1] = UInt8(b >> 8) }
-    if type == .f16 {
-        for i in 0..<(rows * columns) { half(2 * i, Float(next() % 2000) / 1000 - 1) }
+    if type == .f16 || type == .bf16 {
+        for i in 0..<(rows * columns) {
+            let v = Float(next() % 2000) / 1000 - 1
+            if type == .f16 { half(2 * i, v) } else { bytes[2 * i] = UInt8((v.bitPattern >> 16) & 0xFF); bytes[2 * i + 1] = UInt8(v.bitPattern >> 24) }
+        }
         return bytes
     }
-    let offsets: [GGMLType: [Int]] = [.q4_0: [0], .q4_1: [0, 2], .q5_0: [0], .q8_0: [0], .q4_K: [0, 2], .q6_K: [208]]
+    let offsets: [GGMLType: [Int]] = [.q4_0: [0], .q4_1: [0, 2], .q5_0: [0], .q5_1: [0, 2], .q8_0: [0], .q2_K: [80, 82], .q3_K: [108],
+                                      .q4_K: [0, 2], .q5_K: [0, 2], .q6_K: [208]]
     for block in 0..<(bytes.count / type.bytesPerBlock) {
         for o in offsets[type] ?? [] { half(block * type.bytesPerBlock + o, 0.01) }
     }

@@ -47,8 +47,8 @@ enum Block32Format {
     /// Q4_0 (offset 8) and Q5_0 (offset 16): unsigned q, Σ(q − offset)·a = Σq·a − offset·Σa, both in
     /// 16-bit pair sums (the same integers as moving signs, and cheaper; offset·Σa is shared by the rows).
     case q4_0, q5_0
-    /// Q4_1: unsigned nibbles plus a per-block minimum m, which adds m·(da·Σa) to the sum.
-    case q4_1
+    /// Q4_1 and Q5_1: unsigned values plus a per-block minimum m, which adds m·(da·Σa) to the sum.
+    case q4_1, q5_1
 
     /// The format of `type`; nil for a type these kernels do not cover.
     init?(_ type: GGMLType) {
@@ -57,16 +57,20 @@ enum Block32Format {
         case .q4_0: self = .q4_0
         case .q5_0: self = .q5_0
         case .q4_1: self = .q4_1
+        case .q5_1: self = .q5_1
         default: return nil
         }
     }
 
     var bytesPerBlock: Int {
-        switch self { case .q8_0: 34; case .q4_0: 18; case .q5_0: 22; case .q4_1: 20 }
+        switch self { case .q8_0: 34; case .q4_0: 18; case .q5_0: 22; case .q4_1: 20; case .q5_1: 24 }
     }
 
+    /// Whether blocks carry a minimum m (Q4_1, Q5_1).
+    var hasMin: Bool { self == .q4_1 || self == .q5_1 }
+
     /// Block at `p` as 32 bytes in element order (0…15 low nibbles first for the 4-bit formats) and its
-    /// d (and m for Q4_1).
+    /// d (and m for Q4_1 and Q5_1).
     @inline(__always) func unpack(_ p: UnsafeRawPointer) -> (q: __m256i, dm: SIMD4<Float>) {
         switch self {
         case .q8_0: return (load256(p + 2), twoHalves(p))
@@ -75,6 +79,9 @@ enum Block32Format {
         case .q5_0:
             let high = _mm256_and_si256(bytesFromBits(p.loadUnaligned(fromByteOffset: 2, as: UInt32.self)), _mm256_set1_epi8(16))
             return (_mm256_or_si256(nibbles(p + 6), high), twoHalves(p))
+        case .q5_1:
+            let high = _mm256_and_si256(bytesFromBits(p.loadUnaligned(fromByteOffset: 4, as: UInt32.self)), _mm256_set1_epi8(16))
+            return (_mm256_or_si256(nibbles(p + 8), high), twoHalves(p))
         }
     }
 
@@ -87,7 +94,7 @@ enum Block32Format {
         switch self {
         case .q8_0: pairs = _mm256_maddubs_epi16(unsignedQ, _mm256_sign_epi8(a, q))
         case .q4_0, .q5_0: pairs = _mm256_sub_epi16(_mm256_maddubs_epi16(q, a), offsetSums)
-        case .q4_1: pairs = _mm256_maddubs_epi16(q, a)
+        case .q4_1, .q5_1: pairs = _mm256_maddubs_epi16(q, a)
         }
         return _mm256_cvtepi32_ps(widen(pairs))
     }
@@ -101,6 +108,7 @@ enum Q8_0Blocks: Block32Kind { static var format: Block32Format { .q8_0 } }
 enum Q4_0Blocks: Block32Kind { static var format: Block32Format { .q4_0 } }
 enum Q5_0Blocks: Block32Kind { static var format: Block32Format { .q5_0 } }
 enum Q4_1Blocks: Block32Kind { static var format: Block32Format { .q4_1 } }
+enum Q5_1Blocks: Block32Kind { static var format: Block32Format { .q5_1 } }
 
 /// 32 floats at `v` as Q8 activations at `q`, returning the block's scale d = max|v|/127 (before F16
 /// rounding) and Σq. The same values as the portable loop: q = v·(127/max|v|) rounded to nearest even
@@ -170,7 +178,7 @@ func avx2Tile32<F: Block32Kind>(_: F.Type, rows R: Int, tokens T: Int, _ w: Unsa
                 let j = i &* T &+ k
                 let sums = format.blockSums(q[i], unsignedQ[i], a, offsetSums)
                 acc[j] = _mm256_fmadd_ps(sums, _mm256_set1_ps(d[i] * da), acc[j])
-                if format == .q4_1 { minSums[j] += m[i] * asum[k &* blocks &+ b] }
+                if format.hasMin { minSums[j] += m[i] * asum[k &* blocks &+ b] }
             }
         }
     }
@@ -197,7 +205,7 @@ func avx2Row32<F: Block32Kind>(_: F.Type, _ w: UnsafeRawPointer, _ qs: UnsafePoi
         let offsetSums = format == .q4_0 || format == .q5_0 ? _mm256_maddubs_epi16(offset, a) : _mm256_setzero_si256()
         let sums = format.blockSums(q, format == .q8_0 ? _mm256_sign_epi8(q, q) : q, a, offsetSums)
         acc = _mm256_fmadd_ps(sums, _mm256_set1_ps(dm[0] * ad[b]), acc)
-        if format == .q4_1 { minSum += dm[1] * asum[b] }
+        if format.hasMin { minSum += dm[1] * asum[b] }
     }
     var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
     var m0: Float = 0, m1: Float = 0
@@ -254,12 +262,13 @@ func avx2Rows(_ type: GGMLType, rows: Int, tokens: Int, _ w: UnsafeRawPointer, r
     case .q4_0: avx2Rows32(Q4_0Blocks.self, rows: rows, tokens: tokens, w, rowBytes: rowBytes, qs, ad, asum, columns: columns, y, ldy: ldy)
     case .q5_0: avx2Rows32(Q5_0Blocks.self, rows: rows, tokens: tokens, w, rowBytes: rowBytes, qs, ad, asum, columns: columns, y, ldy: ldy)
     case .q4_1: avx2Rows32(Q4_1Blocks.self, rows: rows, tokens: tokens, w, rowBytes: rowBytes, qs, ad, asum, columns: columns, y, ldy: ldy)
+    case .q5_1: avx2Rows32(Q5_1Blocks.self, rows: rows, tokens: tokens, w, rowBytes: rowBytes, qs, ad, asum, columns: columns, y, ldy: ldy)
     default: return false
     }
     return true
 }
 
-/// Q4_K's eight 6-bit sub-block scales and mins (bytes 4…15 of a super-block), unpacked.
+/// Q4_K's (and Q5_K's) eight 6-bit sub-block scales and mins (bytes 4…15 of a super-block), unpacked.
 @inline(__always) private func q4KScalesAndMins(_ p: UnsafeRawPointer) -> (scales: SIMD8<Int16>, mins: SIMD8<Int32>) {
     let sc = (p + 4).assumingMemoryBound(to: UInt8.self)
     var scales = SIMD8<Int16>(), mins = SIMD8<Int32>()
@@ -271,24 +280,37 @@ func avx2Rows(_ type: GGMLType, rows: Int, tokens: Int, _ w: UnsafeRawPointer, r
     return (scales, mins)
 }
 
-/// One Q4_K row (super-blocks of 144 bytes) · `T` (1…4) tokens' Q8_K activations (token k's values at
-/// `qs + k·columns`, scales at `ad + k·blocks`, per-16 sums at `bsums + k·columns/16`), to `y[k·ldy]`:
+/// The super-block formats of nibbles with 6-bit scales and mins, as types so that each gets its own
+/// specialization: Q4_K (144 bytes, nibbles at byte 16) and Q5_K (176 bytes, each value's fifth bit in
+/// bytes 16…47, nibbles at byte 48).
+protocol NibbleSuperBlock { static var bytes: Int { get }; static var fifthBits: Bool { get } }
+enum Q4_KBlocks: NibbleSuperBlock { static var bytes: Int { 144 }; static var fifthBits: Bool { false } }
+enum Q5_KBlocks: NibbleSuperBlock { static var bytes: Int { 176 }; static var fifthBits: Bool { true } }
+
+/// One Q4_K or Q5_K row · `T` (1…4) tokens' Q8_K activations (token k's values at `qs + k·columns`,
+/// scales at `ad + k·blocks`, per-16 sums at `bsums + k·columns/16`), to `y[k·ldy]`:
 /// d·da·Σ scale·Σq·a − dmin·da·Σ min·Σa per super-block. Each 32-byte vector of nibbles is split once
 /// and meets every token's activations, and every token's sums are formed the same way for any T.
 @inline(__always)
-func avx2RowQ4_K(_ w: UnsafeRawPointer, tokens T: Int, _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>,
-                 _ bsums: UnsafePointer<Int32>, columns: Int, _ y: UnsafeMutablePointer<Float>, ldy: Int) {
-    let blocks = columns / 256, low = _mm256_set1_epi8(0x0F)
+func avx2RowNibblesK<K: NibbleSuperBlock>(_: K.Type, _ w: UnsafeRawPointer, tokens T: Int, _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>,
+                                          _ bsums: UnsafePointer<Int32>, columns: Int, _ y: UnsafeMutablePointer<Float>, ldy: Int) {
+    let blocks = columns / 256, low = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1)
     var acc = InlineArray<4, __m256>(repeating: _mm256_setzero_ps())
     var minSum = InlineArray<4, Float>(repeating: 0)
     for b in 0..<blocks {
-        let p = w + b &* 144
+        let p = w + b &* K.bytes
         let (scales, mins) = q4KScalesAndMins(p)
         let dm = twoHalves(p)
+        let qh = K.fifthBits ? load256(p + 16) : _mm256_setzero_si256()
         var sumi = InlineArray<4, __m256i>(repeating: _mm256_setzero_si256())
         for g in 0..<4 {
-            let q = load256(p + (16 &+ 32 &* g))
-            let lo = _mm256_and_si256(q, low), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low)
+            let q = load256(p + ((K.fifthBits ? 48 : 16) &+ 32 &* g))
+            var lo = _mm256_and_si256(q, low), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low)
+            if K.fifthBits {
+                // Bit 2g of byte l is value l's fifth bit in sub-block 2g, bit 2g + 1 in sub-block 2g + 1.
+                lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, Int32(2 &* g)), one), 4))
+                hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, Int32(2 &* g &+ 1)), one), 4))
+            }
             let scaleLo = _mm256_set1_epi16(scales[2 &* g]), scaleHi = _mm256_set1_epi16(scales[2 &* g &+ 1])
             for k in 0..<T {
                 let a = qs + (k &* columns &+ b &* 256 &+ 64 &* g)
@@ -307,16 +329,87 @@ func avx2RowQ4_K(_ w: UnsafeRawPointer, tokens T: Int, _ qs: UnsafePointer<Int8>
     for k in 0..<T { y[k &* ldy] = horizontalSum(acc[k]) - minSum[k] }
 }
 
+/// A super-block's sixteen per-16 activation sums (Int32 at `p`) as 16-bit lanes in order (each is at
+/// most 16·127 in magnitude).
+@inline(__always) private func sixteenSums(_ p: UnsafePointer<Int32>) -> __m256i {
+    // packs_epi32 interleaves 128-bit lanes; the permute puts the sums back in order.
+    _mm256_permutevar8x32_epi32(_mm256_packs_epi32(load256(p), load256(p + 8)), _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7))
+}
+
+/// Q3_K's sixteen signed 6-bit scales from its 12 packed bytes at `p`, as bytes (the vector form of
+/// `q3KScales`: low four bits from bytes 0…7, then their high nibbles; the top two bits of scale j are
+/// bits 2(j / 4)… of byte 8 + j % 4, which a per-lane shift of that word broadcast four times brings down).
+@inline(__always) private func q3KScales128(_ p: UnsafeRawPointer) -> __m128i {
+    let low8 = _mm_cvtsi64_si128(Int64(bitPattern: p.loadUnaligned(as: UInt64.self))), mask = _mm_set1_epi8(0x0F)
+    let low = _mm_unpacklo_epi64(_mm_and_si128(low8, mask), _mm_and_si128(_mm_srli_epi16(low8, 4), mask))
+    let high = _mm_and_si128(_mm_srlv_epi32(_mm_set1_epi32(Int32(bitPattern: p.loadUnaligned(fromByteOffset: 8, as: UInt32.self))),
+                                            _mm_setr_epi32(0, 2, 4, 6)), _mm_set1_epi8(3))
+    return _mm_sub_epi8(_mm_or_si128(low, _mm_slli_epi16(high, 4)), _mm_set1_epi8(32))
+}
+
+/// The super-block formats of 2-bit values in sixteen sub-blocks of 16, as types so that each gets its
+/// own specialization: Q2_K (84 bytes: scale | min << 4 per sub-block, then 64 bytes of values, d,
+/// dmin) and Q3_K (110 bytes: a third bit per value in bytes 0…31, values at 32, twelve bytes of 6-bit
+/// signed scales at 96, d at 108).
+protocol TwoBitSuperBlock { static var bytes: Int { get }; static var thirdBits: Bool { get } }
+enum Q2_KBlocks: TwoBitSuperBlock { static var bytes: Int { 84 }; static var thirdBits: Bool { false } }
+enum Q3_KBlocks: TwoBitSuperBlock { static var bytes: Int { 110 }; static var thirdBits: Bool { true } }
+
+/// One Q2_K or Q3_K row · `T` (1…4) tokens' Q8_K activations, laid out as for
+/// ``avx2RowNibblesK(_:_:tokens:_:_:_:columns:_:ldy:)``. Byte l of 32 in half n holds, at bits 2s…2s+1,
+/// value l of sub-blocks 8n + 2s (l < 16) and 8n + 2s + 1, so one shift and mask gives 32 values that
+/// line up with 32 consecutive activations. Q2_K: d·da·Σ scale·Σq·a − dmin·da·Σ min·Σa. Q3_K's values
+/// are q − 4 where the third bit is clear: Σ(q + 4·bit)·a − 4·Σa, the second sum from the per-16 sums.
+@inline(__always)
+func avx2RowTwoBitK<K: TwoBitSuperBlock>(_: K.Type, _ w: UnsafeRawPointer, tokens T: Int, _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>,
+                                         _ bsums: UnsafePointer<Int32>, columns: Int, _ y: UnsafeMutablePointer<Float>, ldy: Int) {
+    let blocks = columns / 256, three = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1)
+    var acc = InlineArray<4, __m256>(repeating: _mm256_setzero_ps())
+    for b in 0..<blocks {
+        let p = w + b &* K.bytes
+        let scales128 = K.thirdBits ? q3KScales128(p + 96) : _mm_and_si128(load128(p), _mm_set1_epi8(0x0F))
+        let scales = unsafeBitCast(scales128, to: SIMD16<Int8>.self)
+        let hm = K.thirdBits ? load256(p) : _mm256_setzero_si256()
+        var sumi = InlineArray<4, __m256i>(repeating: _mm256_setzero_si256())
+        for n in 0..<2 {
+            let q = load256(p + ((K.thirdBits ? 32 : 16) &+ 32 &* n))
+            for s in 0..<4 {
+                var u = _mm256_and_si256(_mm256_srli_epi16(q, Int32(2 &* s)), three)
+                if K.thirdBits { u = _mm256_or_si256(u, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hm, Int32(4 &* n &+ s)), one), 2)) }
+                let j = 8 &* n &+ 2 &* s
+                let scale = _mm256_set_m128i(_mm_set1_epi16(Int16(scales[j &+ 1])), _mm_set1_epi16(Int16(scales[j])))
+                for k in 0..<T {
+                    let a = load256(qs + (k &* columns &+ b &* 256 &+ 128 &* n &+ 32 &* s))
+                    sumi[k] = _mm256_add_epi32(sumi[k], _mm256_madd_epi16(_mm256_maddubs_epi16(u, a), scale))
+                }
+            }
+        }
+        // (Q3_K's d is the block's last two bytes: a four-byte load would read past the tensor's end.)
+        let d = Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: K.thirdBits ? 108 : 80, as: UInt16.self)))
+        let dmin = K.thirdBits ? 0 : Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: 82, as: UInt16.self)))
+        for k in 0..<T {
+            let da = ad[k &* blocks &+ b], sums16 = sixteenSums(bsums + (k &* (columns / 16) &+ b &* 16))
+            if K.thirdBits {
+                let offsets = _mm256_slli_epi32(_mm256_madd_epi16(sums16, _mm256_cvtepi8_epi16(scales128)), 2)
+                acc[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(sumi[k], offsets)), _mm256_set1_ps(d * da), acc[k])
+            } else {
+                let mins16 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(load128(p), 4), _mm_set1_epi8(0x0F)))
+                acc[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi[k]), _mm256_set1_ps(d * da), acc[k])
+                acc[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(sums16, mins16)), _mm256_set1_ps(-dmin * da), acc[k])
+            }
+        }
+    }
+    for k in 0..<T { y[k &* ldy] = horizontalSum(acc[k]) }
+}
+
 /// One Q6_K row (super-blocks of 210 bytes) · `T` (1…4) tokens' Q8_K activations, laid out as for
-/// ``avx2RowQ4_K(_:tokens:_:_:_:columns:_:ldy:)``: d·da·Σ scale·Σ(q − 32)·a per 16 values. The
+/// ``avx2RowNibblesK(_:_:tokens:_:_:_:columns:_:ldy:)``: d·da·Σ scale·Σ(q − 32)·a per 16 values. The
 /// six-bit values are assembled once per half super-block for every token; Σ scale·32·Σa comes from
 /// the activations' per-16 sums (one vpmaddwd) instead of a second vpmaddubsw per 32 values.
 @inline(__always)
 func avx2RowQ6_K(_ w: UnsafeRawPointer, tokens T: Int, _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>,
                  _ bsums: UnsafePointer<Int32>, columns: Int, _ y: UnsafeMutablePointer<Float>, ldy: Int) {
     let blocks = columns / 256, low = _mm256_set1_epi8(0x0F)
-    // packs_epi32 interleaves 128-bit lanes; this puts the sixteen 16-bit sums back in order.
-    let unpackOrder = _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7)
     var acc = InlineArray<4, __m256>(repeating: _mm256_setzero_ps())
     for b in 0..<blocks {
         let p = w + b &* 210
@@ -342,8 +435,7 @@ func avx2RowQ6_K(_ w: UnsafeRawPointer, tokens T: Int, _ qs: UnsafePointer<Int8>
         }
         let scales16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(UnsafeRawPointer(scales).assumingMemoryBound(to: __m128i.self)))
         for k in 0..<T {
-            let sums = UnsafeRawPointer(bsums + (k &* (columns / 16) &+ b &* 16))
-            let sums16 = _mm256_permutevar8x32_epi32(_mm256_packs_epi32(load256(sums), load256(sums + 32)), unpackOrder)
+            let sums16 = sixteenSums(bsums + (k &* (columns / 16) &+ b &* 16))
             let offsets = _mm256_slli_epi32(_mm256_madd_epi16(sums16, scales16), 5)
             acc[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(sumi[k], offsets)), _mm256_set1_ps(d * ad[k &* blocks &+ b]), acc[k])
         }
@@ -351,7 +443,7 @@ func avx2RowQ6_K(_ w: UnsafeRawPointer, tokens T: Int, _ qs: UnsafePointer<Int8>
     for k in 0..<T { y[k &* ldy] = horizontalSum(acc[k]) }
 }
 
-/// Rows `0..<rows` of a Q4_K or Q6_K matrix (the first at `w`, the next `rowBytes` further on) ·
+/// Rows `0..<rows` of a K-quant matrix (the first at `w`, the next `rowBytes` further on) ·
 /// `tokens` tokens' Q8_K activations, written to `y[k·ldy + i]`: four tokens per pass over a row, then
 /// one. False for another type.
 func avx2RowsK(_ type: GGMLType, rows: Int, tokens: Int, _ w: UnsafeRawPointer, rowBytes: Int, _ qs: UnsafePointer<Int8>,
@@ -373,8 +465,23 @@ func avx2RowsK(_ type: GGMLType, rows: Int, tokens: Int, _ w: UnsafeRawPointer, 
     switch type {
     case .q4_K:
         run { w, T, qs, ad, bsums, y in
-            if T == 4 { avx2RowQ4_K(w, tokens: 4, qs, ad, bsums, columns: columns, y, ldy: ldy) }
-            else { avx2RowQ4_K(w, tokens: 1, qs, ad, bsums, columns: columns, y, ldy: ldy) }
+            if T == 4 { avx2RowNibblesK(Q4_KBlocks.self, w, tokens: 4, qs, ad, bsums, columns: columns, y, ldy: ldy) }
+            else { avx2RowNibblesK(Q4_KBlocks.self, w, tokens: 1, qs, ad, bsums, columns: columns, y, ldy: ldy) }
+        }
+    case .q2_K:
+        run { w, T, qs, ad, bsums, y in
+            if T == 4 { avx2RowTwoBitK(Q2_KBlocks.self, w, tokens: 4, qs, ad, bsums, columns: columns, y, ldy: ldy) }
+            else { avx2RowTwoBitK(Q2_KBlocks.self, w, tokens: 1, qs, ad, bsums, columns: columns, y, ldy: ldy) }
+        }
+    case .q3_K:
+        run { w, T, qs, ad, bsums, y in
+            if T == 4 { avx2RowTwoBitK(Q3_KBlocks.self, w, tokens: 4, qs, ad, bsums, columns: columns, y, ldy: ldy) }
+            else { avx2RowTwoBitK(Q3_KBlocks.self, w, tokens: 1, qs, ad, bsums, columns: columns, y, ldy: ldy) }
+        }
+    case .q5_K:
+        run { w, T, qs, ad, bsums, y in
+            if T == 4 { avx2RowNibblesK(Q5_KBlocks.self, w, tokens: 4, qs, ad, bsums, columns: columns, y, ldy: ldy) }
+            else { avx2RowNibblesK(Q5_KBlocks.self, w, tokens: 1, qs, ad, bsums, columns: columns, y, ldy: ldy) }
         }
     case .q6_K:
         run { w, T, qs, ad, bsums, y in
@@ -401,6 +508,25 @@ func avx2DotF16(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, count: Int) ->
     var sum = horizontalSum(_mm256_add_ps(acc0, acc1))
     let h = w.assumingMemoryBound(to: Float16.self)
     while i < count { sum += Float(h[i]) * x[i]; i += 1 }
+    return sum
+}
+
+/// One BF16 row against activations already rounded to BF16 (held as floats): a BF16 value is the top
+/// half of a float, so widening to 32 bits and shifting left 16 gives it exactly.
+@inline(__always)
+func avx2DotBF16(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, count: Int) -> Float {
+    @inline(__always) func widen(_ p: UnsafeRawPointer) -> __m256 {
+        _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(load128(p)), 16))
+    }
+    var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
+    var i = 0
+    while i + 16 <= count {
+        acc0 = _mm256_fmadd_ps(widen(w + 2 * i), _mm256_loadu_ps(x + i), acc0)
+        acc1 = _mm256_fmadd_ps(widen(w + 2 * i + 16), _mm256_loadu_ps(x + i + 8), acc1)
+        i += 16
+    }
+    var sum = horizontalSum(_mm256_add_ps(acc0, acc1))
+    while i < count { sum += Float(bitPattern: UInt32(w.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) << 16) * x[i]; i += 1 }
     return sum
 }
 

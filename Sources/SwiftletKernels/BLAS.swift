@@ -1,7 +1,8 @@
 import COpenBLAS
 
-/// Single-precision matrix products through OpenBLAS (`cblas_sgemm`), for the large float products of
-/// prompt processing (attention scores and their weighted values).
+/// Single-precision matrix products through OpenBLAS (`cblas_sgemm`), for F16 weights in prompts (over
+/// dequantized row tiles). Prompt attention has its own kernels (``attentionScores``): OpenBLAS picks its
+/// kernel per CPU, and their different summation orders moved perplexities by up to 0.6%.
 ///
 /// OpenBLAS runs single-threaded here: Swiftlet's own ``ThreadPool`` splits the work, and OpenBLAS's
 /// threads would otherwise compete with the pool's for the same cores.

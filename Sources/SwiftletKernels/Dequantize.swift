@@ -6,9 +6,33 @@ import SwiftletGGUF
 }
 
 /// Scale and minimum of sub-block `j` (0…7) from the 12 packed 6-bit bytes of a Q4_K or Q5_K block.
-@inline(__always) private func kQuantScaleMin(_ sc: UnsafePointer<UInt8>, _ j: Int) -> (Float, Float) {
-    if j < 4 { return (Float(sc[j] & 63), Float(sc[j + 4] & 63)) }
-    return (Float((sc[j + 4] & 0xF) | ((sc[j - 4] >> 6) << 4)), Float((sc[j + 4] >> 4) | ((sc[j] >> 6) << 4)))
+@inline(__always) func kQuantScaleMin(_ sc: UnsafePointer<UInt8>, _ j: Int) -> (scale: UInt8, min: UInt8) {
+    if j < 4 { return (sc[j] & 63, sc[j + 4] & 63) }
+    return ((sc[j + 4] & 0xF) | ((sc[j - 4] >> 6) << 4), (sc[j + 4] >> 4) | ((sc[j] >> 6) << 4))
+}
+
+@inline(__always) private func kQuantScaleMinFloats(_ sc: UnsafePointer<UInt8>, _ j: Int) -> (Float, Float) {
+    let (s, m) = kQuantScaleMin(sc, j)
+    return (Float(s), Float(m))
+}
+
+/// The sixteen signed 6-bit sub-block scales of a Q3_K block, from its 12 packed bytes at `sc`: low four
+/// bits from bytes 0…7, high two from bytes 8…11, minus 32.
+@inline(__always) func q3KScales(_ sc: UnsafePointer<UInt8>) -> InlineArray<16, Int8> {
+    var scales = InlineArray<16, Int8>(repeating: 0)
+    for j in 0..<16 {
+        let low = j < 8 ? sc[j] & 0xF : sc[j - 8] >> 4
+        let high = (sc[8 + j % 4] >> UInt8(2 * (j / 4))) & 3
+        scales[j] = Int8(bitPattern: low | high << 4) &- 32
+    }
+    return scales
+}
+
+/// A float rounded to BF16 the way ggml does (nearest, ties to even; NaN stays a quiet NaN), as a float.
+@inline(__always) func bf16Round(_ x: Float) -> Float {
+    let u = x.bitPattern
+    if u & 0x7FFF_FFFF > 0x7F80_0000 { return Float(bitPattern: ((u >> 16) | 64) << 16) }
+    return Float(bitPattern: ((u &+ (0x7FFF &+ ((u >> 16) & 1))) >> 16) << 16)
 }
 
 public func dequantizeRow(_ type: GGMLType, _ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, count: Int) throws(KernelError) {
@@ -56,7 +80,7 @@ public func dequantizeRow(_ type: GGMLType, _ src: UnsafeRawPointer, _ dst: Unsa
             let sc = b + o + 4, q0 = b + o + 16
             var y = dst + blk * 256
             for g in 0..<4 {
-                let (s1, m1) = kQuantScaleMin(sc, 2 * g), (s2, m2) = kQuantScaleMin(sc, 2 * g + 1)
+                let (s1, m1) = kQuantScaleMinFloats(sc, 2 * g), (s2, m2) = kQuantScaleMinFloats(sc, 2 * g + 1)
                 let q = q0 + 32 * g
                 for l in 0..<32 { y[l] = d * s1 * Float(q[l] & 0xF) - dmin * m1 }
                 for l in 0..<32 { y[l + 32] = d * s2 * Float(q[l] >> 4) - dmin * m2 }
@@ -119,15 +143,9 @@ public func dequantizeRow(_ type: GGMLType, _ src: UnsafeRawPointer, _ dst: Unsa
         // hmask[32] (the third bit), qs[64] (low two bits), scales[12] (sixteen 6-bit scales), d.
         for blk in 0..<count / 256 {
             let o = blk * 110, d = half(src, o + 108)
-            let hm = b + o, sc = b + o + 96
-            var scales = [Int8](repeating: 0, count: 16)
-            for j in 0..<16 {
-                let low = j < 8 ? sc[j] & 0xF : sc[j - 8] >> 4
-                let high = (sc[8 + j % 4] >> UInt8(2 * (j / 4))) & 3
-                scales[j] = Int8(bitPattern: low | high << 4) &- 32
-            }
+            let hm = b + o, scales = q3KScales(b + o + 96)
             var y = dst + blk * 256, q = b + o + 32, scale = 0, mask: UInt8 = 1
-            for n in 0..<2 {
+            for _ in 0..<2 {
                 for shift in stride(from: 0, to: 8, by: 2) {
                     for part in 0..<2 {
                         let dl = d * Float(scales[scale])
@@ -142,7 +160,6 @@ public func dequantizeRow(_ type: GGMLType, _ src: UnsafeRawPointer, _ dst: Unsa
                     mask <<= 1
                 }
                 q += 32
-                _ = n
             }
         }
     case .q5_K:
@@ -153,7 +170,7 @@ public func dequantizeRow(_ type: GGMLType, _ src: UnsafeRawPointer, _ dst: Unsa
             var ql = b + o + 48, y = dst + blk * 256
             var u1: UInt8 = 1, u2: UInt8 = 2
             for g in 0..<4 {
-                let (s1, m1) = kQuantScaleMin(sc, 2 * g), (s2, m2) = kQuantScaleMin(sc, 2 * g + 1)
+                let (s1, m1) = kQuantScaleMinFloats(sc, 2 * g), (s2, m2) = kQuantScaleMinFloats(sc, 2 * g + 1)
                 let d1 = d * s1, dm1 = dmin * m1, d2 = d * s2, dm2 = dmin * m2
                 for l in 0..<32 { y[l] = d1 * Float((ql[l] & 0xF) + (qh[l] & u1 != 0 ? 16 : 0)) - dm1 }
                 for l in 0..<32 { y[l + 32] = d2 * Float((ql[l] >> 4) + (qh[l] & u2 != 0 ? 16 : 0)) - dm2 }

@@ -11,7 +11,7 @@ final class QuantizedActivations {
     let d: UnsafeMutablePointer<Float>      // per block scale (F16-rounded for Q8_0/Q8_1, F32 for Q8_K)
     let s: UnsafeMutablePointer<Float>      // Q8_1: d × Σq per block (F16-rounded)
     let bsums: UnsafeMutablePointer<Int32>  // Q8_K: Σq per 16; Q8_0: Σq per block (repacked Q4_0)
-    let half: UnsafeMutablePointer<Float>   // F16 weights: x rounded to F16
+    let half: UnsafeMutablePointer<Float>   // F16 (BF16) weights: x rounded to F16 (BF16)
     let n: Int
 
     private let buffer: UnsafeMutableRawPointer
@@ -92,6 +92,10 @@ private func quantizeActivations(_ type: GGMLType, _ x: UnsafePointer<Float>, to
         let a = QuantizedActivations(halfCount: n)
         for i in 0..<n { a.half[i] = f16Round(x[i]) }
         return a
+    case .bf16:
+        let a = QuantizedActivations(halfCount: n)
+        for i in 0..<n { a.half[i] = bf16Round(x[i]) }
+        return a
     default:
         return QuantizedActivations(count: 0)
     }
@@ -117,6 +121,72 @@ private func dotNibbles(_ q: UnsafePointer<UInt8>, _ a: UnsafePointer<Int8>, off
     return s
 }
 
+/// Σ q·a over a 5-bit block's 32 values (nibbles as ``dotNibbles(_:_:offset:)``, bit j of `qh` the fifth
+/// bit of value j), q - offset.
+@inline(__always)
+private func dotFiveBit(_ q: UnsafePointer<UInt8>, _ qh: UInt32, _ a: UnsafePointer<Int8>, offset: Int32) -> Int32 {
+    var s: Int32 = 0
+    for j in 0..<16 {
+        let h0 = Int32(truncatingIfNeeded: (qh >> UInt32(j)) & 1) << 4
+        let h1 = Int32(truncatingIfNeeded: (qh >> UInt32(j + 16)) & 1) << 4
+        s &+= ((Int32(q[j] & 0x0F) | h0) &- offset) &* Int32(a[j])
+        s &+= ((Int32(q[j] >> 4) | h1) &- offset) &* Int32(a[j + 16])
+    }
+    return s
+}
+
+/// One Q4_K or Q5_K super-block against Q8_K activations `qa` (256 values, per-16 sums `bsums`):
+/// Σ scale·Σq·a and Σ min·Σa over its eight sub-blocks of 32, as integers. `sc` is the 12 packed scale
+/// bytes, `q` the 128 nibble bytes; Q5_K passes `qh`, whose bits 2g and 2g + 1 add 16 to the values
+/// of sub-blocks 2g and 2g + 1.
+@inline(__always)
+private func kQuantSums(_ sc: UnsafePointer<UInt8>, _ q: UnsafePointer<UInt8>, _ qh: UnsafePointer<UInt8>?,
+                        _ qa: UnsafePointer<Int8>, _ bsums: UnsafePointer<Int32>) -> (scaled: Int32, mins: Int32) {
+    var sumi: Int32 = 0, summ: Int32 = 0
+    for g in 0..<4 {
+        let (s1, m1) = kQuantScaleMin(sc, 2 * g), (s2, m2) = kQuantScaleMin(sc, 2 * g + 1)
+        let qg = q + 32 * g, a1 = qa + 64 * g, a2 = qa + 64 * g + 32
+        var d1: Int32 = 0, d2: Int32 = 0
+        if let qh {
+            let u1 = UInt8(1) << UInt8(2 * g), u2 = UInt8(2) << UInt8(2 * g)
+            for l in 0..<32 {
+                d1 &+= (Int32(qg[l] & 0x0F) | (qh[l] & u1 != 0 ? 16 : 0)) &* Int32(a1[l])
+                d2 &+= (Int32(qg[l] >> 4) | (qh[l] & u2 != 0 ? 16 : 0)) &* Int32(a2[l])
+            }
+        } else {
+            for l in 0..<32 {
+                d1 &+= Int32(qg[l] & 0x0F) &* Int32(a1[l])
+                d2 &+= Int32(qg[l] >> 4) &* Int32(a2[l])
+            }
+        }
+        sumi &+= Int32(s1) &* d1 &+ Int32(s2) &* d2
+        summ &+= Int32(m1) &* (bsums[4 * g] &+ bsums[4 * g + 1]) &+ Int32(m2) &* (bsums[4 * g + 2] &+ bsums[4 * g + 3])
+    }
+    return (sumi, summ)
+}
+
+/// One Q2_K or Q3_K super-block against Q8_K activations `qa`: Σ scale(j)·Σq·a over its sixteen
+/// sub-blocks of 16, as an integer. Sub-block j = 8n + 2s + p holds bits 2s…2s+1 of bytes
+/// 32n + 16p …+15 of `q`; Q3_K passes `hmask`, where a clear bit n·4 + s of byte 16p + l makes value l
+/// 4 lower.
+@inline(__always)
+private func twoBitSums(_ q: UnsafePointer<UInt8>, _ hmask: UnsafePointer<UInt8>?, _ qa: UnsafePointer<Int8>,
+                        scale: (Int) -> Int32) -> Int32 {
+    var sumi: Int32 = 0
+    for j in 0..<16 {
+        let shift = UInt8(2 * ((j / 2) % 4)), qj = q + 32 * (j / 8) + 16 * (j % 2), a = qa + 16 * j
+        var s: Int32 = 0
+        if let hmask {
+            let bit = UInt8(1) << UInt8(j / 2), h = hmask + 16 * (j % 2)
+            for l in 0..<16 { s &+= (Int32((qj[l] >> shift) & 3) &- (h[l] & bit != 0 ? 0 : 4)) &* Int32(a[l]) }
+        } else {
+            for l in 0..<16 { s &+= Int32((qj[l] >> shift) & 3) &* Int32(a[l]) }
+        }
+        sumi &+= scale(j) &* s
+    }
+    return sumi
+}
+
 /// One weight row · one token's quantized activations: the AVX2 kernel when the build has one for
 /// `type`, else the portable loop.
 @inline(__always)
@@ -124,17 +194,18 @@ private func quantizedDot(_ type: GGMLType, _ w: UnsafeRawPointer, _ a: Quantize
     #if SWIFTLET_AVX2 && arch(x86_64)
     let qs = a.qs, ad = a.d
     switch type {
-    case .q8_0, .q4_0, .q4_1, .q5_0:
+    case .q8_0, .q4_0, .q4_1, .q5_0, .q5_1:
         var y: Float = 0
         _ = avx2Rows(type, rows: 1, tokens: 1, w, rowBytes: 0, qs + t * columns, ad + t * columns / 32, a.s + t * columns / 32,
                      columns: columns, &y, ldy: 1)
         return y
-    case .q4_K, .q6_K:
+    case .q2_K, .q3_K, .q4_K, .q5_K, .q6_K:
         var y: Float = 0
         _ = avx2RowsK(type, rows: 1, tokens: 1, w, rowBytes: 0, qs + t * columns, ad + t * columns / 256, a.bsums + t * columns / 16,
                       columns: columns, &y, ldy: 1)
         return y
     case .f16: return avx2DotF16(w, a.half + t * columns, count: columns)
+    case .bf16: return avx2DotBF16(w, a.half + t * columns, count: columns)
     default: break
     }
     #endif
@@ -172,40 +243,38 @@ private func portableDot(_ type: GGMLType, _ w: UnsafeRawPointer, _ a: Quantized
         let base = t * columns / 32
         for blk in 0..<columns / 32 {
             let o = blk * 22, ab = base + blk
-            let qh = w.loadUnaligned(fromByteOffset: o + 2, as: UInt32.self)
-            let q = b + o + 6, av = qs + ab * 32
-            var sumi: Int32 = 0
-            for j in 0..<16 {
-                let h0 = Int32(truncatingIfNeeded: (qh >> UInt32(j)) & 1) << 4
-                let h1 = Int32(truncatingIfNeeded: (qh >> UInt32(j + 16)) & 1) << 4
-                sumi &+= ((Int32(q[j] & 0x0F) | h0) &- 16) &* Int32(av[j])
-                sumi &+= ((Int32(q[j] >> 4) | h1) &- 16) &* Int32(av[j + 16])
-            }
+            let sumi = dotFiveBit(b + o + 6, w.loadUnaligned(fromByteOffset: o + 2, as: UInt32.self), qs + ab * 32, offset: 16)
             sumf += Float(sumi) * (half(w, o) * ad[ab])
         }
-    case .q4_K:
+    case .q5_1:
+        let base = t * columns / 32
+        for blk in 0..<columns / 32 {
+            let o = blk * 24, ab = base + blk
+            let sumi = dotFiveBit(b + o + 8, w.loadUnaligned(fromByteOffset: o + 4, as: UInt32.self), qs + ab * 32, offset: 0)
+            sumf += (half(w, o) * ad[ab]) * Float(sumi) + half(w, o + 2) * asum[ab]
+        }
+    case .q4_K, .q5_K:
+        let five = type == .q5_K, bpb = five ? 176 : 144
         for blk in 0..<columns / 256 {
-            let o = blk * 144, ab = t * columns / 256 + blk
-            let sc = b + o + 4, q = b + o + 16, qa = qs + t * columns + blk * 256
-            @inline(__always) func scaleMin(_ j: Int) -> (Int32, Int32) {
-                if j < 4 { return (Int32(sc[j] & 63), Int32(sc[j + 4] & 63)) }
-                return (Int32((sc[j + 4] & 0xF) | ((sc[j - 4] >> 6) << 4)), Int32((sc[j + 4] >> 4) | ((sc[j] >> 6) << 4)))
-            }
-            var sumi: Int32 = 0, summ: Int32 = 0
-            for g in 0..<4 {
-                let (s1, m1) = scaleMin(2 * g), (s2, m2) = scaleMin(2 * g + 1)
-                let qg = q + 32 * g, a1 = qa + 64 * g, a2 = qa + 64 * g + 32
-                var d1: Int32 = 0, d2: Int32 = 0
-                for l in 0..<32 {
-                    d1 &+= Int32(qg[l] & 0x0F) &* Int32(a1[l])
-                    d2 &+= Int32(qg[l] >> 4) &* Int32(a2[l])
-                }
-                sumi &+= s1 * d1 + s2 * d2
-                let bs = ab * 16 + 4 * g
-                summ &+= m1 * (a.bsums[bs] + a.bsums[bs + 1]) + m2 * (a.bsums[bs + 2] + a.bsums[bs + 3])
-            }
+            let o = blk * bpb, ab = t * columns / 256 + blk
+            let (sumi, summ) = kQuantSums(b + o + 4, b + o + (five ? 48 : 16), five ? b + o + 16 : nil,
+                                          qs + t * columns + blk * 256, a.bsums + ab * 16)
             let d = ad[ab] * half(w, o), dmin = -ad[ab] * half(w, o + 2)
             sumf += d * Float(sumi) + dmin * Float(summ)
+        }
+    case .q2_K:
+        for blk in 0..<columns / 256 {
+            let o = blk * 84, ab = t * columns / 256 + blk, sc = b + o
+            let sumi = twoBitSums(b + o + 16, nil, qs + t * columns + blk * 256) { Int32(sc[$0] & 0xF) }
+            var summ: Int32 = 0
+            for j in 0..<16 { summ &+= Int32(sc[j] >> 4) &* a.bsums[ab * 16 + j] }
+            sumf += (ad[ab] * half(w, o + 80)) * Float(sumi) - (ad[ab] * half(w, o + 82)) * Float(summ)
+        }
+    case .q3_K:
+        for blk in 0..<columns / 256 {
+            let o = blk * 110, ab = t * columns / 256 + blk, scales = q3KScales(b + o + 96)
+            let sumi = twoBitSums(b + o + 32, b + o, qs + t * columns + blk * 256) { Int32(scales[$0]) }
+            sumf += (half(w, o + 108) * ad[ab]) * Float(sumi)
         }
     case .q6_K:
         for blk in 0..<columns / 256 {
@@ -236,6 +305,9 @@ private func portableDot(_ type: GGMLType, _ w: UnsafeRawPointer, _ a: Quantized
         let xa = a.half + t * columns
         let wh = UnsafeRawPointer(w).assumingMemoryBound(to: Float16.self)
         for i in 0..<columns { sumf += Float(wh[i]) * xa[i] }
+    case .bf16:
+        let xa = a.half + t * columns
+        for i in 0..<columns { sumf += Float(bitPattern: UInt32(w.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) << 16) * xa[i] }
     default:
         try? dequantizeRow(type, w, scratch, count: columns)
         sumf = dot(scratch, x + t * columns, count: columns)
@@ -254,6 +326,7 @@ private func activationFormat(_ type: GGMLType) -> Int {
     case .q4_0, .q5_0, .q8_0, .q4_1, .q5_1: 0
     case .q4_K, .q6_K, .q5_K, .q3_K, .q2_K: 1
     case .f16: 2
+    case .bf16: 4
     default: 3
     }
 }
@@ -344,7 +417,7 @@ public func matmul(_ products: [(weight: WeightMatrix, output: UnsafeMutablePoin
                                     columns: columns, y + r, ldy: w.rows) {
                 r = rowEnd
             }
-            // Q4_K and Q6_K: four tokens per pass over a row in prompts, each super-block unpacked once.
+            // The K-quants: four tokens per pass over a row in prompts, each super-block unpacked once.
             if r < rowEnd, avx2RowsK(w.type, rows: rowEnd - r, tokens: tokens, w.row(r), rowBytes: w.bytesPerRow, a.qs, a.d, a.bsums,
                                      columns: columns, y + r, ldy: w.rows) {
                 r = rowEnd
@@ -379,6 +452,15 @@ public func q8Activations(_ x: [Float], path: KernelPath = .fastest) throws(Kern
     guard !x.isEmpty else { return ([], []) }
     let a = x.withUnsafeBufferPointer { quantizeActivations(.q8_0, $0.baseAddress!, tokens: 1, columns: x.count, path: path) }
     return (Array(UnsafeBufferPointer(start: a.qs, count: x.count)), Array(UnsafeBufferPointer(start: a.d, count: x.count / 32)))
+}
+
+/// `x` (a multiple of 256 values) as the matrix products quantize activations for the K-quant formats
+/// (ggml's Q8_K): 8-bit values and one float scale per 256 values. For tests and tools.
+public func q8KActivations(_ x: [Float]) throws(KernelError) -> (values: [Int8], scales: [Float]) {
+    guard x.count % 256 == 0 else { throw .shapeMismatch("\(x.count) values is not a multiple of 256") }
+    guard !x.isEmpty else { return ([], []) }
+    let a = x.withUnsafeBufferPointer { quantizeActivations(.q4_K, $0.baseAddress!, tokens: 1, columns: x.count) }
+    return (Array(UnsafeBufferPointer(start: a.qs, count: x.count)), Array(UnsafeBufferPointer(start: a.d, count: x.count / 256)))
 }
 
 /// `row` (one weight row of `type`, `x.count` columns) · `x`, with `x` quantized as the matrix

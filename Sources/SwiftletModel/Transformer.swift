@@ -76,7 +76,7 @@ final class Runtime: Sendable {
     }
 
     /// Batches at least this long take llama.cpp's tiled flash-attention numerics (F32 q and
-    /// accumulator), computed as matrix products through OpenBLAS; shorter ones its one-row kernel
+    /// accumulator), computed as matrix products (``attentionScores``, ``attentionValues``); shorter ones its one-row kernel
     /// (q rounded to F16, F16 V accumulator).
     static let tiledAttentionMinimumTokens = 32
 
@@ -159,17 +159,25 @@ final class Runtime: Sendable {
         let chunk = 32, chunks = (n + chunk - 1) / chunk
         let qStride = c.headCount * c.keyLength, oStride = c.headCount * c.valueLength
         let group = c.headCount / c.headCountKV
+        // Every KV head's keys in panels of eight, once per layer (each query chunk reads them).
+        let span = start + n - first, panelFloats = keyPanelCount(positions: span, length: c.keyLength)
+        let panels = UnsafeMutablePointer<Float>.allocate(capacity: c.headCountKV * panelFloats)
+        defer { panels.deallocate() }
+        pool.parallelFor(c.headCountKV) { kvh in
+            packKeyPanels(keys: ws.keys + kvh * c.keyLength, keyStride: c.keyWidth, positions: span, length: c.keyLength,
+                          into: panels + kvh * panelFloats)
+        }
         pool.parallelFor(c.headCount * chunks) { unit in
             let h = unit % c.headCount, t0 = (unit / c.headCount) * chunk
             let m = min(n, t0 + chunk) - t0, kvh = h / group
-            let lo = firstAttendedPosition(for: start + t0, window: window), hi = start + t0 + m
+            // From the panel holding the chunk's first attended key; keys before it are masked below.
+            let lo = first + (firstAttendedPosition(for: start + t0, window: window) - first) / 8 * 8, hi = start + t0 + m
             let p = hi - lo
             let scores = UnsafeMutablePointer<Float>.allocate(capacity: m * p)
             defer { scores.deallocate() }
-            BLAS.sgemm(m: m, n: p, k: c.keyLength, alpha: scale,
-                       a: ws.q + t0 * qStride + h * c.keyLength, lda: qStride,
-                       b: ws.keys + (lo - first) * c.keyWidth + kvh * c.keyLength, ldb: c.keyWidth, transposeB: true,
-                       c: scores, ldc: p)
+            attentionScores(q: ws.q + t0 * qStride + h * c.keyLength, queryStride: qStride,
+                            keyPanels: panels + kvh * panelFloats + (lo - first) * c.keyLength,
+                            rows: m, positions: p, length: c.keyLength, scale: scale, into: scores)
             for r in 0..<m {
                 let pos = start + t0 + r, row = scores + r * p
                 let a = firstAttendedPosition(for: pos, window: window) - lo, b = pos - lo + 1
@@ -177,10 +185,9 @@ final class Runtime: Sendable {
                 row.update(repeating: 0, count: a)
                 (row + b).update(repeating: 0, count: p - b)
             }
-            BLAS.sgemm(m: m, n: c.valueLength, k: p,
-                       a: scores, lda: p,
-                       b: ws.values + (lo - first) * c.valueWidth + kvh * c.valueLength, ldb: c.valueWidth, transposeB: false,
-                       c: ws.att + t0 * oStride + h * c.valueLength, ldc: oStride)
+            attentionValues(scores, rows: m, positions: p, values: ws.values + (lo - first) * c.valueWidth + kvh * c.valueLength,
+                            valueStride: c.valueWidth, length: c.valueLength, into: ws.att + t0 * oStride + h * c.valueLength,
+                            outputStride: oStride)
         }
     }
 

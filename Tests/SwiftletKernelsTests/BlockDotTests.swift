@@ -16,13 +16,22 @@ func randomRow(_ type: GGMLType, columns: Int, seed: UInt64) -> [UInt8] {
         for i in 0..<columns { setHalf(2 * i, rng.nextFloat() * 0.1) }
         return bytes
     }
+    if type == .bf16 {
+        for i in 0..<columns {
+            let bits = UInt16((rng.nextFloat() * 0.1).bitPattern >> 16)
+            bytes[2 * i] = UInt8(bits & 0xFF); bytes[2 * i + 1] = UInt8(bits >> 8)
+        }
+        return bytes
+    }
     for b in 0..<blocks {
         let o = b * type.bytesPerBlock
         let scale = Float(rng.next() % 1000 + 1) / 20000
         switch type {
         case .q8_0, .q4_0, .q5_0: setHalf(o, scale)
-        case .q4_1: setHalf(o, scale); setHalf(o + 2, -scale * 4)
-        case .q4_K: setHalf(o, scale); setHalf(o + 2, scale / 2)
+        case .q4_1, .q5_1: setHalf(o, scale); setHalf(o + 2, -scale * 4)
+        case .q4_K, .q5_K: setHalf(o, scale); setHalf(o + 2, scale / 2)
+        case .q2_K: setHalf(o + 80, scale); setHalf(o + 82, scale / 2)
+        case .q3_K: setHalf(o + 108, scale)
         case .q6_K: setHalf(o + 208, scale)
         default: break
         }
@@ -44,7 +53,7 @@ struct SplitMix {
 }
 
 @Suite struct BlockDotTests {
-    static let types: [GGMLType] = [.q8_0, .q4_0, .q4_1, .q5_0, .q4_K, .q6_K, .f16]
+    static let types: [GGMLType] = [.q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .f16, .bf16]
 
     /// The fast kernels (AVX2 in a `make` build) agree with the portable loops: both sum the same integer
     /// products, so only the float accumulation order differs.
@@ -99,6 +108,32 @@ struct SplitMix {
             let magnitude = zip(w, x).reduce(Float(0)) { $0 + abs($1.0 * $1.1) }
             let q = try quantizedRowDot(type, row: r, x)
             #expect(abs(q - exact) < 0.01 * magnitude, "\(type.name): quantized \(q) exact \(exact)")
+        }
+    }
+
+    /// The integer dot products are exactly the dot of the dequantized row with the dequantized 8-bit
+    /// activations, up to float rounding: every weight value meets its own activation, with its own
+    /// block's scales. (Q4_1 and Q5_1 are left out: their Σa term is F16-rounded, as in ggml.)
+    @Test(arguments: [GGMLType.q8_0, .q4_0, .q5_0, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K])
+    func equalsDequantizedBlockMath(type: GGMLType) throws {
+        for seed in 1...8 as ClosedRange<UInt64> {
+            let columns = 1024
+            let row = randomRow(type, columns: columns, seed: seed &* 31)
+            var rng = SplitMix(seed)
+            let x = (0..<columns).map { _ in rng.nextFloat() * 4 }
+            let superBlocks = type.blockSize == 256
+            let (values, scales) = superBlocks ? try q8KActivations(x) : try q8Activations(x)
+            let a = values.indices.map { Double(values[$0]) * Double(scales[$0 / (superBlocks ? 256 : 32)]) }
+            try row.withUnsafeBytes { r in
+                var w = [Float](repeating: 0, count: columns)
+                try w.withUnsafeMutableBufferPointer { wp in try dequantizeRow(type, r.baseAddress!, wp.baseAddress!, count: columns) }
+                let want = zip(w, a).reduce(0.0) { $0 + Double($1.0) * $1.1 }
+                let magnitude = zip(w, a).reduce(0.0) { $0 + abs(Double($1.0) * $1.1) }
+                for path in KernelPath.allCases {
+                    let got = try quantizedRowDot(type, row: r, x, path: path)
+                    #expect(abs(Double(got) - want) <= 1e-5 * magnitude, "\(type.name) seed \(seed) \(path): \(got) against \(want)")
+                }
+            }
         }
     }
 
