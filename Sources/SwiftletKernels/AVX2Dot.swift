@@ -268,50 +268,61 @@ func avx2Rows(_ type: GGMLType, rows: Int, tokens: Int, _ w: UnsafeRawPointer, r
     return true
 }
 
-/// Q4_K's (and Q5_K's) eight 6-bit sub-block scales and mins (bytes 4…15 of a super-block), unpacked.
-@inline(__always) private func q4KScalesAndMins(_ p: UnsafeRawPointer) -> (scales: SIMD8<Int16>, mins: SIMD8<Int32>) {
-    let sc = (p + 4).assumingMemoryBound(to: UInt8.self)
-    var scales = SIMD8<Int16>(), mins = SIMD8<Int32>()
-    for j in 0..<4 {
-        scales[j] = Int16(sc[j] & 63); mins[j] = Int32(sc[j + 4] & 63)
-        scales[j + 4] = Int16((sc[j + 8] & 0xF) | ((sc[j] >> 6) << 4))
-        mins[j + 4] = Int32((sc[j + 8] >> 4) | ((sc[j + 4] >> 6) << 4))
-    }
-    return (scales, mins)
+/// Q4_K's (and Q5_K's) eight 6-bit sub-block scales and mins (bytes 4…15 of a super-block) as eight
+/// 16-bit lanes each, unpacked four at a time in 32-bit words: scale and min j < 4
+/// are the low six bits of bytes j and j + 4; for j ≥ 4, the nibbles of byte j + 4 with the top two bits
+/// of bytes j − 4 and j above them.
+@inline(__always) private func kScalesAndMins(_ p: UnsafeRawPointer) -> (scales: __m128i, mins: __m128i) {
+    let u0 = p.loadUnaligned(fromByteOffset: 4, as: UInt32.self), u1 = p.loadUnaligned(fromByteOffset: 8, as: UInt32.self)
+    let u2 = p.loadUnaligned(fromByteOffset: 12, as: UInt32.self)
+    let six: UInt32 = 0x3F3F_3F3F, nibble: UInt32 = 0x0F0F_0F0F, two: UInt32 = 0x0303_0303
+    let scalesLow = u0 & six, scalesHigh = (u2 & nibble) | (((u0 >> 6) & two) << 4)
+    let minsLow = u1 & six, minsHigh = ((u2 >> 4) & nibble) | (((u1 >> 6) & two) << 4)
+    return (_mm_cvtepu8_epi16(_mm_setr_epi32(Int32(bitPattern: scalesLow), Int32(bitPattern: scalesHigh), 0, 0)),
+            _mm_cvtepu8_epi16(_mm_setr_epi32(Int32(bitPattern: minsLow), Int32(bitPattern: minsHigh), 0, 0)))
 }
 
-/// The super-block formats of nibbles with 6-bit scales and mins, as types so that each gets its own
-/// specialization: Q4_K (144 bytes, nibbles at byte 16) and Q5_K (176 bytes, each value's fifth bit in
-/// bytes 16…47, nibbles at byte 48).
-protocol NibbleSuperBlock { static var bytes: Int { get }; static var fifthBits: Bool { get } }
-enum Q4_KBlocks: NibbleSuperBlock { static var bytes: Int { 144 }; static var fifthBits: Bool { false } }
-enum Q5_KBlocks: NibbleSuperBlock { static var bytes: Int { 176 }; static var fifthBits: Bool { true } }
+/// The K-quant super-block formats with a kernel below, as types so that each gets its own
+/// specialization, in pairs that share a kernel and differ by one extra bit per value:
+/// - nibbles with 6-bit scales and mins (``avx2RowNibblesK``): Q4_K (144 bytes, nibbles at byte 16) and
+///   Q5_K (176 bytes, each value's fifth bit in bytes 16…47, nibbles at byte 48);
+/// - 2-bit values in sixteen sub-blocks of 16 (``avx2RowTwoBitK``): Q2_K (84 bytes: scale | min << 4
+///   per sub-block, then 64 bytes of values, d, dmin) and Q3_K (110 bytes: a third bit per value in bytes
+///   0…31, values at 32, twelve bytes of 6-bit signed scales at 96, d at 108).
+protocol SuperBlockKind { static var bytes: Int { get }; static var extraBit: Bool { get } }
+enum Q4_KBlocks: SuperBlockKind { static var bytes: Int { 144 }; static var extraBit: Bool { false } }
+enum Q5_KBlocks: SuperBlockKind { static var bytes: Int { 176 }; static var extraBit: Bool { true } }
+enum Q2_KBlocks: SuperBlockKind { static var bytes: Int { 84 }; static var extraBit: Bool { false } }
+enum Q3_KBlocks: SuperBlockKind { static var bytes: Int { 110 }; static var extraBit: Bool { true } }
 
 /// One Q4_K or Q5_K row · `T` (1…4) tokens' Q8_K activations (token k's values at `qs + k·columns`,
 /// scales at `ad + k·blocks`, per-16 sums at `bsums + k·columns/16`), to `y[k·ldy]`:
 /// d·da·Σ scale·Σq·a − dmin·da·Σ min·Σa per super-block. Each 32-byte vector of nibbles is split once
 /// and meets every token's activations, and every token's sums are formed the same way for any T.
 @inline(__always)
-func avx2RowNibblesK<K: NibbleSuperBlock>(_: K.Type, _ w: UnsafeRawPointer, tokens T: Int, _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>,
+func avx2RowNibblesK<K: SuperBlockKind>(_: K.Type, _ w: UnsafeRawPointer, tokens T: Int, _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>,
                                           _ bsums: UnsafePointer<Int32>, columns: Int, _ y: UnsafeMutablePointer<Float>, ldy: Int) {
     let blocks = columns / 256, low = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1)
     var acc = InlineArray<4, __m256>(repeating: _mm256_setzero_ps())
     var minSum = InlineArray<4, Float>(repeating: 0)
     for b in 0..<blocks {
         let p = w + b &* K.bytes
-        let (scales, mins) = q4KScalesAndMins(p)
+        let (scales128, mins) = kScalesAndMins(p)
+        let scales = _mm256_set_m128i(scales128, scales128)
         let dm = twoHalves(p)
-        let qh = K.fifthBits ? load256(p + 16) : _mm256_setzero_si256()
+        let qh = K.extraBit ? load256(p + 16) : _mm256_setzero_si256()
         var sumi = InlineArray<4, __m256i>(repeating: _mm256_setzero_si256())
         for g in 0..<4 {
-            let q = load256(p + ((K.fifthBits ? 48 : 16) &+ 32 &* g))
+            let q = load256(p + ((K.extraBit ? 48 : 16) &+ 32 &* g))
             var lo = _mm256_and_si256(q, low), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low)
-            if K.fifthBits {
+            if K.extraBit {
                 // Bit 2g of byte l is value l's fifth bit in sub-block 2g, bit 2g + 1 in sub-block 2g + 1.
                 lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, Int32(2 &* g)), one), 4))
                 hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, Int32(2 &* g &+ 1)), one), 4))
             }
-            let scaleLo = _mm256_set1_epi16(scales[2 &* g]), scaleHi = _mm256_set1_epi16(scales[2 &* g &+ 1])
+            // Scale 2g (and 2g + 1) in every lane: bytes 4g, 4g + 1 (4g + 2, 4g + 3) of each half.
+            let pick = Int16(4 &* g) | Int16(4 &* g &+ 1) << 8
+            let scaleLo = _mm256_shuffle_epi8(scales, _mm256_set1_epi16(pick)), scaleHi = _mm256_shuffle_epi8(scales, _mm256_set1_epi16(pick &+ 0x0202))
             for k in 0..<T {
                 let a = qs + (k &* columns &+ b &* 256 &+ 64 &* g)
                 sumi[k] = _mm256_add_epi32(sumi[k], _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(lo, load256(a)), scaleLo),
@@ -319,9 +330,11 @@ func avx2RowNibblesK<K: NibbleSuperBlock>(_: K.Type, _ w: UnsafeRawPointer, toke
             }
         }
         for k in 0..<T {
-            let da = ad[k &* blocks &+ b], sums = bsums + (k &* (columns / 16) &+ b &* 16)
-            var m: Int32 = 0
-            for j in 0..<8 { m &+= mins[j] &* (sums[2 &* j] &+ sums[2 &* j &+ 1]) }
+            let da = ad[k &* blocks &+ b], sums16 = sixteenSums(bsums + (k &* (columns / 16) &+ b &* 16))
+            // Σ min_j·(Σa over sub-block j): the per-16 sums added in pairs, times the mins, in four lanes.
+            let halves = unsafeBitCast(sums16, to: SIMD4<Int64>.self)
+            let pairs = _mm_hadd_epi16(halves.lowHalf, halves.highHalf)
+            let m = unsafeBitCast(_mm_madd_epi16(mins, pairs), to: SIMD4<Int32>.self).wrappedSum()
             acc[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi[k]), _mm256_set1_ps(dm[0] * da), acc[k])
             minSum[k] += dm[1] * da * Float(m)
         }
@@ -347,35 +360,27 @@ func avx2RowNibblesK<K: NibbleSuperBlock>(_: K.Type, _ w: UnsafeRawPointer, toke
     return _mm_sub_epi8(_mm_or_si128(low, _mm_slli_epi16(high, 4)), _mm_set1_epi8(32))
 }
 
-/// The super-block formats of 2-bit values in sixteen sub-blocks of 16, as types so that each gets its
-/// own specialization: Q2_K (84 bytes: scale | min << 4 per sub-block, then 64 bytes of values, d,
-/// dmin) and Q3_K (110 bytes: a third bit per value in bytes 0…31, values at 32, twelve bytes of 6-bit
-/// signed scales at 96, d at 108).
-protocol TwoBitSuperBlock { static var bytes: Int { get }; static var thirdBits: Bool { get } }
-enum Q2_KBlocks: TwoBitSuperBlock { static var bytes: Int { 84 }; static var thirdBits: Bool { false } }
-enum Q3_KBlocks: TwoBitSuperBlock { static var bytes: Int { 110 }; static var thirdBits: Bool { true } }
-
 /// One Q2_K or Q3_K row · `T` (1…4) tokens' Q8_K activations, laid out as for
 /// ``avx2RowNibblesK(_:_:tokens:_:_:_:columns:_:ldy:)``. Byte l of 32 in half n holds, at bits 2s…2s+1,
 /// value l of sub-blocks 8n + 2s (l < 16) and 8n + 2s + 1, so one shift and mask gives 32 values that
 /// line up with 32 consecutive activations. Q2_K: d·da·Σ scale·Σq·a − dmin·da·Σ min·Σa. Q3_K's values
 /// are q − 4 where the third bit is clear: Σ(q + 4·bit)·a − 4·Σa, the second sum from the per-16 sums.
 @inline(__always)
-func avx2RowTwoBitK<K: TwoBitSuperBlock>(_: K.Type, _ w: UnsafeRawPointer, tokens T: Int, _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>,
+func avx2RowTwoBitK<K: SuperBlockKind>(_: K.Type, _ w: UnsafeRawPointer, tokens T: Int, _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>,
                                          _ bsums: UnsafePointer<Int32>, columns: Int, _ y: UnsafeMutablePointer<Float>, ldy: Int) {
     let blocks = columns / 256, three = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1)
     var acc = InlineArray<4, __m256>(repeating: _mm256_setzero_ps())
     for b in 0..<blocks {
         let p = w + b &* K.bytes
-        let scales128 = K.thirdBits ? q3KScales128(p + 96) : _mm_and_si128(load128(p), _mm_set1_epi8(0x0F))
+        let scales128 = K.extraBit ? q3KScales128(p + 96) : _mm_and_si128(load128(p), _mm_set1_epi8(0x0F))
         let scales = unsafeBitCast(scales128, to: SIMD16<Int8>.self)
-        let hm = K.thirdBits ? load256(p) : _mm256_setzero_si256()
+        let hm = K.extraBit ? load256(p) : _mm256_setzero_si256()
         var sumi = InlineArray<4, __m256i>(repeating: _mm256_setzero_si256())
         for n in 0..<2 {
-            let q = load256(p + ((K.thirdBits ? 32 : 16) &+ 32 &* n))
+            let q = load256(p + ((K.extraBit ? 32 : 16) &+ 32 &* n))
             for s in 0..<4 {
                 var u = _mm256_and_si256(_mm256_srli_epi16(q, Int32(2 &* s)), three)
-                if K.thirdBits { u = _mm256_or_si256(u, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hm, Int32(4 &* n &+ s)), one), 2)) }
+                if K.extraBit { u = _mm256_or_si256(u, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hm, Int32(4 &* n &+ s)), one), 2)) }
                 let j = 8 &* n &+ 2 &* s
                 let scale = _mm256_set_m128i(_mm_set1_epi16(Int16(scales[j &+ 1])), _mm_set1_epi16(Int16(scales[j])))
                 for k in 0..<T {
@@ -385,11 +390,11 @@ func avx2RowTwoBitK<K: TwoBitSuperBlock>(_: K.Type, _ w: UnsafeRawPointer, token
             }
         }
         // (Q3_K's d is the block's last two bytes: a four-byte load would read past the tensor's end.)
-        let d = Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: K.thirdBits ? 108 : 80, as: UInt16.self)))
-        let dmin = K.thirdBits ? 0 : Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: 82, as: UInt16.self)))
+        let d = Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: K.extraBit ? 108 : 80, as: UInt16.self)))
+        let dmin = K.extraBit ? 0 : Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: 82, as: UInt16.self)))
         for k in 0..<T {
             let da = ad[k &* blocks &+ b], sums16 = sixteenSums(bsums + (k &* (columns / 16) &+ b &* 16))
-            if K.thirdBits {
+            if K.extraBit {
                 let offsets = _mm256_slli_epi32(_mm256_madd_epi16(sums16, _mm256_cvtepi8_epi16(scales128)), 2)
                 acc[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(sumi[k], offsets)), _mm256_set1_ps(d * da), acc[k])
             } else {
@@ -462,32 +467,13 @@ func avx2RowsK(_ type: GGMLType, rows: Int, tokens: Int, _ w: UnsafeRawPointer, 
             }
         }
     }
+    // `run` passes T as the literal 4 or 1, so each kernel is specialized for both once inlined.
     switch type {
-    case .q4_K:
-        run { w, T, qs, ad, bsums, y in
-            if T == 4 { avx2RowNibblesK(Q4_KBlocks.self, w, tokens: 4, qs, ad, bsums, columns: columns, y, ldy: ldy) }
-            else { avx2RowNibblesK(Q4_KBlocks.self, w, tokens: 1, qs, ad, bsums, columns: columns, y, ldy: ldy) }
-        }
-    case .q2_K:
-        run { w, T, qs, ad, bsums, y in
-            if T == 4 { avx2RowTwoBitK(Q2_KBlocks.self, w, tokens: 4, qs, ad, bsums, columns: columns, y, ldy: ldy) }
-            else { avx2RowTwoBitK(Q2_KBlocks.self, w, tokens: 1, qs, ad, bsums, columns: columns, y, ldy: ldy) }
-        }
-    case .q3_K:
-        run { w, T, qs, ad, bsums, y in
-            if T == 4 { avx2RowTwoBitK(Q3_KBlocks.self, w, tokens: 4, qs, ad, bsums, columns: columns, y, ldy: ldy) }
-            else { avx2RowTwoBitK(Q3_KBlocks.self, w, tokens: 1, qs, ad, bsums, columns: columns, y, ldy: ldy) }
-        }
-    case .q5_K:
-        run { w, T, qs, ad, bsums, y in
-            if T == 4 { avx2RowNibblesK(Q5_KBlocks.self, w, tokens: 4, qs, ad, bsums, columns: columns, y, ldy: ldy) }
-            else { avx2RowNibblesK(Q5_KBlocks.self, w, tokens: 1, qs, ad, bsums, columns: columns, y, ldy: ldy) }
-        }
-    case .q6_K:
-        run { w, T, qs, ad, bsums, y in
-            if T == 4 { avx2RowQ6_K(w, tokens: 4, qs, ad, bsums, columns: columns, y, ldy: ldy) }
-            else { avx2RowQ6_K(w, tokens: 1, qs, ad, bsums, columns: columns, y, ldy: ldy) }
-        }
+    case .q2_K: run { avx2RowTwoBitK(Q2_KBlocks.self, $0, tokens: $1, $2, $3, $4, columns: columns, $5, ldy: ldy) }
+    case .q3_K: run { avx2RowTwoBitK(Q3_KBlocks.self, $0, tokens: $1, $2, $3, $4, columns: columns, $5, ldy: ldy) }
+    case .q4_K: run { avx2RowNibblesK(Q4_KBlocks.self, $0, tokens: $1, $2, $3, $4, columns: columns, $5, ldy: ldy) }
+    case .q5_K: run { avx2RowNibblesK(Q5_KBlocks.self, $0, tokens: $1, $2, $3, $4, columns: columns, $5, ldy: ldy) }
+    case .q6_K: run { avx2RowQ6_K($0, tokens: $1, $2, $3, $4, columns: columns, $5, ldy: ldy) }
     default: return false
     }
     return true
