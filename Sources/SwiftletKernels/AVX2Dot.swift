@@ -133,6 +133,47 @@ func avx2QuantizeBlock32(_ v: UnsafePointer<Float>, _ q: UnsafeMutablePointer<In
     return (amax / 127, total.wrappedSum())
 }
 
+/// 256 floats at `v` as Q8_K activations (values at `q`, per-16 sums at `bsums`), returning d: the same
+/// values as the portable loop. The largest magnitude comes from eight-lane maxima; the first value with
+/// that magnitude gives the sign (ggml scans in order), then q = v·(−127/that value) rounded to nearest
+/// even (vcvtps2dq) and capped at 127.
+@inline(__always)
+func avx2QuantizeBlock256(_ v: UnsafePointer<Float>, _ q: UnsafeMutablePointer<Int8>, _ bsums: UnsafeMutablePointer<Int32>) -> Float {
+    let signBit = _mm256_set1_ps(-0.0)
+    var m = _mm256_setzero_ps()
+    for i in 0..<32 { m = _mm256_max_ps(m, _mm256_andnot_ps(signBit, _mm256_loadu_ps(v + 8 &* i))) }
+    let m8 = unsafeBitCast(m, to: SIMD8<Float>.self)
+    let m4 = pointwiseMax(m8.lowHalf, m8.highHalf), m2 = pointwiseMax(m4.lowHalf, m4.highHalf)
+    let amax = max(m2[0], m2[1])
+    guard amax != 0 else {
+        q.initialize(repeating: 0, count: 256)
+        bsums.initialize(repeating: 0, count: 16)
+        return 0
+    }
+    var mx: Float = 0
+    // Magnitudes are non-negative floats, equal exactly when their bit patterns are.
+    let target = _mm256_castps_si256(_mm256_set1_ps(amax))
+    for i in 0..<32 {
+        let magnitude = _mm256_castps_si256(_mm256_andnot_ps(signBit, _mm256_loadu_ps(v + 8 &* i)))
+        let hits = _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(magnitude, target)))
+        if hits != 0 { mx = v[8 &* i &+ Int(hits.trailingZeroBitCount)]; break }
+    }
+    let iscale = -127 / mx, scale = _mm256_set1_ps(iscale), cap = _mm256_set1_epi32(127)
+    for i in 0..<8 {
+        let x = v + 32 &* i
+        let i0 = _mm256_min_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x), scale)), cap)
+        let i1 = _mm256_min_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + 8), scale)), cap)
+        let i2 = _mm256_min_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + 16), scale)), cap)
+        let i3 = _mm256_min_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + 24), scale)), cap)
+        bsums[2 &* i] = unsafeBitCast(_mm256_add_epi32(i0, i1), to: SIMD8<Int32>.self).wrappedSum()
+        bsums[2 &* i &+ 1] = unsafeBitCast(_mm256_add_epi32(i2, i3), to: SIMD8<Int32>.self).wrappedSum()
+        let bytes = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3))
+        _mm256_storeu_si256(UnsafeMutableRawPointer(q + 32 &* i).assumingMemoryBound(to: __m256i.self),
+                            _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)))
+    }
+    return 1 / iscale
+}
+
 /// Bit i of `bits` as byte i of the result: 0xFF where set, 0 where clear.
 @inline(__always) private func bytesFromBits(_ bits: UInt32) -> __m256i {
     let spread = _mm256_shuffle_epi8(

@@ -50,13 +50,49 @@ private func quantizeBlock32(_ v: UnsafePointer<Float>, _ q: UnsafeMutablePointe
     return (amax / 127, sum)
 }
 
+/// 256 floats at `v` as Q8_K activations at `q` (ggml's quantize_row_q8_K): the scale from the value of
+/// largest magnitude (the first, on ties) so that it maps to −127, values rounded to nearest even and
+/// capped at 127, and the sixteen per-16 sums. Returns d (0 for an all-zero block, whose values are 0).
+private func quantizeBlock256(_ v: UnsafePointer<Float>, _ q: UnsafeMutablePointer<Int8>, _ bsums: UnsafeMutablePointer<Int32>) -> Float {
+    var amax: Float = 0, mx: Float = 0
+    for j in 0..<256 where abs(v[j]) > amax { amax = abs(v[j]); mx = v[j] }
+    guard amax != 0 else {
+        q.initialize(repeating: 0, count: 256)
+        bsums.initialize(repeating: 0, count: 16)
+        return 0
+    }
+    let iscale = -127 / mx
+    for i in 0..<16 {
+        var sum: Int32 = 0
+        for j in (16 * i)..<(16 * i + 16) {
+            let qj = Int8(clamping: min(127, Int((iscale * v[j]).rounded(.toNearestOrEven))))
+            q[j] = qj
+            sum &+= Int32(qj)
+        }
+        bsums[i] = sum
+    }
+    return 1 / iscale
+}
+
 private func quantizeActivations(_ type: GGMLType, _ x: UnsafePointer<Float>, tokens: Int, columns: Int,
-                                 path: KernelPath = .fastest) -> QuantizedActivations {
+                                 path: KernelPath = .fastest, pool: ThreadPool? = nil) -> QuantizedActivations {
     let n = tokens * columns
+    /// `body(b)` for every block b < count, split over the pool for prompts (one token's blocks are too
+    /// few to be worth a dispatch).
+    func forEachBlock(_ count: Int, _ body: (Int) -> Void) {
+        guard let pool, tokens >= 8, pool.threadCount > 1 else {
+            for b in 0..<count { body(b) }
+            return
+        }
+        let pieces = pool.threadCount * 4
+        pool.parallelFor(pieces) { c in
+            for b in (count * c / pieces)..<(count * (c + 1) / pieces) { body(b) }
+        }
+    }
     switch type {
     case .q4_0, .q5_0, .q8_0, .q4_1, .q5_1:
         let a = QuantizedActivations(count: n)
-        for b in 0..<n / 32 {
+        forEachBlock(n / 32) { b in
             var block = (d: Float(0), sum: Int32(0))
             #if SWIFTLET_AVX2 && arch(x86_64)
             if path == .fastest { block = avx2QuantizeBlock32(x + b &* 32, a.qs + b &* 32) }
@@ -71,21 +107,11 @@ private func quantizeActivations(_ type: GGMLType, _ x: UnsafePointer<Float>, to
         return a
     case .q4_K, .q6_K, .q5_K, .q3_K, .q2_K:
         let a = QuantizedActivations(count: n)
-        a.qs.initialize(repeating: 0, count: n)
-        a.d.initialize(repeating: 0, count: n / 256)
-        a.bsums.initialize(repeating: 0, count: n / 16)
-        for b in 0..<n / 256 {
-            let v = x + b * 256
-            var amax: Float = 0, mx: Float = 0
-            for j in 0..<256 where abs(v[j]) > amax { amax = abs(v[j]); mx = v[j] }
-            guard amax != 0 else { continue }
-            let iscale = -127 / mx
-            for j in 0..<256 {
-                let q = min(127, Int((iscale * v[j]).rounded(.toNearestOrEven)))
-                a.qs[b * 256 + j] = Int8(clamping: q)
-                a.bsums[b * 16 + j / 16] += Int32(q)
-            }
-            a.d[b] = 1 / iscale
+        forEachBlock(n / 256) { b in
+            #if SWIFTLET_AVX2 && arch(x86_64)
+            if path == .fastest { a.d[b] = avx2QuantizeBlock256(x + b &* 256, a.qs + b &* 256, a.bsums + b &* 16); return }
+            #endif
+            a.d[b] = quantizeBlock256(x + b &* 256, a.qs + b &* 256, a.bsums + b &* 16)
         }
         return a
     case .f16:
@@ -354,7 +380,7 @@ public func matmul(_ products: [(weight: WeightMatrix, output: UnsafeMutablePoin
     let activations = products.map { p -> QuantizedActivations in
         let format = activationFormat(p.weight.type)
         if let done = quantized.first(where: { $0.format == format }) { return done.activations }
-        let a = quantizeActivations(p.weight.type, x, tokens: tokens, columns: columns)
+        let a = quantizeActivations(p.weight.type, x, tokens: tokens, columns: columns, pool: pool)
         quantized.append((format, a))
         return a
     }
@@ -455,12 +481,14 @@ public func q8Activations(_ x: [Float], path: KernelPath = .fastest) throws(Kern
 }
 
 /// `x` (a multiple of 256 values) as the matrix products quantize activations for the K-quant formats
-/// (ggml's Q8_K): 8-bit values and one float scale per 256 values. For tests and tools.
-public func q8KActivations(_ x: [Float]) throws(KernelError) -> (values: [Int8], scales: [Float]) {
+/// (ggml's Q8_K): 8-bit values, one float scale per 256 values and the sums of each 16 values. For
+/// tests and tools.
+public func q8KActivations(_ x: [Float], path: KernelPath = .fastest) throws(KernelError) -> (values: [Int8], scales: [Float], sums: [Int32]) {
     guard x.count % 256 == 0 else { throw .shapeMismatch("\(x.count) values is not a multiple of 256") }
-    guard !x.isEmpty else { return ([], []) }
-    let a = x.withUnsafeBufferPointer { quantizeActivations(.q4_K, $0.baseAddress!, tokens: 1, columns: x.count) }
-    return (Array(UnsafeBufferPointer(start: a.qs, count: x.count)), Array(UnsafeBufferPointer(start: a.d, count: x.count / 256)))
+    guard !x.isEmpty else { return ([], [], []) }
+    let a = x.withUnsafeBufferPointer { quantizeActivations(.q4_K, $0.baseAddress!, tokens: 1, columns: x.count, path: path) }
+    return (Array(UnsafeBufferPointer(start: a.qs, count: x.count)), Array(UnsafeBufferPointer(start: a.d, count: x.count / 256)),
+            Array(UnsafeBufferPointer(start: a.bsums, count: x.count / 16)))
 }
 
 /// `row` (one weight row of `type`, `x.count` columns) · `x`, with `x` quantized as the matrix

@@ -93,6 +93,24 @@ struct SplitMix {
         #expect(throws: KernelError.self) { try q8Activations([1, 2, 3]) }
     }
 
+    /// The vectorized Q8_K quantizer gives the portable loop's values, scales and per-16 sums exactly:
+    /// an all-zero block, a tie of opposite signs for the largest magnitude (the first one sets the
+    /// sign), halfway cases and wide ranges included.
+    @Test func superBlockActivationQuantizationMatchesPortable() throws {
+        var rng = SplitMix(43)
+        var x = (0..<(256 * 8)).map { i in rng.nextFloat() * Float(1 << (i / 256)) }
+        for j in 0..<256 { x[j] = 0 }                                           // an all-zero block
+        x[256 + 7] = -50; x[256 + 200] = 50                                    // tie: −50 comes first
+        for j in 0..<256 { x[512 + j] = j == 3 ? 127 : Float(j % 40) - 19.5 }  // iscale = −1: exact halves
+        let fast = try q8KActivations(x, path: .fastest), portable = try q8KActivations(x, path: .portable)
+        #expect(fast.values == portable.values)
+        #expect(fast.scales == portable.scales)
+        #expect(fast.sums == portable.sums)
+        #expect(fast.scales[0] == 0 && fast.values[0..<256].allSatisfy { $0 == 0 })
+        #expect(fast.values[256 + 7] == -127 && fast.values[256 + 200] == 127)
+        #expect(fast.values[512 + 3] == -127 && Array(fast.values[512..<515]) == [20, 18, 18])
+    }
+
     /// The quantized dot stays close to the exact float dot of the dequantized row (activation
     /// quantization to 8 bits costs well under 1% of the sum of magnitudes).
     @Test(arguments: types)
@@ -122,7 +140,8 @@ struct SplitMix {
             var rng = SplitMix(seed)
             let x = (0..<columns).map { _ in rng.nextFloat() * 4 }
             let superBlocks = type.blockSize == 256
-            let (values, scales) = superBlocks ? try q8KActivations(x) : try q8Activations(x)
+            let (values, scales): ([Int8], [Float])
+            if superBlocks { let k = try q8KActivations(x); (values, scales) = (k.values, k.scales) } else { (values, scales) = try q8Activations(x) }
             let a = values.indices.map { Double(values[$0]) * Double(scales[$0 / (superBlocks ? 256 : 32)]) }
             try row.withUnsafeBytes { r in
                 var w = [Float](repeating: 0, count: columns)
