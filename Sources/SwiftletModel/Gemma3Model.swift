@@ -96,7 +96,7 @@ struct Gemma3Model: TransformerArchitecture {
             rt.normRows(ws.x, layer.ffnNorm, ws.xb, rows: n, width: dim)
             rt.dump("ffn_norm", l, ws.xb, n * dim)
             rt.linear([(layer.gate, ws.hb), (layer.up, ws.hb2)], ws.xb, tokens: n)        // gate, up (n, ff)
-            geglu(gate: ws.hb, up: ws.hb2, out: ws.hb, count: n * ff)
+            rt.gatedActivation(geglu, gate: ws.hb, up: ws.hb2, out: ws.hb, rows: n, width: ff)
             rt.linear(layer.down, ws.hb, ws.xb2, tokens: n)                   // (n, dim)
             rt.dump("ffn_out", l, ws.xb2, n * dim)
             rt.normRows(ws.xb2, layer.postFfnNorm, ws.xb2, rows: n, width: dim)

@@ -88,7 +88,7 @@ struct LlamaModel: TransformerArchitecture {
             rt.normRows(ws.x, layer.ffnNorm, ws.xb, rows: n, width: dim)
             rt.dump("ffn_norm", l, ws.xb, n * dim)
             rt.linear([(layer.gate, ws.hb), (layer.up, ws.hb2)], ws.xb, tokens: n)        // gate, up (n, ff)
-            swiglu(gate: ws.hb, up: ws.hb2, out: ws.hb, count: n * ff)
+            rt.gatedActivation(swiglu, gate: ws.hb, up: ws.hb2, out: ws.hb, rows: n, width: ff)
             rt.linear(layer.down, ws.hb, ws.xb2, tokens: n)                   // (n, dim)
             rt.dump("ffn_out", l, ws.xb2, n * dim)
             add(ws.x, ws.xb2, out: ws.x, count: n * dim)

@@ -45,10 +45,29 @@ final class Runtime: Sendable {
         matmul(products, x, tokens: n, pool: pool)
     }
 
+    /// `body` over `0..<rows`, in one range per thread when a batch has enough rows (the element-wise
+    /// steps of a prompt are otherwise left to one thread while the other waits). Rows are independent,
+    /// so the split does not change any number.
+    func forRows(_ rows: Int, _ body: (Range<Int>) -> Void) {
+        let pieces = rows >= 16 ? pool.threadCount : 1
+        if pieces == 1 { body(0..<rows); return }
+        pool.parallelFor(pieces) { i in body((rows * i / pieces)..<(rows * (i + 1) / pieces)) }
+    }
+
     /// RMS-normalises each of `rows` rows of `width` floats, times `weight`.
     func normRows(_ x: UnsafePointer<Float>, _ weight: Vector, _ out: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
-        for r in 0..<rows {
-            rmsNorm(x + r * width, weight: weight.pointer, out: out + r * width, count: width, epsilon: config.rmsEpsilon)
+        forRows(rows) { range in
+            for r in range {
+                rmsNorm(x + r * width, weight: weight.pointer, out: out + r * width, count: width, epsilon: config.rmsEpsilon)
+            }
+        }
+    }
+
+    /// The gated feed-forward activation, row by row: out = act(gate) · up over `rows` rows of `width`.
+    func gatedActivation(_ act: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void,
+                         gate: UnsafePointer<Float>, up: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
+        forRows(rows) { range in
+            act(gate + range.lowerBound * width, up + range.lowerBound * width, out + range.lowerBound * width, range.count * width)
         }
     }
 
@@ -63,16 +82,16 @@ final class Runtime: Sendable {
         let style: RoPEStyle = c.ropeUsesHalves ? .neox : .normal
         let base = c.ropeBase(ofLayer: layer), fs = c.ropeFrequencyScale(ofLayer: layer)
         let ropeDim = c.ropeDimensionCount
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: max(2, ropeDim)) { angles in
+        forRows(n) { tokens in withUnsafeTemporaryAllocation(of: Float.self, capacity: max(2, ropeDim)) { angles in
             let cos = angles.baseAddress!, sin = cos + ropeDim / 2
-            for t in 0..<n {
+            for t in tokens {
                 ropeAngles(position: start + t, ropeDim: ropeDim, base: base, freqScale: fs, cos: cos, sin: sin)
                 rope(q + t * c.headCount * c.keyLength, heads: c.headCount, headDim: c.keyLength, ropeDim: ropeDim,
                      cos: cos, sin: sin, style: style)
                 rope(k + t * c.keyWidth, heads: c.headCountKV, headDim: c.keyLength, ropeDim: ropeDim,
                      cos: cos, sin: sin, style: style)
             }
-        }
+        } }
     }
 
     /// Batches at least this long take llama.cpp's tiled flash-attention numerics (F32 q and
