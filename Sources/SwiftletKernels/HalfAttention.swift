@@ -1,6 +1,7 @@
 // The inner steps of one-token attention over an F16 KV cache, the way llama.cpp's one-row flash
 // attention takes them (q and the V accumulator rounded to F16). Each has a plain loop and, in AVX2
 // builds, an F16C one with the same operations in the same order per element, so both give the same bits.
+import Foundation
 #if SWIFTLET_AVX2 && arch(x86_64)
 import _Builtin_intrinsics.intel
 #endif
@@ -68,4 +69,70 @@ public func accumulateRoundingToHalf(_ out: UnsafeMutablePointer<Float>, _ v: Un
     }
     #endif
     while i < count { out[i] = Float(Float16(out[i] + Float(v[i]) * s)); i += 1 }
+}
+
+/// One query head's softmax-weighted sum of `count` F16 value rows, the way llama.cpp's one-row flash
+/// attention forms it: rows in order; a score above the running maximum rescales the F16 accumulator by
+/// e^(old − new) and adds the row with weight 1, any other adds it with weight e^(s − max); every step
+/// rounds the accumulator to F16 (``scaleRoundingToHalf(_:by:count:)``,
+/// ``accumulateRoundingToHalf(_:_:times:count:)``); at the end it is divided by the weights' sum.
+///
+/// Row j is the `length` values at `values + slot·rowStride`, slots starting at `firstSlot` and wrapping
+/// at `ringRows` (a sliding-window ring). The weights are found first, then (AVX2, `length` a multiple
+/// of 64) the accumulator runs 64 values at a time in registers over every row; the same operations per
+/// element as row by row, so the same bits.
+public func attendRoundingToHalf(scores: UnsafePointer<Float>, count: Int, values: UnsafePointer<Float16>, rowStride: Int,
+                                 firstSlot: Int, ringRows: Int, length: Int, out: UnsafeMutablePointer<Float>) {
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * max(1, count)) { buffer in
+        // rescale[j] ≠ 1 only where row j raised the maximum (then weight[j] is 1).
+        let rescale = buffer.baseAddress!, weight = rescale + count
+        var maximum = -Float.infinity, sum: Float = 0
+        for j in 0..<count {
+            let s = scores[j]
+            var ms: Float = 1, vs: Float = 1
+            if s > maximum {
+                ms = expf(maximum - s)
+                maximum = s
+            } else {
+                vs = expf(s - maximum)
+            }
+            rescale[j] = ms; weight[j] = vs
+            sum = sum * ms + vs
+        }
+        out.update(repeating: 0, count: length)
+        var done = false
+        #if SWIFTLET_AVX2 && arch(x86_64)
+        if length % 64 == 0 {
+            for chunk in stride(from: 0, to: length, by: 64) {
+                var acc = InlineArray<8, __m256>(repeating: _mm256_setzero_ps())
+                var slot = firstSlot
+                for j in 0..<count {
+                    let v = UnsafeRawPointer(values + (slot &* rowStride &+ chunk))
+                    if rescale[j] != 1 {
+                        let ms = _mm256_set1_ps(rescale[j])
+                        for i in 0..<8 { acc[i] = roundedToHalf(_mm256_mul_ps(acc[i], ms)) }
+                    }
+                    let vs = _mm256_set1_ps(weight[j])
+                    for i in 0..<8 {
+                        let h = _mm256_cvtph_ps(_mm_loadu_si128((v + 16 &* i).assumingMemoryBound(to: __m128i.self)))
+                        acc[i] = roundedToHalf(_mm256_add_ps(acc[i], _mm256_mul_ps(h, vs)))
+                    }
+                    slot = slot &+ 1 == ringRows ? 0 : slot &+ 1
+                }
+                for i in 0..<8 { _mm256_storeu_ps(out + (chunk &+ 8 &* i), acc[i]) }
+            }
+            done = true
+        }
+        #endif
+        if !done {
+            var slot = firstSlot
+            for j in 0..<count {
+                if rescale[j] != 1 { scaleRoundingToHalf(out, by: rescale[j], count: length) }
+                accumulateRoundingToHalf(out, values + slot * rowStride, times: weight[j], count: length)
+                slot = slot + 1 == ringRows ? 0 : slot + 1
+            }
+        }
+        let inverse = sum == 0 ? 0 : 1 / sum
+        for i in 0..<length { out[i] *= inverse }
+    }
 }

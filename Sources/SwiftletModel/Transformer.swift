@@ -236,7 +236,6 @@ final class Runtime: Sendable {
                             scale: Float, out: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
         let c = config, count = positions.count
         let qHalf = scratch, scores = scratch + heads * c.keyLength
-        let maxima = scores + heads * count, sums = maxima + heads
         for i in 0..<(heads * c.keyLength) { qHalf[i] = Float(Float16(q[i])) }
         precondition(positions.upperBound < rows.positions.upperBound, "attended positions outside the cache view")
         let firstSlot = rows.slot(of: positions.lowerBound)
@@ -259,29 +258,9 @@ final class Runtime: Sendable {
             slot = rows.slot(after: slot)
         }
         touchSink.store(Int(touched), ordering: .relaxed)  // an observable use, so the loads stay
-        for g in 0..<heads { maxima[g] = -Float.infinity; sums[g] = 0 }
-        out.update(repeating: 0, count: heads * c.valueLength)
-        slot = firstSlot
-        for j in 0..<count {
-            let v = values + slot * rows.valueWidth
-            for g in 0..<heads {
-                let s = scores[g * count + j], o = out + g * c.valueLength
-                var ms: Float = 1, vs: Float = 1
-                if s > maxima[g] {
-                    ms = expf(maxima[g] - s)
-                    maxima[g] = s
-                    scaleRoundingToHalf(o, by: ms, count: c.valueLength)
-                } else {
-                    vs = expf(s - maxima[g])
-                }
-                accumulateRoundingToHalf(o, v, times: vs, count: c.valueLength)
-                sums[g] = sums[g] * ms + vs
-            }
-            slot = rows.slot(after: slot)
-        }
         for g in 0..<heads {
-            let inv = sums[g] == 0 ? 0 : 1 / sums[g]
-            for i in 0..<c.valueLength { out[g * c.valueLength + i] *= inv }
+            attendRoundingToHalf(scores: scores + g * count, count: count, values: values, rowStride: rows.valueWidth,
+                                 firstSlot: firstSlot, ringRows: rows.ringRows, length: c.valueLength, out: out + g * c.valueLength)
         }
     }
 
