@@ -32,7 +32,31 @@ public func dotHalf(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float16>, coun
     return (s0 + s1) + (s2 + s3)
 }
 
+/// ``dotHalf(_:_:count:)`` of `a` with two rows at once, each summed exactly as there: the two chains
+/// of additions are independent, so interleaving them hides each one's latency.
+@inline(__always)
+public func dotHalfPair(_ a: UnsafePointer<Float>, _ b0: UnsafePointer<Float16>, _ b1: UnsafePointer<Float16>, count: Int) -> (Float, Float) {
+    #if SWIFTLET_AVX2 && arch(x86_64)
+    var i = 0
+    var acc0 = _mm_setzero_ps(), acc1 = _mm_setzero_ps()
+    while i + 4 <= count {
+        let x = _mm_loadu_ps(a + i)
+        let h0 = _mm_cvtph_ps(_mm_loadl_epi64(UnsafeRawPointer(b0 + i).assumingMemoryBound(to: __m128i.self)))
+        let h1 = _mm_cvtph_ps(_mm_loadl_epi64(UnsafeRawPointer(b1 + i).assumingMemoryBound(to: __m128i.self)))
+        acc0 = _mm_add_ps(acc0, _mm_mul_ps(x, h0))
+        acc1 = _mm_add_ps(acc1, _mm_mul_ps(x, h1))
+        i += 4
+    }
+    var s00 = acc0[0], s10 = acc1[0]
+    while i < count { s00 += a[i] * Float(b0[i]); s10 += a[i] * Float(b1[i]); i += 1 }
+    return ((s00 + acc0[1]) + (acc0[2] + acc0[3]), (s10 + acc1[1]) + (acc1[2] + acc1[3]))
+    #else
+    return (dotHalf(a, b0, count: count), dotHalf(a, b1, count: count))
+    #endif
+}
+
 #if SWIFTLET_AVX2 && arch(x86_64)
+/// Each lane rounded to F16#if SWIFTLET_AVX2 && arch(x86_64)
 /// Each lane rounded to F16 (nearest even) and back (vcvtps2ph's immediate form is not importable).
 @inline(__always) private func roundedToHalf(_ x: __m256) -> __m256 {
     SIMD8<Float>(SIMD8<Float16>(x))  // __m256 is SIMD8<Float>

@@ -253,9 +253,16 @@ final class Runtime: Sendable {
                 touched &+= vr.load(as: UInt16.self) &+ vr.load(fromByteOffset: 2 * c.valueLength - 2, as: UInt16.self)
                 aheadSlot = rows.slot(after: aheadSlot)
             }
-            let k = keys + slot * rows.keyWidth
-            for g in 0..<heads { scores[g * count + j] = dotHalf(qHalf + g * c.keyLength, k, count: c.keyLength) * scale }
-            slot = rows.slot(after: slot)
+            // Rows in pairs: two independent sums per query head (an odd last row pairs with itself).
+            guard j % 2 == 0 else { continue }
+            let next = j + 1 < count ? rows.slot(after: slot) : slot
+            let k0 = keys + slot * rows.keyWidth, k1 = keys + next * rows.keyWidth
+            for g in 0..<heads {
+                let (s0, s1) = dotHalfPair(qHalf + g * c.keyLength, k0, k1, count: c.keyLength)
+                scores[g * count + j] = s0 * scale
+                if j + 1 < count { scores[g * count + j + 1] = s1 * scale }
+            }
+            slot = rows.slot(after: next)
         }
         touchSink.store(Int(touched), ordering: .relaxed)  // an observable use, so the loads stay
         for g in 0..<heads {
