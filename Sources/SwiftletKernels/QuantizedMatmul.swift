@@ -1,7 +1,15 @@
 import Foundation
 import SwiftletGGUF
 
-private func rowChunks(_ rows: Int, _ pool: ThreadPool) -> Int { max(1, min(rows, pool.threadCount * 8)) }
+/// Row chunks per job: eight per thread for prompts (even finishes); one per thread for one token, so
+/// that each thread streams one contiguous run of weights. Decoding reads every weight from memory
+/// once per token, and the hardware prefetchers follow one long stream far better than eight short ones
+/// handed out in turn (AMD EPYC host, 2 threads, tg128: SmolLM2 Q4_0 206 → 291 t/s, Q8_0 174 → 213,
+/// Q4_1 180 → 234, F16 and Gemma 3 within noise). A late thread still loses nothing: the other claims
+/// its chunk.
+private func rowChunks(_ rows: Int, _ pool: ThreadPool, tokens: Int) -> Int {
+    max(1, min(rows, pool.threadCount * (tokens == 1 ? 1 : 8)))
+}
 
 // ggml's CPU matmul quantizes the activations to the weight's "vec_dot type" (Q8_0, Q8_1 or Q8_K;
 // F16 for F16 weights) and takes integer dot products per block. Doing the same is what makes logits
@@ -388,7 +396,7 @@ public func matmul(_ products: [(weight: WeightMatrix, output: UnsafeMutablePoin
     // F16 prompts go to OpenBLAS a chunk at a time, and each call packs the whole activation matrix
     // again: two chunks per thread there (SmolLM2 F16 pp512: 530 → 570 tokens/s against eight).
     let blasPrompt = tokens >= 8 && products.allSatisfy { $0.weight.type == .f16 }
-    let chunks = blasPrompt ? max(1, min(totalRows, pool.threadCount * 2)) : rowChunks(totalRows, pool)
+    let chunks = blasPrompt ? max(1, min(totalRows, pool.threadCount * 2)) : rowChunks(totalRows, pool, tokens: tokens)
     let needsScratch = products.contains { activationFormat($0.weight.type) == 3 }
     pool.parallelFor(chunks) { c in withUnsafeTemporaryAllocation(of: Float.self, capacity: needsScratch ? columns : 1) { scratchBuffer in
         let scratch = scratchBuffer.baseAddress!
