@@ -76,13 +76,15 @@ enum Block32Format {
         case .q8_0: return (load256(p + 2), twoHalves(p))
         case .q4_0: return (nibbles(p + 2), twoHalves(p))
         case .q4_1: return (nibbles(p + 4), twoHalves(p))
-        case .q5_0:
-            let high = _mm256_and_si256(bytesFromBits(p.loadUnaligned(fromByteOffset: 2, as: UInt32.self)), _mm256_set1_epi8(16))
-            return (_mm256_or_si256(nibbles(p + 6), high), twoHalves(p))
-        case .q5_1:
-            let high = _mm256_and_si256(bytesFromBits(p.loadUnaligned(fromByteOffset: 4, as: UInt32.self)), _mm256_set1_epi8(16))
-            return (_mm256_or_si256(nibbles(p + 8), high), twoHalves(p))
+        case .q5_0: return (fiveBitValues(p + 2), twoHalves(p))
+        case .q5_1: return (fiveBitValues(p + 4), twoHalves(p))
         }
+    }
+
+    /// 32 five-bit values from their fifth bits (four bytes at `p`) and the nibbles that follow them.
+    @inline(__always) private func fiveBitValues(_ p: UnsafeRawPointer) -> __m256i {
+        let high = _mm256_and_si256(bytesFromBits(p.loadUnaligned(as: UInt32.self)), _mm256_set1_epi8(16))
+        return _mm256_or_si256(nibbles(p + 4), high)
     }
 
     var offset: Int8 { switch self { case .q4_0: 8; case .q5_0: 16; default: 0 } }
@@ -433,13 +435,13 @@ func avx2RowTwoBitK<K: SuperBlockKind>(_: K.Type, _ w: UnsafeRawPointer, tokens 
         // (Q3_K's d is the block's last two bytes: a four-byte load would read past the tensor's end.)
         let d = Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: K.extraBit ? 108 : 80, as: UInt16.self)))
         let dmin = K.extraBit ? 0 : Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: 82, as: UInt16.self)))
+        let mins16 = K.extraBit ? _mm256_setzero_si256() : _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(load128(p), 4), _mm_set1_epi8(0x0F)))
         for k in 0..<T {
             let da = ad[k &* blocks &+ b], sums16 = sixteenSums(bsums + (k &* (columns / 16) &+ b &* 16))
             if K.extraBit {
                 let offsets = _mm256_slli_epi32(_mm256_madd_epi16(sums16, _mm256_cvtepi8_epi16(scales128)), 2)
                 acc[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(sumi[k], offsets)), _mm256_set1_ps(d * da), acc[k])
             } else {
-                let mins16 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(load128(p), 4), _mm_set1_epi8(0x0F)))
                 acc[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi[k]), _mm256_set1_ps(d * da), acc[k])
                 acc[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(sums16, mins16)), _mm256_set1_ps(-dmin * da), acc[k])
             }
@@ -553,7 +555,7 @@ func avx2DotBF16(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, count: Int) -
         i += 16
     }
     var sum = horizontalSum(_mm256_add_ps(acc0, acc1))
-    while i < count { sum += Float(bitPattern: UInt32(w.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) << 16) * x[i]; i += 1 }
+    while i < count { sum += bf16Value(w, 2 * i) * x[i]; i += 1 }
     return sum
 }
 

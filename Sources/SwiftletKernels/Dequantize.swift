@@ -28,6 +28,11 @@ import SwiftletGGUF
     return scales
 }
 
+/// The BF16 value at `offset` bytes into `p`: the top half of a float.
+@inline(__always) func bf16Value(_ p: UnsafeRawPointer, _ offset: Int) -> Float {
+    Float(bitPattern: UInt32(p.loadUnaligned(fromByteOffset: offset, as: UInt16.self)) << 16)
+}
+
 /// A float rounded to BF16 the way ggml does (nearest, ties to even; NaN stays a quiet NaN), as a float.
 @inline(__always) func bf16Round(_ x: Float) -> Float {
     let u = x.bitPattern
@@ -109,7 +114,7 @@ public func dequantizeRow(_ type: GGMLType, _ src: UnsafeRawPointer, _ dst: Unsa
             }
         }
     case .bf16:
-        for i in 0..<count { dst[i] = Float(bitPattern: UInt32(src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) << 16) }
+        for i in 0..<count { dst[i] = bf16Value(src, 2 * i) }
     case .q5_1:
         for blk in 0..<count / 32 {
             let o = blk * 24, d = half(src, o), m = half(src, o + 2), y = dst + blk * 32

@@ -56,7 +56,6 @@ public func dotHalfPair(_ a: UnsafePointer<Float>, _ b0: UnsafePointer<Float16>,
 }
 
 #if SWIFTLET_AVX2 && arch(x86_64)
-/// Each lane rounded to F16#if SWIFTLET_AVX2 && arch(x86_64)
 /// Each lane rounded to F16 (nearest even) and back (vcvtps2ph's immediate form is not importable).
 @inline(__always) private func roundedToHalf(_ x: __m256) -> __m256 {
     SIMD8<Float>(SIMD8<Float16>(x))  // __m256 is SIMD8<Float>

@@ -341,7 +341,7 @@ private func portableDot(_ type: GGMLType, _ w: UnsafeRawPointer, _ a: Quantized
         for i in 0..<columns { sumf += Float(wh[i]) * xa[i] }
     case .bf16:
         let xa = a.half + t * columns
-        for i in 0..<columns { sumf += Float(bitPattern: UInt32(w.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) << 16) * xa[i] }
+        for i in 0..<columns { sumf += bf16Value(w, 2 * i) * xa[i] }
     default:
         try? dequantizeRow(type, w, scratch, count: columns)
         sumf = dot(scratch, x + t * columns, count: columns)
