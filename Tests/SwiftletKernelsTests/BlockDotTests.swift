@@ -109,6 +109,7 @@ struct SplitMix {
         #expect(fast.scales[0] == 0 && fast.values[0..<256].allSatisfy { $0 == 0 })
         #expect(fast.values[256 + 7] == -127 && fast.values[256 + 200] == 127)
         #expect(fast.values[512 + 3] == -127 && Array(fast.values[512..<515]) == [20, 18, 18])
+        #expect(throws: KernelError.self) { try q8KActivations([Float](repeating: 1, count: 300)) }
     }
 
     /// The quantized dot stays close to the exact float dot of the dequantized row (activation
