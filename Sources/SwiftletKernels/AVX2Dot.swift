@@ -193,8 +193,7 @@ func avx2QuantizeBlock256(_ v: UnsafePointer<Float>, _ q: UnsafeMutablePointer<I
 /// kernels form it: one accumulator, acc = fma(Σq·a as floats, d·da, acc) block after block, then the
 /// eight lanes summed. The tiles only decide how many weight unpacks and activation loads are shared:
 /// a tile of R×T sums unpacks each block R times and loads each activation block T times instead of
-/// R·T times. (With 8 of the 16 vector registers as accumulators there is no room for a second
-/// accumulator per sum, which is why decoding's ``avx2Row32`` rounds slightly differently.)
+/// R·T times. llama.cpp's logits depend on this order to the last bit (Docs/Numerics.md).
 @inline(__always)
 func avx2Tile32<F: Block32Kind>(_: F.Type, rows R: Int, tokens T: Int, _ w: UnsafeRawPointer, rowBytes: Int,
                 _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>, _ asum: UnsafePointer<Float>, columns: Int,
@@ -233,16 +232,16 @@ func avx2Tile32<F: Block32Kind>(_: F.Type, rows R: Int, tokens T: Int, _ w: Unsa
     }
 }
 
-/// One row · one token, for decoding: the same block sums as ``avx2Tile32``, but even and odd blocks
-/// in two accumulators, so that consecutive blocks' fmas overlap. Decoding streams one row at a time
-/// from memory, where a single chain of fmas measured about 10% slower; the result differs from a
-/// tile's only in float rounding.
+/// One row · one token, for decoding: the same order of operations as ``avx2Tile32`` (one accumulator),
+/// written out for one row so that it compiles to a tight loop.
 @inline(__always)
 func avx2Row32<F: Block32Kind>(_: F.Type, _ w: UnsafeRawPointer, _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>,
-               _ asum: UnsafePointer<Float>, blocks: Int) -> Float {
+                               _ asum: UnsafePointer<Float>, blocks: Int) -> Float {
     let format = F.format
     let bpb = format.bytesPerBlock, offset = _mm256_set1_epi8(format.offset)
-    @inline(__always) func block(_ b: Int, _ acc: inout __m256, _ minSum: inout Float) {
+    var acc = _mm256_setzero_ps()
+    var minSum: Float = 0
+    for b in 0..<blocks {
         let (q, dm) = format.unpack(w + b &* bpb)
         let a = load256(qs + b &* 32)
         let offsetSums = format == .q4_0 || format == .q5_0 ? _mm256_maddubs_epi16(offset, a) : _mm256_setzero_si256()
@@ -250,27 +249,22 @@ func avx2Row32<F: Block32Kind>(_: F.Type, _ w: UnsafeRawPointer, _ qs: UnsafePoi
         acc = _mm256_fmadd_ps(sums, _mm256_set1_ps(dm[0] * ad[b]), acc)
         if format.hasMin { minSum += dm[1] * asum[b] }
     }
-    var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
-    var m0: Float = 0, m1: Float = 0
-    var b = 0
-    while b + 1 < blocks {
-        block(b, &acc0, &m0); block(b + 1, &acc1, &m1)
-        b += 2
-    }
-    if b < blocks { block(b, &acc0, &m0) }
-    return horizontalSum(_mm256_add_ps(acc0, acc1)) + (m0 + m1)
+    return horizontalSum(acc) + minSum
 }
 
 /// Rows `0..<rows` (the first at `w`, the next `rowBytes` further on) · tokens `0..<tokens` (token k's
-/// Q8 activations at `qs + k·columns`, `ad + k·blocks`, `asum + k·blocks`), written to `y[k·ldy + i]`:
-/// tiles of 2 rows × 4 tokens (``avx2Tile32``) where four tokens remain, else one (row, token) at a
-/// time (``avx2Row32``, decoding). The loops run inside the format's specialization, so a decoding
-/// step pays one dispatch per run of rows, not one per row.
+/// Q8 activations at `qs + k·columns`, `ad + k·blocks`, `asum + k·blocks`), written to `y[k·ldy + i]`,
+/// every sum in ggml's order (one accumulator per sum, ``avx2Tile32``): tiles of 2 rows × 4 tokens where
+/// four tokens remain; otherwise (decoding) one row at a time (``avx2Row32``). The loops run
+/// inside the format's specialization, so a decoding step pays one dispatch per run of rows, not one per row.
 @inline(__always)
 func avx2Rows32<F: Block32Kind>(_: F.Type, rows: Int, tokens: Int, _ w: UnsafeRawPointer, rowBytes: Int,
                                 _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>, _ asum: UnsafePointer<Float>, columns: Int,
                                 _ y: UnsafeMutablePointer<Float>, ldy: Int) {
     let blocks = columns / 32
+    @inline(__always) func one(_ r: Int, _ t: Int) {
+        y[t &* ldy &+ r] = avx2Row32(F.self, w + r &* rowBytes, qs + t &* columns, ad + t &* blocks, asum + t &* blocks, blocks: blocks)
+    }
     var i = 0
     if tokens >= 4 {
         while i + 2 <= rows {
@@ -280,18 +274,12 @@ func avx2Rows32<F: Block32Kind>(_: F.Type, rows: Int, tokens: Int, _ w: UnsafeRa
                            asum + k &* blocks, columns: columns, y + (k &* ldy &+ i), ldy: ldy)
                 k += 4
             }
-            for r in i..<(i + 2) {
-                for t in k..<tokens {
-                    y[t &* ldy &+ r] = avx2Row32(F.self, w + r &* rowBytes, qs + t &* columns, ad + t &* blocks, asum + t &* blocks, blocks: blocks)
-                }
-            }
+            while k < tokens { one(i, k); one(i + 1, k); k += 1 }
             i += 2
         }
     }
     while i < rows {
-        for t in 0..<tokens {
-            y[t &* ldy &+ i] = avx2Row32(F.self, w + i &* rowBytes, qs + t &* columns, ad + t &* blocks, asum + t &* blocks, blocks: blocks)
-        }
+        for t in 0..<tokens { one(i, t) }
         i += 1
     }
 }

@@ -14,15 +14,15 @@ public func rmsNorm(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>?, ou
     }
 }
 
-/// RoPE's rotation at one position: cos θᵢ and sin θᵢ for i in 0..<ropeDim/2, with θ₀ = position ·
-/// freqScale and θᵢ₊₁ = θᵢ · base^(−2/ropeDim), the recurrence ggml uses. Every head at that position
+/// RoPE's rotation at one position: cos(freqScale · θᵢ) and sin(freqScale · θᵢ) for i in 0..<ropeDim/2,
+/// with θ₀ = position and θᵢ₊₁ = θᵢ · base^(−2/ropeDim), the recurrence ggml uses. Every head at that position
 /// shares them, so a decoding step computes them once instead of once per head.
 public func ropeAngles(position: Int, ropeDim: Int, base: Float, freqScale: Float = 1,
                        cos: UnsafeMutablePointer<Float>, sin: UnsafeMutablePointer<Float>) {
     let thetaScale = powf(base, -2 / Float(ropeDim))
-    var theta = Float(position) * freqScale
+    var theta = Float(position)
     for i in 0..<ropeDim / 2 {
-        cos[i] = cosf(theta); sin[i] = sinf(theta)
+        cos[i] = cosf(freqScale * theta); sin[i] = sinf(freqScale * theta)
         theta *= thetaScale
     }
 }
@@ -37,8 +37,10 @@ public func rope(_ x: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, rop
             let c = cos[i], s = sin[i]
             let (a, b) = style == .normal ? (2 * i, 2 * i + 1) : (i, i + ropeDim / 2)
             let x0 = v[a], x1 = v[b]
-            v[a] = x0 * c - x1 * s
-            v[b] = x0 * s + x1 * c
+            // x0·c − x1·s and x0·s + x1·c with the first product fused, as GCC contracts ggml's
+            // rotate_pairs in llama.cpp's build (any other split differs in the last bit).
+            v[a] = (-(x1 * s)).addingProduct(x0, c)
+            v[b] = (x1 * c).addingProduct(x0, s)
         }
     }
 }

@@ -6,50 +6,57 @@ import Foundation
 import _Builtin_intrinsics.intel
 #endif
 
-/// ``dot(_:_:count:)`` with `b` in F16: four partial sums (element i goes to sum i mod 4), added
-/// pairwise at the end, so the result equals `dot` over `b` converted to floats.
+/// `a` · `b` (b in F16) in the order of ggml's `ggml_vec_dot_f16` on AVX2, which llama.cpp's one-row
+/// attention uses for its scores: element i of each run of 32 goes to lane i mod 8 of accumulator
+/// (i mod 32) / 8, by fma; the four accumulators are added 0+2, 1+3, then together; the eight lanes as
+/// (l0+h0 + l1+h1) + (l2+h2 + l3+h3) (l the low half, h the high); the elements after the last whole
+/// run of 32 are added one by one in double precision.
 @inline(__always)
 public func dotHalf(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float16>, count: Int) -> Float {
+    let whole = count & ~31
+    var lanes = InlineArray<32, Float>(repeating: 0)
     var i = 0
-    #if SWIFTLET_AVX2 && arch(x86_64)
-    // The four sums are the four lanes of one vector.
-    var acc = _mm_setzero_ps()
-    while i + 4 <= count {
-        let h = _mm_cvtph_ps(_mm_loadl_epi64(UnsafeRawPointer(b + i).assumingMemoryBound(to: __m128i.self)))
-        acc = _mm_add_ps(acc, _mm_mul_ps(_mm_loadu_ps(a + i), h))
-        i += 4
+    while i < whole {
+        for l in 0..<32 { lanes[l] = lanes[l].addingProduct(a[i + l], Float(b[i + l])) }
+        i += 32
     }
-    var s0 = acc[0]  // __m128 is SIMD4<Float>
-    let s1 = acc[1], s2 = acc[2], s3 = acc[3]
-    #else
-    var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
-    while i + 4 <= count {
-        s0 += a[i] * Float(b[i]); s1 += a[i+1] * Float(b[i+1]); s2 += a[i+2] * Float(b[i+2]); s3 += a[i+3] * Float(b[i+3])
-        i += 4
-    }
-    #endif
-    while i < count { s0 += a[i] * Float(b[i]); i += 1 }
-    return (s0 + s1) + (s2 + s3)
+    var v = InlineArray<8, Float>(repeating: 0)
+    for l in 0..<8 { v[l] = (lanes[l] + lanes[l + 16]) + (lanes[l + 8] + lanes[l + 24]) }
+    let t0 = v[0] + v[4], t1 = v[1] + v[5], t2 = v[2] + v[6], t3 = v[3] + v[7]
+    var sum = Double((t0 + t1) + (t2 + t3))
+    while i < count { sum += Double(a[i] * Float(b[i])); i += 1 }
+    return Float(sum)
 }
 
-/// ``dotHalf(_:_:count:)`` of `a` with two rows at once, each summed exactly as there: the two chains
-/// of additions are independent, so interleaving them hides each one's latency.
+/// ``dotHalf(_:_:count:)`` of `a` with two rows at once, each summed exactly as there: the two sets of
+/// fma chains are independent, so interleaving them hides each one's latency.
 @inline(__always)
 public func dotHalfPair(_ a: UnsafePointer<Float>, _ b0: UnsafePointer<Float16>, _ b1: UnsafePointer<Float16>, count: Int) -> (Float, Float) {
     #if SWIFTLET_AVX2 && arch(x86_64)
+    let whole = count & ~31
+    var x0 = InlineArray<4, __m256>(repeating: _mm256_setzero_ps()), x1 = x0
     var i = 0
-    var acc0 = _mm_setzero_ps(), acc1 = _mm_setzero_ps()
-    while i + 4 <= count {
-        let x = _mm_loadu_ps(a + i)
-        let h0 = _mm_cvtph_ps(_mm_loadl_epi64(UnsafeRawPointer(b0 + i).assumingMemoryBound(to: __m128i.self)))
-        let h1 = _mm_cvtph_ps(_mm_loadl_epi64(UnsafeRawPointer(b1 + i).assumingMemoryBound(to: __m128i.self)))
-        acc0 = _mm_add_ps(acc0, _mm_mul_ps(x, h0))
-        acc1 = _mm_add_ps(acc1, _mm_mul_ps(x, h1))
-        i += 4
+    while i < whole {
+        for j in 0..<4 {
+            let q = _mm256_loadu_ps(a + (i &+ 8 &* j))
+            let h0 = _mm256_cvtph_ps(_mm_loadu_si128(UnsafeRawPointer(b0 + (i &+ 8 &* j)).assumingMemoryBound(to: __m128i.self)))
+            let h1 = _mm256_cvtph_ps(_mm_loadu_si128(UnsafeRawPointer(b1 + (i &+ 8 &* j)).assumingMemoryBound(to: __m128i.self)))
+            x0[j] = _mm256_fmadd_ps(q, h0, x0[j])
+            x1[j] = _mm256_fmadd_ps(q, h1, x1[j])
+        }
+        i &+= 32
     }
-    var s00 = acc0[0], s10 = acc1[0]
-    while i < count { s00 += a[i] * Float(b0[i]); s10 += a[i] * Float(b1[i]); i += 1 }
-    return ((s00 + acc0[1]) + (acc0[2] + acc0[3]), (s10 + acc1[1]) + (acc1[2] + acc1[3]))
+    @inline(__always) func reduce(_ x: InlineArray<4, __m256>) -> Float {
+        let v = unsafeBitCast(_mm256_add_ps(_mm256_add_ps(x[0], x[2]), _mm256_add_ps(x[1], x[3])), to: SIMD8<Float>.self)
+        let t = v.lowHalf + v.highHalf
+        return (t[0] + t[1]) + (t[2] + t[3])
+    }
+    var s0 = Double(reduce(x0)), s1 = Double(reduce(x1))
+    while i < count {
+        s0 += Double(a[i] * Float(b0[i])); s1 += Double(a[i] * Float(b1[i]))
+        i += 1
+    }
+    return (Float(s0), Float(s1))
     #else
     return (dotHalf(a, b0, count: count), dotHalf(a, b1, count: count))
     #endif
@@ -77,8 +84,8 @@ public func scaleRoundingToHalf(_ out: UnsafeMutablePointer<Float>, by s: Float,
     while i < count { out[i] = Float(Float16(out[i] * s)); i += 1 }
 }
 
-/// out[i] = F16(out[i] + v[i] · s): one value row added to an F16 accumulator (a multiply, then an add;
-/// never fused, as in the plain loop).
+/// out[i] = F16(out[i] + v[i] · s), the multiply and add fused: one value row added to an F16
+/// accumulator, as ggml's `ggml_vec_mad_f16` does it on AVX2.
 @inline(__always)
 public func accumulateRoundingToHalf(_ out: UnsafeMutablePointer<Float>, _ v: UnsafePointer<Float16>, times s: Float, count: Int) {
     var i = 0
@@ -86,12 +93,11 @@ public func accumulateRoundingToHalf(_ out: UnsafeMutablePointer<Float>, _ v: Un
     let sv = _mm256_set1_ps(s)
     while i + 8 <= count {
         let h = _mm256_cvtph_ps(_mm_loadu_si128(UnsafeRawPointer(v + i).assumingMemoryBound(to: __m128i.self)))
-        let x = _mm256_add_ps(_mm256_loadu_ps(out + i), _mm256_mul_ps(h, sv))
-        _mm256_storeu_ps(out + i, roundedToHalf(x))
+        _mm256_storeu_ps(out + i, roundedToHalf(_mm256_fmadd_ps(h, sv, _mm256_loadu_ps(out + i))))
         i += 8
     }
     #endif
-    while i < count { out[i] = Float(Float16(out[i] + Float(v[i]) * s)); i += 1 }
+    while i < count { out[i] = Float(Float16(out[i].addingProduct(Float(v[i]), s))); i += 1 }
 }
 
 /// One query head's softmax-weighted sum of `count` F16 value rows, the way llama.cpp's one-row flash
@@ -120,7 +126,7 @@ public func attendRoundingToHalf(scores: UnsafePointer<Float>, count: Int, value
                 vs = expf(s - maximum)
             }
             rescale[j] = ms; weight[j] = vs
-            sum = sum * ms + vs
+            sum = vs.addingProduct(sum, ms)  // S = S·ms + vs, which GCC fuses in llama.cpp's build
         }
         out.update(repeating: 0, count: length)
         var done = false
@@ -138,7 +144,7 @@ public func attendRoundingToHalf(scores: UnsafePointer<Float>, count: Int, value
                     let vs = _mm256_set1_ps(weight[j])
                     for i in 0..<8 {
                         let h = _mm256_cvtph_ps(_mm_loadu_si128((v + 16 &* i).assumingMemoryBound(to: __m128i.self)))
-                        acc[i] = roundedToHalf(_mm256_add_ps(acc[i], _mm256_mul_ps(h, vs)))
+                        acc[i] = roundedToHalf(_mm256_fmadd_ps(h, vs, acc[i]))
                     }
                     slot = slot &+ 1 == ringRows ? 0 : slot &+ 1
                 }
