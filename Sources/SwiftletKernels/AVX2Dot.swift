@@ -330,15 +330,24 @@ enum Q3_KBlocks: SuperBlockKind { static var bytes: Int { 110 }; static var extr
 /// scales at `ad + k·blocks`, per-16 sums at `bsums + k·columns/16`), to `y[k·ldy]`:
 /// d·da·Σ scale·Σq·a − dmin·da·Σ min·Σa per super-block. Each 32-byte vector of nibbles is split once
 /// and meets every token's activations, and every token's sums are formed the same way for any T.
+/// `superBlockSums` takes the order of ggml's repacked Q4_K kernels (its AVX2 build repacks Q4_K
+/// matrices whose rows come in eights): exact integer sums times the scales, fused into two running
+/// sums, the one for the mins subtracted at the end; per pair of sub-blocks for four tokens (its GEMM),
+/// per super-block for one (its GEMV). Otherwise eight lanes per sum.
 @inline(__always)
 func avx2RowNibblesK<K: SuperBlockKind>(_: K.Type, _ w: UnsafeRawPointer, tokens T: Int, _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>,
-                                          _ bsums: UnsafePointer<Int32>, columns: Int, _ y: UnsafeMutablePointer<Float>, ldy: Int) {
+                                          _ bsums: UnsafePointer<Int32>, columns: Int, _ y: UnsafeMutablePointer<Float>, ldy: Int,
+                                          superBlockSums: Bool = false) {
     let blocks = columns / 256, low = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1)
     var acc = InlineArray<4, __m256>(repeating: _mm256_setzero_ps())
-    var minSum = InlineArray<4, Float>(repeating: 0)
+    var minSum = InlineArray<4, Float>(repeating: 0), wholeSum = minSum
+    // ggml's repacked GEMM (four tokens) adds each pair of sub-blocks into the running sums; its GEMV
+    // (one token) each super-block.
+    let perPair = superBlockSums && T == 4
     for b in 0..<blocks {
         let p = w + b &* K.bytes
         let (scales128, mins) = kScalesAndMins(p)
+        let minLanes = unsafeBitCast(mins, to: SIMD8<Int16>.self)
         let scales = _mm256_set_m128i(scales128, scales128)
         let dm = twoHalves(p)
         let qh = K.extraBit ? load256(p + 16) : _mm256_setzero_si256()
@@ -356,21 +365,36 @@ func avx2RowNibblesK<K: SuperBlockKind>(_: K.Type, _ w: UnsafeRawPointer, tokens
             let scaleLo = _mm256_shuffle_epi8(scales, _mm256_set1_epi16(pick)), scaleHi = _mm256_shuffle_epi8(scales, _mm256_set1_epi16(pick &+ 0x0202))
             for k in 0..<T {
                 let a = qs + (k &* columns &+ b &* 256 &+ 64 &* g)
-                sumi[k] = _mm256_add_epi32(sumi[k], _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(lo, load256(a)), scaleLo),
-                                                                     _mm256_madd_epi16(_mm256_maddubs_epi16(hi, load256(a + 32)), scaleHi)))
+                let v = _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(lo, load256(a)), scaleLo),
+                                         _mm256_madd_epi16(_mm256_maddubs_epi16(hi, load256(a + 32)), scaleHi))
+                if perPair {
+                    let da = ad[k &* blocks &+ b], bs = bsums + (k &* (columns / 16) &+ b &* 16 &+ 4 &* g)
+                    let m = Int32(minLanes[2 &* g]) &* (bs[0] &+ bs[1]) &+ Int32(minLanes[2 &* g &+ 1]) &* (bs[2] &+ bs[3])
+                    wholeSum[k] = wholeSum[k].addingProduct(Float(unsafeBitCast(v, to: SIMD8<Int32>.self).wrappedSum()), dm[0] * da)
+                    minSum[k] = minSum[k].addingProduct(Float(m), dm[1] * da)
+                } else {
+                    sumi[k] = _mm256_add_epi32(sumi[k], v)
+                }
             }
         }
+        if perPair { continue }
         for k in 0..<T {
             let da = ad[k &* blocks &+ b], sums16 = sixteenSums(bsums + (k &* (columns / 16) &+ b &* 16))
             // Σ min_j·(Σa over sub-block j): the per-16 sums added in pairs, times the mins, in four lanes.
             let halves = unsafeBitCast(sums16, to: SIMD4<Int64>.self)
             let pairs = _mm_hadd_epi16(halves.lowHalf, halves.highHalf)
             let m = unsafeBitCast(_mm_madd_epi16(mins, pairs), to: SIMD4<Int32>.self).wrappedSum()
-            acc[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi[k]), _mm256_set1_ps(dm[0] * da), acc[k])
-            minSum[k] += dm[1] * da * Float(m)
+            if superBlockSums {
+                let total = unsafeBitCast(sumi[k], to: SIMD8<Int32>.self).wrappedSum()
+                wholeSum[k] = wholeSum[k].addingProduct(Float(total), dm[0] * da)
+                minSum[k] = minSum[k].addingProduct(Float(m), dm[1] * da)
+            } else {
+                acc[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi[k]), _mm256_set1_ps(dm[0] * da), acc[k])
+                minSum[k] += dm[1] * da * Float(m)
+            }
         }
     }
-    for k in 0..<T { y[k &* ldy] = horizontalSum(acc[k]) - minSum[k] }
+    for k in 0..<T { y[k &* ldy] = (superBlockSums ? wholeSum[k] : horizontalSum(acc[k])) - minSum[k] }
 }
 
 /// A super-block's sixteen per-16 activation sums (Int32 at `p`) as 16-bit lanes in order (each is at
@@ -483,7 +507,8 @@ func avx2RowQ6_K(_ w: UnsafeRawPointer, tokens T: Int, _ qs: UnsafePointer<Int8>
 /// `tokens` tokens' Q8_K activations, written to `y[k·ldy + i]`: four tokens per pass over a row, then
 /// one. False for another type.
 func avx2RowsK(_ type: GGMLType, rows: Int, tokens: Int, _ w: UnsafeRawPointer, rowBytes: Int, _ qs: UnsafePointer<Int8>,
-               _ ad: UnsafePointer<Float>, _ bsums: UnsafePointer<Int32>, columns: Int, _ y: UnsafeMutablePointer<Float>, ldy: Int) -> Bool {
+               _ ad: UnsafePointer<Float>, _ bsums: UnsafePointer<Int32>, columns: Int, _ y: UnsafeMutablePointer<Float>, ldy: Int,
+               matrixRows: Int = 0) -> Bool {
     @inline(__always) func run(_ row: (UnsafeRawPointer, Int, UnsafePointer<Int8>, UnsafePointer<Float>, UnsafePointer<Int32>, UnsafeMutablePointer<Float>) -> Void) {
         let blocks = columns / 256
         for i in 0..<rows {
@@ -502,6 +527,8 @@ func avx2RowsK(_ type: GGMLType, rows: Int, tokens: Int, _ w: UnsafeRawPointer, 
     switch type {
     case .q2_K: run { avx2RowTwoBitK(Q2_KBlocks.self, $0, tokens: $1, $2, $3, $4, columns: columns, $5, ldy: ldy) }
     case .q3_K: run { avx2RowTwoBitK(Q3_KBlocks.self, $0, tokens: $1, $2, $3, $4, columns: columns, $5, ldy: ldy) }
+    case .q4_K where matrixRows % 8 == 0 && matrixRows > 0:
+        run { avx2RowNibblesK(Q4_KBlocks.self, $0, tokens: $1, $2, $3, $4, columns: columns, $5, ldy: ldy, superBlockSums: true) }
     case .q4_K: run { avx2RowNibblesK(Q4_KBlocks.self, $0, tokens: $1, $2, $3, $4, columns: columns, $5, ldy: ldy) }
     case .q5_K: run { avx2RowNibblesK(Q5_KBlocks.self, $0, tokens: $1, $2, $3, $4, columns: columns, $5, ldy: ldy) }
     case .q6_K: run { avx2RowQ6_K($0, tokens: $1, $2, $3, $4, columns: columns, $5, ldy: ldy) }

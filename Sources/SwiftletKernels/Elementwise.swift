@@ -63,8 +63,11 @@ public func softmax(_ x: UnsafeMutablePointer<Float>, count: Int) {
     for i in 0..<count { x[i] *= inv }
 }
 
+/// ggml's GELU (tanh form), with 1 + 0.044715·x·x fused as GCC contracts it in llama.cpp's build (one
+/// entry of the F16 table below differs otherwise).
 @inline(__always) private func geluScalar(_ x: Float) -> Float {
-    0.5 * x * (1 + tanhf(0.7978845608028654 * x * (1 + 0.044715 * x * x)))
+    let inner = Float(1).addingProduct(0.044715 * x, x)
+    return 0.5 * x * (1 + tanhf(0.7978845608028654 * x * inner))
 }
 
 /// SiLU in place, ggml's way: eight lanes at a time with ``vectorExp``, the rest with `expf`.

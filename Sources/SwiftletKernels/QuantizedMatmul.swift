@@ -453,7 +453,7 @@ public func matmul(_ products: [(weight: WeightMatrix, output: UnsafeMutablePoin
             }
             // The K-quants: four tokens per pass over a row in prompts, each super-block unpacked once.
             if r < rowEnd, avx2RowsK(w.type, rows: rowEnd - r, tokens: tokens, w.row(r), rowBytes: w.bytesPerRow, a.qs, a.d, a.bsums,
-                                     columns: columns, y + r, ldy: w.rows) {
+                                     columns: columns, y + r, ldy: w.rows, matrixRows: w.rows) {
                 r = rowEnd
             }
             #endif

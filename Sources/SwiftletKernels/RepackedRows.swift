@@ -32,7 +32,7 @@ public final class RepackedRows: @unchecked Sendable {
 
     /// Nil unless `w` is Q4_0, Q5_0 or Q8_0 with a whole number of eight-row groups.
     init?(_ w: WeightMatrix) {
-        guard let groupBlockBytes = RepackedRows.bytesPerGroupBlock(w.type), w.rows % RepackedRows.rowsPerGroup == 0, w.rows > 0, w.columns % 32 == 0 else { return nil }
+        guard w.type == .q4_0, let groupBlockBytes = RepackedRows.bytesPerGroupBlock(w.type), w.rows % RepackedRows.rowsPerGroup == 0, w.rows > 0, w.columns % 32 == 0 else { return nil }
         type = w.type
         groups = w.rows / RepackedRows.rowsPerGroup
         blocks = w.columns / 32
