@@ -321,6 +321,14 @@ func avx2Rows(_ type: GGMLType, rows: Int, tokens: Int, _ w: UnsafeRawPointer, r
 ///   per sub-block, then 64 bytes of values, d, dmin) and Q3_K (110 bytes: a third bit per value in bytes
 ///   0…31, values at 32, twelve bytes of 6-bit signed scales at 96, d at 108).
 protocol SuperBlockKind { static var bytes: Int { get }; static var extraBit: Bool { get } }
+
+/// Which of ggml's AVX2 kernels a K-quant product follows, for its order of float operations:
+/// - `lanes`: `vec_dot` (batches under eight tokens): eight lanes per sum, added at the end;
+/// - `repacked`: the repacked Q4_K GEMM/GEMV (rows in eights): exact integer sums per sub-block pair
+///   (four tokens) or super-block (one token), fused into a running sum, the mins' sum subtracted last;
+/// - `tiled`: its tiled K-quant matmul (batches of eight tokens or more): per super-block
+///   d·Σ − dmin·Σmin fused, then fused into the running sum times the activations' scale.
+enum KQuantOrder { case lanes, repacked, tiled }
 enum Q4_KBlocks: SuperBlockKind { static var bytes: Int { 144 }; static var extraBit: Bool { false } }
 enum Q5_KBlocks: SuperBlockKind { static var bytes: Int { 176 }; static var extraBit: Bool { true } }
 enum Q2_KBlocks: SuperBlockKind { static var bytes: Int { 84 }; static var extraBit: Bool { false } }
@@ -330,20 +338,17 @@ enum Q3_KBlocks: SuperBlockKind { static var bytes: Int { 110 }; static var extr
 /// scales at `ad + k·blocks`, per-16 sums at `bsums + k·columns/16`), to `y[k·ldy]`:
 /// d·da·Σ scale·Σq·a − dmin·da·Σ min·Σa per super-block. Each 32-byte vector of nibbles is split once
 /// and meets every token's activations, and every token's sums are formed the same way for any T.
-/// `superBlockSums` takes the order of ggml's repacked Q4_K kernels (its AVX2 build repacks Q4_K
-/// matrices whose rows come in eights): exact integer sums times the scales, fused into two running
-/// sums, the one for the mins subtracted at the end; per pair of sub-blocks for four tokens (its GEMM),
-/// per super-block for one (its GEMV). Otherwise eight lanes per sum.
+/// `order` picks which of ggml's kernels the float steps follow (``KQuantOrder``).
 @inline(__always)
 func avx2RowNibblesK<K: SuperBlockKind>(_: K.Type, _ w: UnsafeRawPointer, tokens T: Int, _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>,
                                           _ bsums: UnsafePointer<Int32>, columns: Int, _ y: UnsafeMutablePointer<Float>, ldy: Int,
-                                          superBlockSums: Bool = false) {
+                                          order: KQuantOrder) {
     let blocks = columns / 256, low = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1)
     var acc = InlineArray<4, __m256>(repeating: _mm256_setzero_ps())
     var minSum = InlineArray<4, Float>(repeating: 0), wholeSum = minSum
     // ggml's repacked GEMM (four tokens) adds each pair of sub-blocks into the running sums; its GEMV
     // (one token) each super-block.
-    let perPair = superBlockSums && T == 4
+    let perPair = order == .repacked && T == 4
     for b in 0..<blocks {
         let p = w + b &* K.bytes
         let (scales128, mins) = kScalesAndMins(p)
@@ -384,17 +389,26 @@ func avx2RowNibblesK<K: SuperBlockKind>(_: K.Type, _ w: UnsafeRawPointer, tokens
             let halves = unsafeBitCast(sums16, to: SIMD4<Int64>.self)
             let pairs = _mm_hadd_epi16(halves.lowHalf, halves.highHalf)
             let m = unsafeBitCast(_mm_madd_epi16(mins, pairs), to: SIMD4<Int32>.self).wrappedSum()
-            if superBlockSums {
+            if order == .repacked {
                 let total = unsafeBitCast(sumi[k], to: SIMD8<Int32>.self).wrappedSum()
                 wholeSum[k] = wholeSum[k].addingProduct(Float(total), dm[0] * da)
                 minSum[k] = minSum[k].addingProduct(Float(m), dm[1] * da)
+            } else if order == .tiled {
+                let total = unsafeBitCast(sumi[k], to: SIMD8<Int32>.self).wrappedSum()
+                wholeSum[k] = wholeSum[k].addingProduct((dm[0] * Float(total)).addingProduct(-dm[1], Float(m)), da)
             } else {
                 acc[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi[k]), _mm256_set1_ps(dm[0] * da), acc[k])
                 minSum[k] += dm[1] * da * Float(m)
             }
         }
     }
-    for k in 0..<T { y[k &* ldy] = (superBlockSums ? wholeSum[k] : horizontalSum(acc[k])) - minSum[k] }
+    for k in 0..<T {
+        switch order {
+        case .repacked: y[k &* ldy] = wholeSum[k] - minSum[k]
+        case .tiled: y[k &* ldy] = wholeSum[k]
+        case .lanes: y[k &* ldy] = horizontalSum(acc[k]) - minSum[k]
+        }
+    }
 }
 
 /// A super-block's sixteen per-16 activation sums (Int32 at `p`) as 16-bit lanes in order (each is at
@@ -416,7 +430,7 @@ func avx2RowNibblesK<K: SuperBlockKind>(_: K.Type, _ w: UnsafeRawPointer, tokens
 }
 
 /// One Q2_K or Q3_K row · `T` (1…4) tokens' Q8_K activations, laid out as for
-/// ``avx2RowNibblesK(_:_:tokens:_:_:_:columns:_:ldy:)``. Byte l of 32 in half n holds, at bits 2s…2s+1,
+/// ``avx2RowNibblesK(_:_:tokens:_:_:_:columns:_:ldy:order:)``. Byte l of 32 in half n holds, at bits 2s…2s+1,
 /// value l of sub-blocks 8n + 2s (l < 16) and 8n + 2s + 1, so one shift and mask gives 32 values that
 /// line up with 32 consecutive activations. Q2_K: d·da·Σ scale·Σq·a − dmin·da·Σ min·Σa. Q3_K's values
 /// are q − 4 where the third bit is clear: Σ(q + 4·bit)·a − 4·Σa, the second sum from the per-16 sums.
@@ -463,14 +477,15 @@ func avx2RowTwoBitK<K: SuperBlockKind>(_: K.Type, _ w: UnsafeRawPointer, tokens 
 }
 
 /// One Q6_K row (super-blocks of 210 bytes) · `T` (1…4) tokens' Q8_K activations, laid out as for
-/// ``avx2RowNibblesK(_:_:tokens:_:_:_:columns:_:ldy:)``: d·da·Σ scale·Σ(q − 32)·a per 16 values. The
+/// ``avx2RowNibblesK(_:_:tokens:_:_:_:columns:_:ldy:order:)``: d·da·Σ scale·Σ(q − 32)·a per 16 values. The
 /// six-bit values are assembled once per half super-block for every token; Σ scale·32·Σa comes from
 /// the activations' per-16 sums (one vpmaddwd) instead of a second vpmaddubsw per 32 values.
 @inline(__always)
 func avx2RowQ6_K(_ w: UnsafeRawPointer, tokens T: Int, _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>,
-                 _ bsums: UnsafePointer<Int32>, columns: Int, _ y: UnsafeMutablePointer<Float>, ldy: Int) {
+                 _ bsums: UnsafePointer<Int32>, columns: Int, _ y: UnsafeMutablePointer<Float>, ldy: Int, order: KQuantOrder) {
     let blocks = columns / 256, low = _mm256_set1_epi8(0x0F)
     var acc = InlineArray<4, __m256>(repeating: _mm256_setzero_ps())
+    var wholeSum = InlineArray<4, Float>(repeating: 0)
     for b in 0..<blocks {
         let p = w + b &* 210
         let scales = (p + 192).assumingMemoryBound(to: Int8.self)
@@ -497,10 +512,16 @@ func avx2RowQ6_K(_ w: UnsafeRawPointer, tokens T: Int, _ qs: UnsafePointer<Int8>
         for k in 0..<T {
             let sums16 = sixteenSums(bsums + (k &* (columns / 16) &+ b &* 16))
             let offsets = _mm256_slli_epi32(_mm256_madd_epi16(sums16, scales16), 5)
-            acc[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(sumi[k], offsets)), _mm256_set1_ps(d * ad[k &* blocks &+ b]), acc[k])
+            let lanes = _mm256_sub_epi32(sumi[k], offsets)
+            if order == .tiled {
+                let total = unsafeBitCast(lanes, to: SIMD8<Int32>.self).wrappedSum()
+                wholeSum[k] = wholeSum[k].addingProduct(d * Float(total), ad[k &* blocks &+ b])
+            } else {
+                acc[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(lanes), _mm256_set1_ps(d * ad[k &* blocks &+ b]), acc[k])
+            }
         }
     }
-    for k in 0..<T { y[k &* ldy] = horizontalSum(acc[k]) }
+    for k in 0..<T { y[k &* ldy] = order == .tiled ? wholeSum[k] : horizontalSum(acc[k]) }
 }
 
 /// Rows `0..<rows` of a K-quant matrix (the first at `w`, the next `rowBytes` further on) ·
@@ -524,14 +545,15 @@ func avx2RowsK(_ type: GGMLType, rows: Int, tokens: Int, _ w: UnsafeRawPointer, 
         }
     }
     // `run` passes T as the literal 4 or 1, so each kernel is specialized for both once inlined.
+    let order: KQuantOrder = tokens >= 8 ? .tiled : .lanes
     switch type {
     case .q2_K: run { avx2RowTwoBitK(Q2_KBlocks.self, $0, tokens: $1, $2, $3, $4, columns: columns, $5, ldy: ldy) }
     case .q3_K: run { avx2RowTwoBitK(Q3_KBlocks.self, $0, tokens: $1, $2, $3, $4, columns: columns, $5, ldy: ldy) }
     case .q4_K where matrixRows % 8 == 0 && matrixRows > 0:
-        run { avx2RowNibblesK(Q4_KBlocks.self, $0, tokens: $1, $2, $3, $4, columns: columns, $5, ldy: ldy, superBlockSums: true) }
-    case .q4_K: run { avx2RowNibblesK(Q4_KBlocks.self, $0, tokens: $1, $2, $3, $4, columns: columns, $5, ldy: ldy) }
-    case .q5_K: run { avx2RowNibblesK(Q5_KBlocks.self, $0, tokens: $1, $2, $3, $4, columns: columns, $5, ldy: ldy) }
-    case .q6_K: run { avx2RowQ6_K($0, tokens: $1, $2, $3, $4, columns: columns, $5, ldy: ldy) }
+        run { avx2RowNibblesK(Q4_KBlocks.self, $0, tokens: $1, $2, $3, $4, columns: columns, $5, ldy: ldy, order: .repacked) }
+    case .q4_K: run { avx2RowNibblesK(Q4_KBlocks.self, $0, tokens: $1, $2, $3, $4, columns: columns, $5, ldy: ldy, order: order) }
+    case .q5_K: run { avx2RowNibblesK(Q5_KBlocks.self, $0, tokens: $1, $2, $3, $4, columns: columns, $5, ldy: ldy, order: order) }
+    case .q6_K: run { avx2RowQ6_K($0, tokens: $1, $2, $3, $4, columns: columns, $5, ldy: ldy, order: order) }
     default: return false
     }
     return true

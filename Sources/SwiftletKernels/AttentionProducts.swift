@@ -1,10 +1,12 @@
-// The two float matrix products of a long batch's attention: scores S = scale · Q·Kᵀ and outputs
-// O = P·V. They were OpenBLAS calls; OpenBLAS picks its kernel per CPU at run time, and its AVX-512
-// kernel sums in another order than its AVX2 one. Small quantized models amplify such last-bit
+import Foundation
+
+// The float steps of a long batch's attention: scores S = scale · Q·Kᵀ, then ggml's tiled online
+// softmax and S·V. They were OpenBLAS calls; OpenBLAS picks its kernel per CPU at run time, and its
+// AVX-512 kernel sums in another order than its AVX2 one. Small quantized models amplify such last-bit
 // differences (the next layer's 8-bit activations round differently): SmolLM2 Q4_1's perplexity moved
-// from 18.39 to 18.50 between the two on one machine. Here every output is one fma chain over the
-// shared dimension in order, then scaled, so a build gives the same numbers on every CPU (Q4_1:
-// 18.417, where OpenBLAS gave 18.391 with its AVX2 kernel and 18.498 with its AVX-512 one).
+// from 18.39 to 18.50 between the two on one machine. Here every score is one fma chain over the
+// shared dimension in order, then scaled, and the outputs follow llama.cpp's tiled flash attention step
+// for step, so a build gives the same numbers on every CPU, and llama.cpp's.
 
 /// a·b + c, fused where the build has FMA (a portable build without it would call `fmaf` per lane).
 @inline(__always) private func multiplyAdd(_ a: SIMD8<Float>, _ b: SIMD8<Float>, _ c: SIMD8<Float>) -> SIMD8<Float> {
@@ -96,48 +98,61 @@ public func attentionScores(q: UnsafePointer<Float>, queryStride: Int, keyPanels
     }
 }
 
-/// Outputs (`rows` × `length`, row stride `outputStride`) = P·V, where P is `rows` × `positions`
-/// (row stride `positions`) and value row j is the `length` floats at `values + j·valueStride`.
+/// Keys per tile of ggml's tiled flash attention (GGML_FA_TILE_KV).
+public let attentionKeyTile = 64
+
+/// One query row's attention output from its scores, the way ggml's tiled flash attention
+/// (`ggml_compute_forward_flash_attn_ext_tiled`, batches of 64 tokens or more) forms it: the attended
+/// positions in tiles of 64 aligned to position 0; per tile, a new maximum rescales the running sum and
+/// output (by e^(old − new), `expf`), e^(s − max) of the tile's scores comes from ggml's vectorized
+/// e^x (``vectorExp(_:)``) eight at a time, each eight summed as ggml's AVX2 `ggml_vec_soft_max_f32`
+/// does into a double added to the running float sum, and the output gains Σ e·v over the tile's
+/// positions in order, by fma; at the end it is multiplied by 1/sum.
 ///
-/// Four rows × sixteen columns at a time, one value load for four rows; each output is Σ_j p_j·v_j
-/// summed in order of j.
-public func attentionValues(_ probabilities: UnsafePointer<Float>, rows: Int, positions: Int, values: UnsafePointer<Float>,
-                            valueStride: Int, length: Int, into out: UnsafeMutablePointer<Float>, outputStride: Int) {
-    guard rows > 0, length > 0 else { return }
-    @inline(__always) func tile(_ r0: Int, _ count: Int, _ c0: Int, _ vectors: Int) {
-        var acc = InlineArray<8, SIMD8<Float>>(repeating: .zero)
-        for j in 0..<positions {
-            let v = values + (j &* valueStride &+ c0)
-            let v0 = load8(v), v1 = vectors == 2 ? load8(v + 8) : .zero
-            for r in 0..<count {
-                let p = SIMD8<Float>(repeating: probabilities[(r0 &+ r) &* positions &+ j])
-                acc[2 &* r] = multiplyAdd(p, v0, acc[2 &* r])
-                if vectors == 2 { acc[2 &* r &+ 1] = multiplyAdd(p, v1, acc[2 &* r &+ 1]) }
+/// `scores[j]` is the (already scaled) score of position `p0 + j`, whose value row is the `length`
+/// floats at `values + j·valueStride`; `attended` are the positions the row sees.
+public func attendTiledRow(scores: UnsafePointer<Float>, p0: Int, attended: ClosedRange<Int>, values: UnsafePointer<Float>,
+                           valueStride: Int, length: Int, out: UnsafeMutablePointer<Float>) {
+    out.update(repeating: 0, count: length)
+    var maximum = -Float.infinity, sum: Float = 0
+    var weights = InlineArray<64, Float>(repeating: 0)
+    var tile = attended.lowerBound / attentionKeyTile * attentionKeyTile
+    while tile <= attended.upperBound {
+        let lo = max(tile, attended.lowerBound), hi = min(tile + attentionKeyTile, attended.upperBound + 1)
+        var tileMax = -Float.infinity
+        for j in lo..<hi { tileMax = max(tileMax, scores[j - p0]) }
+        if tileMax != -.infinity {
+            let newMax = max(maximum, tileMax)
+            if newMax > maximum {
+                let ms = expf(maximum - newMax)
+                for i in 0..<length { out[i] *= ms }
+                sum *= ms
+            }
+            maximum = newMax
+            var tileSum = 0.0
+            for g in 0..<(attentionKeyTile / 8) {
+                var x = SIMD8<Float>(repeating: -.infinity)
+                for l in 0..<8 where (lo..<hi).contains(tile + 8 * g + l) { x[l] = scores[tile + 8 * g + l - p0] }
+                let e = vectorExp(x - SIMD8(repeating: newMax))
+                for l in 0..<8 { weights[8 * g + l] = e[l] }
+                let t = e.highHalf + e.lowHalf
+                tileSum += Double((t[0] + t[2]) + (t[1] + t[3]))
+            }
+            sum = Float(Double(sum) + tileSum)
+            var i = 0
+            while i + 8 <= length {
+                var acc = load8(out + i)
+                for j in lo..<hi { acc = multiplyAdd(SIMD8(repeating: weights[j - tile]), load8(values + ((j - p0) &* valueStride &+ i)), acc) }
+                store8(acc, out + i)
+                i += 8
+            }
+            while i < length {
+                for j in lo..<hi { out[i] = multiplyAdd(weights[j - tile], values[(j - p0) &* valueStride &+ i], out[i]) }
+                i += 1
             }
         }
-        for r in 0..<count {
-            let o = out + ((r0 &+ r) &* outputStride &+ c0)
-            store8(acc[2 &* r], o)
-            if vectors == 2 { store8(acc[2 &* r &+ 1], o + 8) }
-        }
+        tile += attentionKeyTile
     }
-    var r = 0
-    while r < rows {
-        let count = min(4, rows &- r)
-        var c = 0
-        while c + 16 <= length {
-            if count == 4 { tile(r, 4, c, 2) } else { tile(r, count, c, 2) }
-            c += 16
-        }
-        if c + 8 <= length { tile(r, count, c, 1); c += 8 }
-        // Columns past the last multiple of eight: the same ordered sums, one at a time.
-        for rr in r..<(r + count) {
-            for cc in c..<length {
-                var sum: Float = 0
-                for j in 0..<positions { sum = multiplyAdd(probabilities[rr &* positions &+ j], values[j &* valueStride &+ cc], sum) }
-                out[rr &* outputStride &+ cc] = sum
-            }
-        }
-        r += count
-    }
+    let inverse: Float = sum == 0 ? 0 : 1 / sum
+    for i in 0..<length { out[i] *= inverse }
 }

@@ -94,10 +94,10 @@ final class Runtime: Sendable {
         } }
     }
 
-    /// Batches at least this long take llama.cpp's tiled flash-attention numerics (F32 q and
-    /// accumulator), computed as matrix products (``attentionScores``, ``attentionValues``); shorter ones its one-row kernel
-    /// (q rounded to F16, F16 V accumulator).
-    static let tiledAttentionMinimumTokens = 32
+    /// Batches at least this long take llama.cpp's tiled flash attention (GGML_FA_TILE_Q: F32 q and
+    /// accumulator, keys in tiles of 64; ``attentionScores``, ``attendTiledRow``); shorter ones its
+    /// one-row kernel (q rounded to F16, F16 V accumulator).
+    static let tiledAttentionMinimumTokens = 64
 
     /// Causal grouped-query attention of n new tokens at positions start..<start+n.
     ///
@@ -198,15 +198,11 @@ final class Runtime: Sendable {
                             keyPanels: panels + kvh * panelFloats + (lo - first) * c.keyLength,
                             rows: m, positions: p, length: c.keyLength, scale: scale, into: scores)
             for r in 0..<m {
-                let pos = start + t0 + r, row = scores + r * p
-                let a = firstAttendedPosition(for: pos, window: window) - lo, b = pos - lo + 1
-                softmax(row + a, count: b - a)
-                row.update(repeating: 0, count: a)
-                (row + b).update(repeating: 0, count: p - b)
+                let pos = start + t0 + r
+                attendTiledRow(scores: scores + r * p, p0: lo, attended: firstAttendedPosition(for: pos, window: window)...pos,
+                               values: ws.values + (lo - first) * c.valueWidth + kvh * c.valueLength, valueStride: c.valueWidth,
+                               length: c.valueLength, out: ws.att + (t0 + r) * oStride + h * c.valueLength)
             }
-            attentionValues(scores, rows: m, positions: p, values: ws.values + (lo - first) * c.valueWidth + kvh * c.valueLength,
-                            valueStride: c.valueWidth, length: c.valueLength, into: ws.att + t0 * oStride + h * c.valueLength,
-                            outputStride: oStride)
         }
     }
 

@@ -32,22 +32,46 @@ import Testing
         }
     }
 
-    @Test func valuesAreOrderedChains() {
+    /// ``attendTiledRow`` against a plain transcription of ggml's tiled flash attention (one position at
+    /// a time), for rows whose attended range starts and ends inside, on and across 64-key tiles; and
+    /// against the exact softmax-weighted sum.
+    @Test func tiledRowFollowsGgmlTiles() {
         var rng = SplitMix(9)
-        for (m, p, d) in Self.shapes {
-            let valueStride = d * 2 + 3, outputStride = d + 7
-            let probabilities = (0..<(m * p)).map { _ in abs(rng.nextFloat()) }
-            let v = (0..<(p * valueStride)).map { _ in rng.nextFloat() }
-            var out = [Float](repeating: .nan, count: m * outputStride)
-            attentionValues(probabilities, rows: m, positions: p, values: v, valueStride: valueStride, length: d, into: &out, outputStride: outputStride)
-            for r in 0..<m {
-                for c in 0..<d {
-                    var want: Float = 0
-                    for j in 0..<p { want = Self.chain(probabilities[r * p + j], v[j * valueStride + c], want) }
-                    #expect(out[r * outputStride + c] == want, "\(m)×\(p)×\(d): output \(r),\(c)")
+        for (p0, attended, length) in [(0, 0...0, 64), (0, 0...70, 64), (3, 5...63, 64), (40, 60...200, 20), (128, 130...191, 256), (0, 17...129, 8)] {
+            let count = attended.upperBound + 1 - p0, valueStride = length + 5
+            let scores = (0..<count).map { _ in 4 * rng.nextFloat() }
+            let v = (0..<(count * valueStride)).map { _ in rng.nextFloat() }
+            var out = [Float](repeating: .nan, count: length + 3)
+            attendTiledRow(scores: scores, p0: p0, attended: attended, values: v, valueStride: valueStride, length: length, out: &out)
+
+            var want = [Float](repeating: 0, count: length), maximum = -Float.infinity, sum: Float = 0
+            var tile = attended.lowerBound / 64 * 64
+            while tile <= attended.upperBound {
+                let inTile = tile..<(tile + 64)
+                let live = inTile.filter { attended.contains($0) }
+                let tileMax = live.map { scores[$0 - p0] }.max()!
+                let newMax = max(maximum, tileMax)
+                if newMax > maximum { let ms = expf(maximum - newMax); want = want.map { $0 * ms }; sum *= ms }
+                maximum = newMax
+                let weights = inTile.map { attended.contains($0) ? vectorExp(SIMD8(repeating: scores[$0 - p0] - newMax))[0] : 0 }
+                var tileSum = 0.0
+                for g in 0..<8 {
+                    let e = weights[(8 * g)..<(8 * g + 8)].map { $0 }
+                    tileSum += Double(((e[4] + e[0]) + (e[6] + e[2])) + ((e[5] + e[1]) + (e[7] + e[3])))
                 }
-                let past = out[(r * outputStride + d)..<((r + 1) * outputStride)].allSatisfy { $0.isNaN }
-                #expect(past, "past row \(r) must stay untouched")
+                sum = Float(Double(sum) + tileSum)
+                for j in live { for i in 0..<length { want[i] = Self.chain(weights[j - tile], v[(j - p0) * valueStride + i], want[i]) } }
+                tile += 64
+            }
+            want = want.map { $0 * (1 / sum) }
+            #expect(Array(out[0..<length]) == want, "p0 \(p0), attended \(attended), length \(length)")
+            #expect(out[length...].allSatisfy { $0.isNaN }, "past the output must stay untouched")
+
+            let m = attended.map { Double(scores[$0 - p0]) }.max()!
+            let w = attended.map { exp(Double(scores[$0 - p0]) - m) }, total = w.reduce(0, +)
+            for i in 0..<length {
+                let exact = zip(attended, w).reduce(0.0) { $0 + $1.1 * Double(v[($1.0 - p0) * valueStride + i]) } / total
+                #expect(abs(Double(out[i]) - exact) < 1e-5, "p0 \(p0), attended \(attended): output \(i) \(out[i]) against \(exact)")
             }
         }
     }
