@@ -560,21 +560,62 @@ func avx2RowsK(_ type: GGMLType, rows: Int, tokens: Int, _ w: UnsafeRawPointer, 
 }
 
 
-/// One F16 row against activations already rounded to F16 (held as floats): eight products per step
-/// into two accumulators.
+/// One F16 row · one token's activations rounded to F16 (held as floats), in the order of ggml's
+/// `ggml_vec_dot_f16` on AVX2 (its path for one token): 32 values per step into four eight-lane fma
+/// accumulators, added 0+2, 1+3, then together, the lanes as (l0+h0 + l1+h1) + (l2+h2 + l3+h3); values
+/// after the last whole step added one by one in double precision.
 @inline(__always)
 func avx2DotF16(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, count: Int) -> Float {
-    var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
+    var acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0
     var i = 0
-    while i + 16 <= count {
-        acc0 = _mm256_fmadd_ps(_mm256_cvtph_ps(load128(w + 2 * i)), _mm256_loadu_ps(x + i), acc0)
-        acc1 = _mm256_fmadd_ps(_mm256_cvtph_ps(load128(w + 2 * i + 16)), _mm256_loadu_ps(x + i + 8), acc1)
-        i += 16
+    while i + 32 <= count {
+        acc0 = _mm256_fmadd_ps(_mm256_cvtph_ps(load128(w + 2 &* i)), _mm256_loadu_ps(x + i), acc0)
+        acc1 = _mm256_fmadd_ps(_mm256_cvtph_ps(load128(w + (2 &* i &+ 16))), _mm256_loadu_ps(x + (i &+ 8)), acc1)
+        acc2 = _mm256_fmadd_ps(_mm256_cvtph_ps(load128(w + (2 &* i &+ 32))), _mm256_loadu_ps(x + (i &+ 16)), acc2)
+        acc3 = _mm256_fmadd_ps(_mm256_cvtph_ps(load128(w + (2 &* i &+ 48))), _mm256_loadu_ps(x + (i &+ 24)), acc3)
+        i &+= 32
     }
-    var sum = horizontalSum(_mm256_add_ps(acc0, acc1))
+    let v = unsafeBitCast(_mm256_add_ps(_mm256_add_ps(acc0, acc2), _mm256_add_ps(acc1, acc3)), to: SIMD8<Float>.self)
+    let t = v.lowHalf + v.highHalf
+    var sum = Double((t[0] + t[1]) + (t[2] + t[3]))
     let h = w.assumingMemoryBound(to: Float16.self)
-    while i < count { sum += Float(h[i]) * x[i]; i += 1 }
-    return sum
+    while i < count { sum += Double(Float(h[i]) * x[i]); i += 1 }
+    return Float(sum)
+}
+
+/// F16 rows (the first at `w`, the next `rowBytes` further on) · two or more tokens' activations rounded
+/// to F16 (token k's at `x + k·columns`), to `y[k·ldy + i]`, in the order of llamafile's tinyBLAS, which
+/// llama.cpp runs for F16 weights in batches: per sum one eight-lane fma accumulator over the columns in
+/// steps of eight, then the lanes added as ``horizontalSum(_:)`` does. Tiles of 2 rows × 4 tokens share
+/// the loads. `columns` must be a multiple of 8.
+func avx2RowsF16(rows: Int, tokens: Int, _ w: UnsafeRawPointer, rowBytes: Int, _ x: UnsafePointer<Float>, columns: Int,
+                 _ y: UnsafeMutablePointer<Float>, ldy: Int) {
+    @inline(__always) func tile(_ r0: Int, _ t0: Int, rows R: Int, tokens T: Int) {
+        var acc = InlineArray<8, __m256>(repeating: _mm256_setzero_ps())
+        var l = 0
+        while l < columns {
+            var wv = InlineArray<2, __m256>(repeating: _mm256_setzero_ps())
+            for i in 0..<R { wv[i] = _mm256_cvtph_ps(load128(w + ((r0 &+ i) &* rowBytes &+ 2 &* l))) }
+            for k in 0..<T {
+                let xv = _mm256_loadu_ps(x + ((t0 &+ k) &* columns &+ l))
+                for i in 0..<R { acc[i &* T &+ k] = _mm256_fmadd_ps(wv[i], xv, acc[i &* T &+ k]) }
+            }
+            l &+= 8
+        }
+        for i in 0..<R { for k in 0..<T { y[(t0 &+ k) &* ldy &+ r0 &+ i] = horizontalSum(acc[i &* T &+ k]) } }
+    }
+    var r = 0
+    while r + 2 <= rows {
+        var t = 0
+        while t + 4 <= tokens { tile(r, t, rows: 2, tokens: 4); t += 4 }
+        while t < tokens { tile(r, t, rows: 2, tokens: 1); t += 1 }
+        r += 2
+    }
+    if r < rows {
+        var t = 0
+        while t + 4 <= tokens { tile(r, t, rows: 1, tokens: 4); t += 4 }
+        while t < tokens { tile(r, t, rows: 1, tokens: 1); t += 1 }
+    }
 }
 
 /// One BF16 row against activations already rounded to BF16 (held as floats): a BF16 value is the top

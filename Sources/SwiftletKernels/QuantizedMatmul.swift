@@ -393,9 +393,10 @@ public func matmul(_ products: [(weight: WeightMatrix, output: UnsafeMutablePoin
         return a
     }
     let totalRows = products.reduce(0) { $0 + $1.weight.rows }
-    // F16 prompts go to OpenBLAS a chunk at a time, and each call packs the whole activation matrix
-    // again: two chunks per thread there (SmolLM2 F16 pp512: 530 → 570 tokens/s against eight).
-    let blasPrompt = tokens >= 8 && products.allSatisfy { $0.weight.type == .f16 }
+    // F32 weights in prompts go to OpenBLAS a chunk at a time, and each call packs the whole activation
+    // matrix again: two chunks per thread there (measured with F16 weights, when they went this way:
+    // SmolLM2 F16 pp512 530 → 570 tokens/s against eight).
+    let blasPrompt = tokens >= 8 && products.allSatisfy { $0.weight.type == .f32 }
     let chunks = blasPrompt ? max(1, min(totalRows, pool.threadCount * 2)) : rowChunks(totalRows, pool, tokens: tokens)
     let needsScratch = products.contains { activationFormat($0.weight.type) == 3 }
     pool.parallelFor(chunks) { c in withUnsafeTemporaryAllocation(of: Float.self, capacity: needsScratch ? columns : 1) { scratchBuffer in
@@ -411,21 +412,25 @@ public func matmul(_ products: [(weight: WeightMatrix, output: UnsafeMutablePoin
             let end = first + w.rows
             defer { first = end }
             guard lo < end, lo < hi else { continue }
-            if w.type == .f16 && tokens >= 8 {
-                // F16 weights in a prompt: the chunk's rows as floats, then one float GEMM with the
-                // F16-rounded activations (the same products as the dot path, summed by OpenBLAS).
+            if w.type == .f32 && tokens >= 8 {
+                // F32 weights in a prompt (the tiny test models): one float GEMM per chunk of rows.
+                // llama.cpp has no quantized step here either; OpenBLAS sums in its own order.
                 let rows = (lo - first)..<(min(hi, end) - first)
-                let tile = UnsafeMutablePointer<Float>.allocate(capacity: rows.count * columns)
-                defer { tile.deallocate() }
-                for (i, r) in rows.enumerated() { try? dequantizeRow(.f16, w.row(r), tile + i * columns, count: columns) }
-                BLAS.sgemm(m: tokens, n: rows.count, k: columns, a: a.half, lda: columns,
-                           b: tile, ldb: columns, transposeB: true, c: y + rows.lowerBound, ldc: w.rows)
+                BLAS.sgemm(m: tokens, n: rows.count, k: columns, a: x, lda: columns,
+                           b: UnsafeRawPointer(w.row(rows.lowerBound)).assumingMemoryBound(to: Float.self), ldb: columns,
+                           transposeB: true, c: y + rows.lowerBound, ldc: w.rows)
                 lo = min(hi, end)
                 continue
             }
             var r = lo - first
             let rowEnd = min(hi, end) - first
             #if SWIFTLET_AVX2 && arch(x86_64)
+            // F16 in batches: tinyBLAS's order (one token takes ggml_vec_dot_f16's, in the row loop below).
+            if w.type == .f16, tokens >= 2, columns % 8 == 0, r < rowEnd {
+                avx2RowsF16(rows: rowEnd - r, tokens: tokens, w.row(r), rowBytes: w.bytesPerRow, a.half, columns: columns,
+                            y + r, ldy: w.rows)
+                r = rowEnd
+            }
             // Repacked Q4_0, Q5_0 and Q8_0: whole eight-row groups, up to four tokens per pass. (A segment that does not
             // start on a group, which the chunking above avoids, takes the row paths instead.)
             if let packed = w.repacked, r % 8 == 0 {

@@ -91,23 +91,26 @@ struct Gemma3Model: TransformerArchitecture {
             rt.dump("attn_post_norm", l, ws.xb2, n * dim)
             add(ws.x, ws.xb2, out: ws.x, count: n * dim)
             rt.dump("sa_out", l, ws.x, n * dim)
+            // The last layer's feed-forward block runs on the rows whose logits are wanted.
+            let m = l == w.layers.count - 1 ? rt.keepLogitRows(logitRows, of: ws.x, tokens: n, width: dim) : n
+            if m == 0 { break }
 
             // Feed-forward block: x += postnorm(down · (gelu(gate · norm(x)) * (up · norm(x))))
-            rt.normRows(ws.x, layer.ffnNorm, ws.xb, rows: n, width: dim)
-            rt.dump("ffn_norm", l, ws.xb, n * dim)
-            rt.linear([(layer.gate, ws.hb), (layer.up, ws.hb2)], ws.xb, tokens: n)        // gate, up (n, ff)
-            rt.dump("ffn_gate", l, ws.hb, n * ff)
-            rt.dump("ffn_up", l, ws.hb2, n * ff)
-            rt.gatedActivation(geglu, gate: ws.hb, up: ws.hb2, out: ws.hb, rows: n, width: ff)
-            rt.dump("ffn_geglu", l, ws.hb, n * ff)
-            rt.linear(layer.down, ws.hb, ws.xb2, tokens: n)                   // (n, dim)
-            rt.dump("ffn_out", l, ws.xb2, n * dim)
-            rt.normRows(ws.xb2, layer.postFfnNorm, ws.xb2, rows: n, width: dim)
-            rt.dump("ffn_post_norm", l, ws.xb2, n * dim)
-            add(ws.x, ws.xb2, out: ws.x, count: n * dim)
-            rt.dump("l_out", l, ws.x, n * dim)
+            rt.normRows(ws.x, layer.ffnNorm, ws.xb, rows: m, width: dim)
+            rt.dump("ffn_norm", l, ws.xb, m * dim)
+            rt.linear([(layer.gate, ws.hb), (layer.up, ws.hb2)], ws.xb, tokens: m)        // gate, up (n, ff)
+            rt.dump("ffn_gate", l, ws.hb, m * ff)
+            rt.dump("ffn_up", l, ws.hb2, m * ff)
+            rt.gatedActivation(geglu, gate: ws.hb, up: ws.hb2, out: ws.hb, rows: m, width: ff)
+            rt.dump("ffn_geglu", l, ws.hb, m * ff)
+            rt.linear(layer.down, ws.hb, ws.xb2, tokens: m)                   // (n, dim)
+            rt.dump("ffn_out", l, ws.xb2, m * dim)
+            rt.normRows(ws.xb2, layer.postFfnNorm, ws.xb2, rows: m, width: dim)
+            rt.dump("ffn_post_norm", l, ws.xb2, m * dim)
+            add(ws.x, ws.xb2, out: ws.x, count: m * dim)
+            rt.dump("l_out", l, ws.x, m * dim)
         }
 
-        try rt.emitLogits(ws: ws, tokens: n, rows: logitRows, norm: w.outputNorm, output: w.output, body)
+        try rt.emitLogits(ws: ws, rows: logitRows, norm: w.outputNorm, output: w.output, body)
     }
 }

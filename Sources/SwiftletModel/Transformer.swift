@@ -277,19 +277,31 @@ final class Runtime: Sendable {
     }
 
     /// Final norm and output head for the batch rows in `rows`; calls `body(row, logits)` in order.
-    func emitLogits(ws: Workspace, tokens n: Int, rows: Range<Int>, norm: Vector, output: WeightMatrix,
+    func emitLogits(ws: Workspace, rows: Range<Int>, norm: Vector, output: WeightMatrix,
                     _ body: (Int, UnsafeBufferPointer<Float>) throws -> Void) rethrows {
         let dim = config.embeddingLength, vocab = config.vocabularySize
-        var r = rows.lowerBound
-        while r < rows.upperBound {
-            let m = min(ws.logitChunk, rows.upperBound - r)
+        var r = 0
+        while r < rows.count {
+            let m = min(ws.logitChunk, rows.count - r)
             normRows(ws.x + r * dim, norm, ws.xb, rows: m, width: dim)
             dump("result_norm", nil, ws.xb, m * dim)
             linear(output, ws.xb, ws.logits, tokens: m)
             dump("result_output", nil, ws.logits, m * vocab)
-            for i in 0..<m { try body(r + i, UnsafeBufferPointer(start: ws.logits + i * vocab, count: vocab)) }
+            for i in 0..<m { try body(rows.lowerBound + r + i, UnsafeBufferPointer(start: ws.logits + i * vocab, count: vocab)) }
             r += m
         }
+    }
+
+    /// Before the last layer's feed-forward block: keeps only the batch rows whose logits are wanted,
+    /// moved to the front of x (n, width), and returns how many. llama.cpp drops the other rows at the
+    /// same point, so its feed-forward products there run on as many tokens as logits are wanted, and
+    /// which kernel (and so which order of additions) a product takes depends on that count.
+    func keepLogitRows(_ rows: Range<Int>, of x: UnsafeMutablePointer<Float>, tokens n: Int, width: Int) -> Int {
+        guard rows.count < n else { return n }
+        if rows.lowerBound > 0, !rows.isEmpty {
+            memmove(x, x + rows.lowerBound * width, rows.count * width * MemoryLayout<Float>.stride)
+        }
+        return rows.count
     }
 }
 
