@@ -206,20 +206,20 @@ func avx2Tile32<F: Block32Kind>(_: F.Type, rows R: Int, tokens T: Int, _ w: Unsa
     for b in 0..<blocks {
         var q = InlineArray<4, __m256i>(repeating: _mm256_setzero_si256())
         var unsignedQ = q
-        var d = InlineArray<4, Float>(repeating: 0), m = d
+        var d = InlineArray<4, __m256>(repeating: _mm256_setzero_ps()), m = InlineArray<4, Float>(repeating: 0)
         for i in 0..<R {
             let (qi, dm) = format.unpack(w + (i &* rowBytes &+ b &* bpb))
-            q[i] = qi; d[i] = dm[0]; m[i] = dm[1]
+            q[i] = qi; d[i] = _mm256_set1_ps(dm[0]); m[i] = dm[1]
             unsignedQ[i] = format == .q8_0 ? _mm256_sign_epi8(qi, qi) : qi
         }
         for k in 0..<T {
             let a = load256(qs + (k &* columns &+ b &* 32))
-            let da = ad[k &* blocks &+ b]
+            let da = _mm256_set1_ps(ad[k &* blocks &+ b])
             let offsetSums = format == .q4_0 || format == .q5_0 ? _mm256_maddubs_epi16(offset, a) : _mm256_setzero_si256()
             for i in 0..<R {
                 let j = i &* T &+ k
                 let sums = format.blockSums(q[i], unsignedQ[i], a, offsetSums)
-                acc[j] = _mm256_fmadd_ps(sums, _mm256_set1_ps(d[i] * da), acc[j])
+                acc[j] = _mm256_fmadd_ps(sums, _mm256_mul_ps(d[i], da), acc[j])
                 if format.hasMin { minSums[j] += m[i] * asum[k &* blocks &+ b] }
             }
         }
@@ -345,7 +345,7 @@ func avx2RowNibblesK<K: SuperBlockKind>(_: K.Type, _ w: UnsafeRawPointer, tokens
                                           order: KQuantOrder) {
     let blocks = columns / 256, low = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1)
     var acc = InlineArray<4, __m256>(repeating: _mm256_setzero_ps())
-    var minSum = InlineArray<4, Float>(repeating: 0), wholeSum = minSum
+    var minSum = SIMD4<Float>(repeating: 0), wholeSum = minSum
     // ggml's repacked GEMM (four tokens) adds each pair of sub-blocks into the running sums; its GEMV
     // (one token) each super-block.
     let perPair = order == .repacked && T == 4
@@ -368,18 +368,25 @@ func avx2RowNibblesK<K: SuperBlockKind>(_: K.Type, _ w: UnsafeRawPointer, tokens
             // Scale 2g (and 2g + 1) in every lane: bytes 4g, 4g + 1 (4g + 2, 4g + 3) of each half.
             let pick = Int16(4 &* g) | Int16(4 &* g &+ 1) << 8
             let scaleLo = _mm256_shuffle_epi8(scales, _mm256_set1_epi16(pick)), scaleHi = _mm256_shuffle_epi8(scales, _mm256_set1_epi16(pick &+ 0x0202))
+            var v = InlineArray<4, __m256i>(repeating: _mm256_setzero_si256())
             for k in 0..<T {
                 let a = qs + (k &* columns &+ b &* 256 &+ 64 &* g)
-                let v = _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(lo, load256(a)), scaleLo),
-                                         _mm256_madd_epi16(_mm256_maddubs_epi16(hi, load256(a + 32)), scaleHi))
-                if perPair {
-                    let da = ad[k &* blocks &+ b], bs = bsums + (k &* (columns / 16) &+ b &* 16 &+ 4 &* g)
-                    let m = Int32(minLanes[2 &* g]) &* (bs[0] &+ bs[1]) &+ Int32(minLanes[2 &* g &+ 1]) &* (bs[2] &+ bs[3])
-                    wholeSum[k] = wholeSum[k].addingProduct(Float(unsafeBitCast(v, to: SIMD8<Int32>.self).wrappedSum()), dm[0] * da)
-                    minSum[k] = minSum[k].addingProduct(Float(m), dm[1] * da)
-                } else {
-                    sumi[k] = _mm256_add_epi32(sumi[k], v)
+                v[k] = _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(lo, load256(a)), scaleLo),
+                                        _mm256_madd_epi16(_mm256_maddubs_epi16(hi, load256(a + 32)), scaleHi))
+                if !perPair { sumi[k] = _mm256_add_epi32(sumi[k], v[k]) }
+            }
+            if perPair {
+                // The four tokens' integer sums at once (three horizontal adds, then the two halves).
+                let h = unsafeBitCast(_mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3])), to: SIMD8<Int32>.self)
+                let totals = h.lowHalf &+ h.highHalf
+                var m = SIMD4<Int32>(repeating: 0), da = SIMD4<Float>(repeating: 0)
+                for k in 0..<4 {
+                    let bs = bsums + (k &* (columns / 16) &+ b &* 16 &+ 4 &* g)
+                    m[k] = Int32(minLanes[2 &* g]) &* (bs[0] &+ bs[1]) &+ Int32(minLanes[2 &* g &+ 1]) &* (bs[2] &+ bs[3])
+                    da[k] = ad[k &* blocks &+ b]
                 }
+                wholeSum = wholeSum.addingProduct(SIMD4<Float>(totals), SIMD4(repeating: dm[0]) * da)
+                minSum = minSum.addingProduct(SIMD4<Float>(m), SIMD4(repeating: dm[1]) * da)
             }
         }
         if perPair { continue }
@@ -587,7 +594,8 @@ func avx2DotF16(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, count: Int) ->
 /// to F16 (token k's at `x + k·columns`), to `y[k·ldy + i]`, in the order of llamafile's tinyBLAS, which
 /// llama.cpp runs for F16 weights in batches: per sum one eight-lane fma accumulator over the columns in
 /// steps of eight, then the lanes added as ``horizontalSum(_:)`` does. Tiles of 2 rows × 4 tokens share
-/// the loads. `columns` must be a multiple of 8.
+/// the loads (4 × 3, tinyBLAS's own shape, measured slower here: SmolLM2 F16 pp512 424 → 351 tokens/s).
+/// `columns` must be a multiple of 8.
 func avx2RowsF16(rows: Int, tokens: Int, _ w: UnsafeRawPointer, rowBytes: Int, _ x: UnsafePointer<Float>, columns: Int,
                  _ y: UnsafeMutablePointer<Float>, ldy: Int) {
     @inline(__always) func tile(_ r0: Int, _ t0: Int, rows R: Int, tokens T: Int) {

@@ -110,8 +110,13 @@ public func accumulateRoundingToHalf(_ out: UnsafeMutablePointer<Float>, _ v: Un
 /// at `ringRows` (a sliding-window ring). The weights are found first, then (AVX2, `length` a multiple
 /// of 64) the accumulator runs 64 values at a time in registers over every row; the same operations per
 /// element as row by row, so the same bits.
+///
+/// With `normalize` false the accumulator is left undivided, and the result is the running maximum and
+/// sum, to be merged with other ranges' (``mergeAttentionPartials(_:count:length:out:)``).
+@discardableResult
 public func attendRoundingToHalf(scores: UnsafePointer<Float>, count: Int, values: UnsafePointer<Float16>, rowStride: Int,
-                                 firstSlot: Int, ringRows: Int, length: Int, out: UnsafeMutablePointer<Float>) {
+                                 firstSlot: Int, ringRows: Int, length: Int, out: UnsafeMutablePointer<Float>,
+                                 normalize: Bool = true) -> (maximum: Float, sum: Float) {
     withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * max(1, count)) { buffer in
         // rescale[j] ≠ 1 only where row j raised the maximum (then weight[j] is 1).
         let rescale = buffer.baseAddress!, weight = rescale + count
@@ -161,7 +166,35 @@ public func attendRoundingToHalf(scores: UnsafePointer<Float>, count: Int, value
                 slot = slot + 1 == ringRows ? 0 : slot + 1
             }
         }
-        let inverse = sum == 0 ? 0 : 1 / sum
-        for i in 0..<length { out[i] *= inverse }
+        if normalize {
+            let inverse = sum == 0 ? 0 : 1 / sum
+            for i in 0..<length { out[i] *= inverse }
+        }
+        return (maximum, sum)
+    }
+}
+
+/// One attention output from the undivided outputs of consecutive ranges of positions
+/// (``attendRoundingToHalf(scores:count:values:rowStride:firstSlot:ringRows:length:out:normalize:)``):
+/// partial c's `length` values at `partials + c·length` with its maximum and sum in `stats[c]`, merged in
+/// order as llama.cpp merges the ranges its one-token attention splits the KV cache into (512 cells or
+/// more, `ggml_flash_attn_ext_reduce_partials`): each rescaled to the larger maximum by `expf`,
+/// a·e₁ + b·e₂ with the first product fused (as GCC compiles it), then divided by the sum. A range with
+/// a zero sum (nothing attended) is skipped.
+public func mergeAttentionPartials(_ partials: UnsafePointer<Float>, stats: UnsafePointer<(maximum: Float, sum: Float)>, count: Int,
+                                   length: Int, out: UnsafeMutablePointer<Float>) {
+    var maximum = -Float.infinity, sum: Float = 0
+    out.update(repeating: 0, count: length)
+    for c in 0..<count where stats[c].sum != 0 {
+        let newMax = max(maximum, stats[c].maximum)
+        let scaleOld = expf(maximum - newMax), scaleNew = expf(stats[c].maximum - newMax)
+        let v = partials + c * length
+        for d in 0..<length { out[d] = (v[d] * scaleNew).addingProduct(out[d], scaleOld) }
+        sum = (stats[c].sum * scaleNew).addingProduct(sum, scaleOld)
+        maximum = newMax
+    }
+    if sum != 0 {
+        let inverse = 1 / sum
+        for d in 0..<length { out[d] *= inverse }
     }
 }

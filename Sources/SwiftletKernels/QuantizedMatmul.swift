@@ -425,13 +425,14 @@ public func matmul(_ products: [(weight: WeightMatrix, output: UnsafeMutablePoin
             var r = lo - first
             let rowEnd = min(hi, end) - first
             #if SWIFTLET_AVX2 && arch(x86_64)
-            // F16 in batches: tinyBLAS's order (one token takes ggml_vec_dot_f16's, in the row loop below).
-            if w.type == .f16, tokens >= 2, columns % 8 == 0, r < rowEnd {
+            // F16 in batches: tinyBLAS's order, where llama.cpp takes tinyBLAS (rows in fours); otherwise,
+            // and for one token, ggml_vec_dot_f16's, in the row loop below.
+            if w.type == .f16, tokens >= 2, columns % 8 == 0, w.rows % 4 == 0, r < rowEnd {
                 avx2RowsF16(rows: rowEnd - r, tokens: tokens, w.row(r), rowBytes: w.bytesPerRow, a.half, columns: columns,
                             y + r, ldy: w.rows)
                 r = rowEnd
             }
-            // Repacked Q4_0, Q5_0 and Q8_0: whole eight-row groups, up to four tokens per pass. (A segment that does not
+            // Repacked Q4_0: whole eight-row groups, up to four tokens per pass. (A segment that does not
             // start on a group, which the chunking above avoids, takes the row paths instead.)
             if let packed = w.repacked, r % 8 == 0 {
                 let blocks = columns / 32

@@ -35,7 +35,7 @@ public struct WeightMatrix: @unchecked Sendable {
     }
 
     /// This matrix with a regrouped copy of its weights for the matrix products, where this build has a
-    /// faster kernel for the regrouped layout (Q4_0, Q5_0 and Q8_0 with AVX2, rows in groups of eight);
+    /// faster kernel for the regrouped layout (Q4_0 with AVX2, rows in groups of eight, as ggml regroups it);
     /// else itself. The copy is on the heap (see ``RepackedRows`` for its size against the file's).
     public func repackedForMatmul() -> WeightMatrix {
         #if SWIFTLET_AVX2 && arch(x86_64)

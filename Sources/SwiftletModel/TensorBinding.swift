@@ -17,8 +17,8 @@ struct TensorBinder {
     let file: GGUFFile
 
     /// A 2-D weight of `rows` outputs × `columns` inputs (ggml shape [columns, rows]); stays in the mapping,
-    /// except Q4_0, Q5_0 and Q8_0, which the AVX2 build regroups into a heap copy that multiplies
-    /// prompts 2–3× faster (``WeightMatrix/repackedForMatmul()``), unless `regroup` is false.
+    /// except Q4_0, which the AVX2 build regroups into a heap copy that multiplies prompts 2–3× faster
+    /// (``WeightMatrix/repackedForMatmul()``), unless `regroup` is false.
     func matrix(_ name: String, rows: Int, columns: Int, regroup: Bool = true) throws(ModelError) -> WeightMatrix {
         guard let info = file.tensor(named: name) else { throw .missingTensor(name) }
         guard info.shape == [columns, rows] else { throw .tensorShape(name: name, expected: [columns, rows], actual: info.shape) }

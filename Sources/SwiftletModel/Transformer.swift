@@ -148,7 +148,8 @@ final class Runtime: Sendable {
                     let pos = start + t
                     attendHalf(q: ws.q + t * c.headCount * c.keyLength + firstHead * c.keyLength, heads: headsPerShare, rows: halfRows, kvHead: kvh,
                                positions: firstAttendedPosition(for: pos, window: window)...pos, scale: scale,
-                               out: ws.att + t * c.headCount * c.valueLength + firstHead * c.valueLength, scratch: scratch)
+                               out: ws.att + t * c.headCount * c.valueLength + firstHead * c.valueLength, scratch: scratch,
+                               kvSplit: n == 1 ? keyValueSplit(position: pos, window: window, capacity: cache.capacity) : nil)
                 }
             }
             return
@@ -228,8 +229,25 @@ final class Runtime: Sendable {
     /// other), reading the cache's F16 rows in place: first every score (they do not depend on the
     /// softmax, so the dot products overlap), then the online softmax over V. Each head's numbers are
     /// those of attending it alone. `scratch` holds heads × (keyLength + positions.count + 2) floats.
+    /// How llama.cpp splits the KV cache for one token's attention at `position`, or nil when it does
+    /// not: its view of the cache holds n_kv = max(256, position + 1 rounded up to 256) cells (at most
+    /// the cache size), and from 512 cells on each of its threads takes ⌈n_kv / threads⌉ consecutive
+    /// cells, merged afterwards. A cell is a position here while positions fit its cache: a sliding-window
+    /// layer's cache holds window + 512 cells rounded up to 256 (its default micro-batch), after which
+    /// cells are reused and no longer follow positions (not reproduced: such layers then attend in one
+    /// range).
+    func keyValueSplit(position: Int, window: Int?, capacity: Int) -> (cells: Int, parts: Int)? {
+        let roundUp = { (x: Int) in (x + 255) / 256 * 256 }
+        var size = roundUp(capacity)
+        if let window { size = min(size, roundUp(window + 512)) }
+        guard pool.threadCount > 1, position < size else { return nil }
+        let cells = min(size, max(256, roundUp(position + 1)))
+        return cells >= 512 ? (cells, pool.threadCount) : nil
+    }
+
     private func attendHalf(q: UnsafePointer<Float>, heads: Int, rows: KVHalfRows, kvHead: Int, positions: ClosedRange<Int>,
-                            scale: Float, out: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+                            scale: Float, out: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+                            kvSplit: (cells: Int, parts: Int)? = nil) {
         let c = config, count = positions.count
         let qHalf = scratch, scores = scratch + heads * c.keyLength
         for i in 0..<(heads * c.keyLength) { qHalf[i] = Float(Float16(q[i])) }
@@ -261,9 +279,30 @@ final class Runtime: Sendable {
             slot = rows.slot(after: next)
         }
         touchSink.store(Int(touched), ordering: .relaxed)  // an observable use, so the loads stay
-        for g in 0..<heads {
-            attendRoundingToHalf(scores: scores + g * count, count: count, values: values, rowStride: rows.valueWidth,
-                                 firstSlot: firstSlot, ringRows: rows.ringRows, length: c.valueLength, out: out + g * c.valueLength)
+        guard let kvSplit else {
+            for g in 0..<heads {
+                attendRoundingToHalf(scores: scores + g * count, count: count, values: values, rowStride: rows.valueWidth,
+                                     firstSlot: firstSlot, ringRows: rows.ringRows, length: c.valueLength, out: out + g * c.valueLength)
+            }
+            return
+        }
+        // llama.cpp's split: each part's cells as their own range, then merged in order.
+        let per = (kvSplit.cells + kvSplit.parts - 1) / kvSplit.parts
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: kvSplit.parts * c.valueLength) { partials in
+            withUnsafeTemporaryAllocation(of: (maximum: Float, sum: Float).self, capacity: kvSplit.parts) { stats in
+                for g in 0..<heads {
+                    for part in 0..<kvSplit.parts {
+                        let lo = max(positions.lowerBound, part * per), hi = min(positions.upperBound + 1, (part + 1) * per)
+                        stats[part] = hi > lo
+                            ? attendRoundingToHalf(scores: scores + g * count + (lo - positions.lowerBound), count: hi - lo, values: values,
+                                                   rowStride: rows.valueWidth, firstSlot: rows.slot(of: lo), ringRows: rows.ringRows,
+                                                   length: c.valueLength, out: partials.baseAddress! + part * c.valueLength, normalize: false)
+                            : (-.infinity, 0)
+                    }
+                    mergeAttentionPartials(partials.baseAddress!, stats: stats.baseAddress!, count: kvSplit.parts, length: c.valueLength,
+                                           out: out + g * c.valueLength)
+                }
+            }
         }
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import SwiftletKernels
 import Testing
 
@@ -70,9 +71,51 @@ import Testing
             let m = attended.map { Double(scores[$0 - p0]) }.max()!
             let w = attended.map { exp(Double(scores[$0 - p0]) - m) }, total = w.reduce(0, +)
             for i in 0..<length {
-                let exact = zip(attended, w).reduce(0.0) { $0 + $1.1 * Double(v[($1.0 - p0) * valueStride + i]) } / total
+                var weighted = 0.0
+                for (j, wj) in zip(attended, w) { weighted += wj * Double(v[(j - p0) * valueStride + i]) }
+                let exact = weighted / total
                 #expect(abs(Double(out[i]) - exact) < 1e-5, "p0 \(p0), attended \(attended): output \(i) \(out[i]) against \(exact)")
             }
+        }
+    }
+
+    /// The one-token attention split into ranges (llama.cpp's split of the KV cache between threads) and
+    /// merged: each partial is undivided with its maximum and sum, the merge follows ggml's formula with
+    /// the first product fused, and the result stays within the F16 accumulator's rounding of one range.
+    @Test func splitRangesMergeLikeGgml() {
+        var rng = SplitMix(5)
+        let count = 40, length = 16
+        let scores = (0..<count).map { _ in 3 * rng.nextFloat() }
+        let values = (0..<(count * length)).map { _ in Float16(rng.nextFloat()) }
+        var whole = [Float](repeating: 0, count: length)
+        attendRoundingToHalf(scores: scores, count: count, values: values, rowStride: length, firstSlot: 0, ringRows: count,
+                             length: length, out: &whole)
+        let cuts = [0, 13, 13, 40]  // the middle range is empty, as a thread's share past the attended cells
+        var partials = [Float](repeating: 0, count: 3 * length)
+        var stats: [(maximum: Float, sum: Float)] = []
+        for c in 0..<3 {
+            let lo = cuts[c], hi = cuts[c + 1]
+            if hi == lo { stats.append((-.infinity, 0)); continue }
+            let st = partials.withUnsafeMutableBufferPointer { p in
+                scores.withUnsafeBufferPointer { s in
+                    values.withUnsafeBufferPointer { v in
+                        attendRoundingToHalf(scores: s.baseAddress! + lo, count: hi - lo, values: v.baseAddress!, rowStride: length,
+                                             firstSlot: lo, ringRows: count, length: length, out: p.baseAddress! + c * length, normalize: false)
+                    }
+                }
+            }
+            stats.append(st)
+        }
+        var merged = [Float](repeating: .nan, count: length)
+        mergeAttentionPartials(partials, stats: stats, count: 3, length: length, out: &merged)
+        // The merge written out: the first range as it is, the third rescaled into it.
+        let m = max(stats[0].maximum, stats[2].maximum)
+        let a = expf(stats[0].maximum - m), b = expf(stats[2].maximum - m)
+        let sum = (stats[2].sum * b).addingProduct(stats[0].sum, a)
+        for d in 0..<length {
+            let want = (partials[2 * length + d] * b).addingProduct(partials[d], a) * (1 / sum)
+            #expect(merged[d] == want, "output \(d)")
+            #expect(abs(merged[d] - whole[d]) <= 4 * 0x1p-11 * max(1, abs(whole[d])), "output \(d): \(merged[d]) against \(whole[d])")
         }
     }
 }
