@@ -58,7 +58,7 @@ struct LlamaModel: TransformerArchitecture {
     func forwardBatch(_ tokens: ArraySlice<Int>, cache: KVCache, ws: Workspace, logitRows: Range<Int>,
                       _ body: (Int, UnsafeBufferPointer<Float>) throws -> Void) throws {
         let rt = runtime, c = runtime.config, w = weights
-        let n = tokens.count, start = cache.count, dim = c.embeddingLength, ff = c.feedForwardLength
+        let n = tokens.count, start = cache.count, dim = c.embeddingLength
         let qDim = c.headCount * c.keyLength, oDim = c.headCount * c.valueLength
 
         try rt.embed(tokens, w.tokenEmbedding, into: ws.x)                  // x (n, dim)
@@ -88,15 +88,8 @@ struct LlamaModel: TransformerArchitecture {
             if m == 0 { break }
 
             // Feed-forward block: x += down · (silu(gate · norm(x)) * (up · norm(x)))
-            rt.normRows(ws.x, layer.ffnNorm, ws.xb, rows: m, width: dim)
-            rt.dump("ffn_norm", l, ws.xb, m * dim)
-            rt.linear([(layer.gate, ws.hb), (layer.up, ws.hb2)], ws.xb, tokens: m)        // gate, up (n, ff)
-            rt.dump("ffn_gate", l, ws.hb, m * ff)
-            rt.dump("ffn_up", l, ws.hb2, m * ff)
-            rt.gatedActivation(swiglu, gate: ws.hb, up: ws.hb2, out: ws.hb, rows: m, width: ff)
-            rt.dump("ffn_swiglu", l, ws.hb, m * ff)
-            rt.linear(layer.down, ws.hb, ws.xb2, tokens: m)                   // (n, dim)
-            rt.dump("ffn_out", l, ws.xb2, m * dim)
+            rt.gatedFeedForward(layer: l, norm: layer.ffnNorm, gate: layer.gate, up: layer.up, down: layer.down,
+                                activation: swiglu, activationName: "ffn_swiglu", ws: ws, rows: m)
             add(ws.x, ws.xb2, out: ws.x, count: m * dim)
             rt.dump("l_out", l, ws.x, m * dim)
         }

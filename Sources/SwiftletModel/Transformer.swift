@@ -71,6 +71,24 @@ final class Runtime: Sendable {
         }
     }
 
+    /// The gated feed-forward block, on the first `rows` rows of ws.x: ws.xb2 (rows, dim) =
+    /// down · (act(gate · norm(x)) ⊙ (up · norm(x))), its steps dumped under llama.cpp's names (the
+    /// activation's as `activationName`: ffn_swiglu, ffn_geglu).
+    func gatedFeedForward(layer l: Int, norm: Vector, gate: WeightMatrix, up: WeightMatrix, down: WeightMatrix,
+                          activation: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void,
+                          activationName: String, ws: Workspace, rows m: Int) {
+        let dim = config.embeddingLength, ff = config.feedForwardLength
+        normRows(ws.x, norm, ws.xb, rows: m, width: dim)
+        dump("ffn_norm", l, ws.xb, m * dim)
+        linear([(gate, ws.hb), (up, ws.hb2)], ws.xb, tokens: m)        // gate, up (m, ff)
+        dump("ffn_gate", l, ws.hb, m * ff)
+        dump("ffn_up", l, ws.hb2, m * ff)
+        gatedActivation(activation, gate: ws.hb, up: ws.hb2, out: ws.hb, rows: m, width: ff)
+        dump(activationName, l, ws.hb, m * ff)
+        linear(down, ws.hb, ws.xb2, tokens: m)                         // (m, dim)
+        dump("ffn_out", l, ws.xb2, m * dim)
+    }
+
     /// Adds a bias vector to each row.
     func addBias(_ x: UnsafeMutablePointer<Float>, _ bias: Vector, rows: Int) {
         for r in 0..<rows { add(x + r * bias.count, bias.pointer, out: x + r * bias.count, count: bias.count) }
