@@ -267,16 +267,23 @@ func avx2Rows32<F: Block32Kind>(_: F.Type, rows: Int, tokens: Int, _ w: UnsafeRa
     }
     var i = 0
     if tokens >= 4 {
-        while i + 2 <= rows {
-            var k = 0
-            while k + 4 <= tokens {
-                avx2Tile32(F.self, rows: 2, tokens: 4, w + i &* rowBytes, rowBytes: rowBytes, qs + k &* columns, ad + k &* blocks,
-                           asum + k &* blocks, columns: columns, y + (k &* ldy &+ i), ldy: ldy)
-                k += 4
+        // Tokens in blocks of 64, so that the block's activations stay in cache while every row pair
+        // passes over them (the order of each sum is unchanged).
+        let pairs = rows / 2
+        for kb in stride(from: 0, to: tokens, by: 64) {
+            let kEnd = min(tokens, kb + 64)
+            for pair in 0..<pairs {
+                let i = 2 * pair
+                var k = kb
+                while k + 4 <= kEnd {
+                    avx2Tile32(F.self, rows: 2, tokens: 4, w + i &* rowBytes, rowBytes: rowBytes, qs + k &* columns, ad + k &* blocks,
+                               asum + k &* blocks, columns: columns, y + (k &* ldy &+ i), ldy: ldy)
+                    k += 4
+                }
+                while k < kEnd { one(i, k); one(i + 1, k); k += 1 }
             }
-            while k < tokens { one(i, k); one(i + 1, k); k += 1 }
-            i += 2
         }
+        i = 2 * pairs
     }
     while i < rows {
         for t in 0..<tokens { one(i, t) }
@@ -539,15 +546,20 @@ func avx2RowsK(_ type: GGMLType, rows: Int, tokens: Int, _ w: UnsafeRawPointer, 
                matrixRows: Int = 0) -> Bool {
     @inline(__always) func run(_ row: (UnsafeRawPointer, Int, UnsafePointer<Int8>, UnsafePointer<Float>, UnsafePointer<Int32>, UnsafeMutablePointer<Float>) -> Void) {
         let blocks = columns / 256
-        for i in 0..<rows {
-            var t = 0
-            while t + 4 <= tokens {
-                row(w + i &* rowBytes, 4, qs + t &* columns, ad + t &* blocks, bsums + t &* (columns / 16), y + (t &* ldy &+ i))
-                t += 4
-            }
-            while t < tokens {
-                row(w + i &* rowBytes, 1, qs + t &* columns, ad + t &* blocks, bsums + t &* (columns / 16), y + (t &* ldy &+ i))
-                t += 1
+        // Tokens in blocks of 64, so that the block's activations stay in cache while every row passes
+        // over them (groups of four tokens start where they did, and each sum's order is unchanged).
+        for tb in stride(from: 0, to: tokens, by: 64) {
+            let tEnd = min(tokens, tb + 64)
+            for i in 0..<rows {
+                var t = tb
+                while t + 4 <= tEnd {
+                    row(w + i &* rowBytes, 4, qs + t &* columns, ad + t &* blocks, bsums + t &* (columns / 16), y + (t &* ldy &+ i))
+                    t += 4
+                }
+                while t < tEnd {
+                    row(w + i &* rowBytes, 1, qs + t &* columns, ad + t &* blocks, bsums + t &* (columns / 16), y + (t &* ldy &+ i))
+                    t += 1
+                }
             }
         }
     }
@@ -612,17 +624,22 @@ func avx2RowsF16(rows: Int, tokens: Int, _ w: UnsafeRawPointer, rowBytes: Int, _
         }
         for i in 0..<R { for k in 0..<T { y[(t0 &+ k) &* ldy &+ r0 &+ i] = horizontalSum(acc[i &* T &+ k]) } }
     }
-    var r = 0
-    while r + 2 <= rows {
-        var t = 0
-        while t + 4 <= tokens { tile(r, t, rows: 2, tokens: 4); t += 4 }
-        while t < tokens { tile(r, t, rows: 2, tokens: 1); t += 1 }
-        r += 2
-    }
-    if r < rows {
-        var t = 0
-        while t + 4 <= tokens { tile(r, t, rows: 1, tokens: 4); t += 4 }
-        while t < tokens { tile(r, t, rows: 1, tokens: 1); t += 1 }
+    // Tokens in blocks of 32 (their F32 activations, 2 KB a token for SmolLM2, stay in cache while every
+    // row pair passes over them; the order of each sum is unchanged).
+    for tb in stride(from: 0, to: tokens, by: 32) {
+        let tEnd = min(tokens, tb + 32)
+        var r = 0
+        while r + 2 <= rows {
+            var t = tb
+            while t + 4 <= tEnd { tile(r, t, rows: 2, tokens: 4); t += 4 }
+            while t < tEnd { tile(r, t, rows: 2, tokens: 1); t += 1 }
+            r += 2
+        }
+        if r < rows {
+            var t = tb
+            while t + 4 <= tEnd { tile(r, t, rows: 1, tokens: 4); t += 4 }
+            while t < tEnd { tile(r, t, rows: 1, tokens: 1); t += 1 }
+        }
     }
 }
 
