@@ -33,8 +33,8 @@ func maxAbsDifference(_ a: [[Float]], _ b: [[Float]]) -> Float {
         // llama.cpp does); F32 weights take OpenBLAS in batches of 8 or more (its own order, which also
         // depends on the kernel it picks for the CPU). The F16 rounding in the KV cache and the next
         // layer's activations turns such last-bit differences into steps of one F16 rounding, 2⁻¹¹
-        // relative. Allowed: two such steps of the largest logit (measured with OpenBLAS for F16
-        // weights: 4.5e-3 with its AVX2 kernel, 5.4e-3 with its AVX-512 one, on logits up to 8.8; F32
+        // relative. Allowed: two such steps of the largest logit (measured when F16 weights went through
+        // OpenBLAS: 4.5e-3 with its AVX2 kernel, 5.4e-3 with its AVX-512 one, on logits up to 8.8; F32
         // through OpenBLAS: 1.9e-3).
         let largest = single.flatMap { $0 }.map(abs).max() ?? 0
         let tolerance: Float = fixture.contains("f16") || fixture.contains("f32") ? 2 * 0x1p-11 * max(1, largest) : 1e-4
@@ -45,8 +45,8 @@ func maxAbsDifference(_ a: [[Float]], _ b: [[Float]]) -> Float {
         #expect(maxAbsDifference([batched[3]], [batched[4]]) > 1e-3)
     }
 
-    /// Batches of 32 tokens or more take the matrix-product attention; on F32 weights and
-    /// an F32 cache it must give the one-token path's logits up to float rounding.
+    /// Batches of 64 tokens or more take the tiled attention (llama.cpp's); on F32 weights and an F32
+    /// cache it must give the one-token path's logits up to float rounding.
     @Test func longBatchAttentionMatchesOneTokenPath() throws {
         let model = try Model(path: TestPaths.fixtures.appendingPathComponent("tiny-llama-f32.gguf").path)
         let long = (0..<75).map { ($0 * 37 + 11) % model.config.vocabularySize }
