@@ -113,46 +113,103 @@ public let attentionKeyTile = 64
 /// floats at `values + j·valueStride`; `attended` are the positions the row sees.
 public func attendTiledRow(scores: UnsafePointer<Float>, p0: Int, attended: ClosedRange<Int>, values: UnsafePointer<Float>,
                            valueStride: Int, length: Int, out: UnsafeMutablePointer<Float>) {
-    out.update(repeating: 0, count: length)
-    var maximum = -Float.infinity, sum: Float = 0
-    var weights = InlineArray<64, Float>(repeating: 0)
-    var tile = attended.lowerBound / attentionKeyTile * attentionKeyTile
-    while tile <= attended.upperBound {
-        let lo = max(tile, attended.lowerBound), hi = min(tile + attentionKeyTile, attended.upperBound + 1)
-        var tileMax = -Float.infinity
-        for j in lo..<hi { tileMax = max(tileMax, scores[j - p0]) }
-        if tileMax != -.infinity {
-            let newMax = max(maximum, tileMax)
-            if newMax > maximum {
-                let ms = expf(maximum - newMax)
-                for i in 0..<length { out[i] *= ms }
-                sum *= ms
+    attendTiledRows(1, scores: scores, scoreStride: 0, p0: p0, attended: { _ in attended }, values: values, valueStride: valueStride,
+                    length: length, out: out, outputStride: 0)
+}
+
+/// ``attendTiledRow(scores:p0:attended:values:valueStride:length:out:)`` for up to four query rows at
+/// once (row r's scores at `scores + r·scoreStride`, its positions `attended(r)`, its output at
+/// `out + r·outputStride`), each row's numbers exactly as alone. Where the four rows attend the same
+/// positions of a tile (every tile before the causal diagonal), they share each value load.
+public func attendTiledRows(_ rows: Int, scores: UnsafePointer<Float>, scoreStride: Int, p0: Int, attended: (Int) -> ClosedRange<Int>,
+                            values: UnsafePointer<Float>, valueStride: Int, length: Int,
+                            out: UnsafeMutablePointer<Float>, outputStride: Int) {
+    precondition(rows >= 1 && rows <= 4)
+    var maximum = SIMD4<Float>(repeating: -.infinity), sum = SIMD4<Float>(repeating: 0)
+    var ranges = InlineArray<4, ClosedRange<Int>>(repeating: 0...0)
+    var first = Int.max, last = Int.min
+    for r in 0..<rows {
+        ranges[r] = attended(r)
+        first = min(first, ranges[r].lowerBound); last = max(last, ranges[r].upperBound)
+        (out + r * outputStride).update(repeating: 0, count: length)
+    }
+    var weights = InlineArray<256, Float>(repeating: 0)
+    var tile = first / attentionKeyTile * attentionKeyTile
+    while tile <= last {
+        var lo = InlineArray<4, Int>(repeating: 0), hi = lo
+        var live = 0, shared = rows == 4
+        for r in 0..<rows {
+            lo[r] = max(tile, ranges[r].lowerBound); hi[r] = min(tile + attentionKeyTile, ranges[r].upperBound + 1)
+            let row = scores + r * scoreStride, o = out + r * outputStride
+            var tileMax = -Float.infinity
+            if lo[r] < hi[r] { for j in lo[r]..<hi[r] { tileMax = max(tileMax, row[j - p0]) } }
+            if tileMax == -.infinity { hi[r] = lo[r]; shared = false; continue }
+            live += 1
+            if r > 0 && (lo[r] != lo[0] || hi[r] != hi[0]) { shared = false }
+            let newMax = max(maximum[r], tileMax)
+            if newMax > maximum[r] {
+                let ms = expf(maximum[r] - newMax)
+                for i in 0..<length { o[i] *= ms }
+                sum[r] *= ms
             }
-            maximum = newMax
+            maximum[r] = newMax
             var tileSum = 0.0
             for g in 0..<(attentionKeyTile / 8) {
                 var x = SIMD8<Float>(repeating: -.infinity)
-                for l in 0..<8 where (lo..<hi).contains(tile + 8 * g + l) { x[l] = scores[tile + 8 * g + l - p0] }
+                for l in 0..<8 where (lo[r]..<hi[r]).contains(tile + 8 * g + l) { x[l] = row[tile + 8 * g + l - p0] }
                 let e = vectorExp(x - SIMD8(repeating: newMax))
-                for l in 0..<8 { weights[8 * g + l] = e[l] }
+                for l in 0..<8 { weights[64 * r + 8 * g + l] = e[l] }
                 let t = e.highHalf + e.lowHalf
                 tileSum += Double((t[0] + t[2]) + (t[1] + t[3]))
             }
-            sum = Float(Double(sum) + tileSum)
+            sum[r] = Float(Double(sum[r]) + tileSum)
+        }
+        if shared && live == 4 {
+            // One load of each value vector for the four rows.
+            let o1 = out + outputStride, o2 = o1 + outputStride, o3 = o2 + outputStride
             var i = 0
             while i + 8 <= length {
-                var acc = load8(out + i)
-                for j in lo..<hi { acc = multiplyAdd(SIMD8(repeating: weights[j - tile]), load8(values + ((j - p0) &* valueStride &+ i)), acc) }
-                store8(acc, out + i)
+                var a0 = load8(out + i), a1 = load8(o1 + i), a2 = load8(o2 + i), a3 = load8(o3 + i)
+                for j in lo[0]..<hi[0] {
+                    let v = load8(values + ((j - p0) &* valueStride &+ i)), k = j - tile
+                    a0 = multiplyAdd(SIMD8(repeating: weights[k]), v, a0)
+                    a1 = multiplyAdd(SIMD8(repeating: weights[64 &+ k]), v, a1)
+                    a2 = multiplyAdd(SIMD8(repeating: weights[128 &+ k]), v, a2)
+                    a3 = multiplyAdd(SIMD8(repeating: weights[192 &+ k]), v, a3)
+                }
+                store8(a0, out + i); store8(a1, o1 + i); store8(a2, o2 + i); store8(a3, o3 + i)
                 i += 8
             }
             while i < length {
-                for j in lo..<hi { out[i] = multiplyAdd(weights[j - tile], values[(j - p0) &* valueStride &+ i], out[i]) }
+                for r in 0..<4 {
+                    let o = out + r * outputStride
+                    for j in lo[0]..<hi[0] { o[i] = multiplyAdd(weights[64 * r + j - tile], values[(j - p0) &* valueStride &+ i], o[i]) }
+                }
                 i += 1
+            }
+        } else {
+            for r in 0..<rows where lo[r] < hi[r] {
+                let o = out + r * outputStride
+                var i = 0
+                while i + 8 <= length {
+                    var acc = load8(o + i)
+                    for j in lo[r]..<hi[r] {
+                        acc = multiplyAdd(SIMD8(repeating: weights[64 * r + j - tile]), load8(values + ((j - p0) &* valueStride &+ i)), acc)
+                    }
+                    store8(acc, o + i)
+                    i += 8
+                }
+                while i < length {
+                    for j in lo[r]..<hi[r] { o[i] = multiplyAdd(weights[64 * r + j - tile], values[(j - p0) &* valueStride &+ i], o[i]) }
+                    i += 1
+                }
             }
         }
         tile += attentionKeyTile
     }
-    let inverse: Float = sum == 0 ? 0 : 1 / sum
-    for i in 0..<length { out[i] *= inverse }
+    for r in 0..<rows {
+        let inverse: Float = sum[r] == 0 ? 0 : 1 / sum[r]
+        let o = out + r * outputStride
+        for i in 0..<length { o[i] *= inverse }
+    }
 }

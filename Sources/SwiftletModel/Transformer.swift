@@ -113,7 +113,7 @@ final class Runtime: Sendable {
     }
 
     /// Batches at least this long take llama.cpp's tiled flash attention (GGML_FA_TILE_Q: F32 q and
-    /// accumulator, keys in tiles of 64; ``attentionScores``, ``attendTiledRow``); shorter ones its
+    /// accumulator, keys in tiles of 64; ``attentionScores``, ``attendTiledRows``); shorter ones its
     /// one-row kernel (q rounded to F16, F16 V accumulator).
     static let tiledAttentionMinimumTokens = 64
 
@@ -216,11 +216,14 @@ final class Runtime: Sendable {
             attentionScores(q: ws.q + t0 * qStride + h * c.keyLength, queryStride: qStride,
                             keyPanels: panels + kvh * panelFloats + (lo - first) * c.keyLength,
                             rows: m, positions: p, length: c.keyLength, scale: scale, into: scores)
-            for r in 0..<m {
-                let pos = start + t0 + r
-                attendTiledRow(scores: scores + r * p, p0: lo, attended: firstAttendedPosition(for: pos, window: window)...pos,
-                               values: ws.values + (lo - first) * c.valueWidth + kvh * c.valueLength, valueStride: c.valueWidth,
-                               length: c.valueLength, out: ws.att + (t0 + r) * oStride + h * c.valueLength)
+            var r = 0
+            while r < m {
+                let count = min(4, m - r)
+                attendTiledRows(count, scores: scores + r * p, scoreStride: p, p0: lo,
+                                attended: { k in firstAttendedPosition(for: start + t0 + r + k, window: window)...(start + t0 + r + k) },
+                                values: ws.values + (lo - first) * c.valueWidth + kvh * c.valueLength, valueStride: c.valueWidth,
+                                length: c.valueLength, out: ws.att + (t0 + r) * oStride + h * c.valueLength, outputStride: oStride)
+                r += count
             }
         }
     }

@@ -118,4 +118,31 @@ import Testing
             #expect(abs(merged[d] - whole[d]) <= 4 * 0x1p-11 * max(1, abs(whole[d])), "output \(d): \(merged[d]) against \(whole[d])")
         }
     }
+
+    /// Four causal rows at once (sharing value loads where their ranges in a tile agree) give each row's
+    /// output exactly as alone, with and without a sliding window, on and off the tile boundaries.
+    @Test func fourRowsEqualOneRowEach() {
+        var rng = SplitMix(13)
+        for (firstPos, window, length) in [(130, Int?.none, 64), (61, nil, 20), (200, 70, 64), (3, nil, 8)] {
+            let p0 = 0, rows = 4, positions = firstPos + rows, valueStride = length + 3
+            let scores = (0..<(rows * positions)).map { _ in 4 * rng.nextFloat() }
+            let v = (0..<(positions * valueStride)).map { _ in rng.nextFloat() }
+            func attended(_ k: Int) -> ClosedRange<Int> {
+                let pos = firstPos + k
+                return (window.map { max(0, pos - $0 + 1) } ?? 0)...pos
+            }
+            let outputStride = length + 5
+            var together = [Float](repeating: .nan, count: rows * outputStride)
+            attendTiledRows(rows, scores: scores, scoreStride: positions, p0: p0, attended: attended, values: v, valueStride: valueStride,
+                            length: length, out: &together, outputStride: outputStride)
+            for k in 0..<rows {
+                var alone = [Float](repeating: .nan, count: length)
+                scores.withUnsafeBufferPointer { s in
+                    attendTiledRow(scores: s.baseAddress! + k * positions, p0: p0, attended: attended(k), values: v, valueStride: valueStride,
+                                   length: length, out: &alone)
+                }
+                #expect(Array(together[(k * outputStride)..<(k * outputStride + length)]) == alone, "first \(firstPos), window \(String(describing: window)), row \(k)")
+            }
+        }
+    }
 }
