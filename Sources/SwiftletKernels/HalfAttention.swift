@@ -112,7 +112,7 @@ public func accumulateRoundingToHalf(_ out: UnsafeMutablePointer<Float>, _ v: Un
 /// element as row by row, so the same bits.
 ///
 /// With `normalize` false the accumulator is left undivided, and the result is the running maximum and
-/// sum, to be merged with other ranges' (``mergeAttentionPartials(_:count:length:out:)``).
+/// sum, to be merged with other ranges' (``mergeAttentionPartials(_:stats:count:length:out:)``).
 @discardableResult
 public func attendRoundingToHalf(scores: UnsafePointer<Float>, count: Int, values: UnsafePointer<Float16>, rowStride: Int,
                                  firstSlot: Int, ringRows: Int, length: Int, out: UnsafeMutablePointer<Float>,

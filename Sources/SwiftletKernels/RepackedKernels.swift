@@ -16,7 +16,7 @@ func avx2Repacked8(_ group: UnsafeRawPointer, blocks: Int, tokens T: Int, _ qs: 
     let low = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1)
     var acc = InlineArray<4, __m256>(repeating: _mm256_setzero_ps())
     for b in 0..<blocks {
-        let p = group + b &* 160
+        let p = group + b &* RepackedRows.bytesPerGroupBlock
         var pairs = InlineArray<4, __m256i>(repeating: _mm256_setzero_si256())
         for j in 0..<4 {
             let w = load256(p + (32 &+ 32 &* j))

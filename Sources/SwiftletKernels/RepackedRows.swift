@@ -14,33 +14,30 @@ import SwiftletGGUF
 public final class RepackedRows: @unchecked Sendable {
     // @unchecked: the buffer is written once in `init` and only read afterwards.
     static let rowsPerGroup = 8
-    let type: GGMLType
+    /// Eight F32 scales, then four vectors of eight rows' 4-byte nibble slices.
+    static let bytesPerGroupBlock = 160
     let data: UnsafeMutableRawPointer
     let groups: Int
     let blocks: Int
-    let bytesPerGroupBlock: Int
 
     /// Byte count of the heap copy, for memory accounting.
-    public var byteCount: Int { groups * blocks * bytesPerGroupBlock }
+    public var byteCount: Int { groups * blocks * RepackedRows.bytesPerGroupBlock }
 
     /// Nil unless `w` is Q4_0 with a whole number of eight-row groups.
     init?(_ w: WeightMatrix) {
         guard w.type == .q4_0, w.rows % RepackedRows.rowsPerGroup == 0, w.rows > 0, w.columns % 32 == 0 else { return nil }
-        type = w.type
         groups = w.rows / RepackedRows.rowsPerGroup
         blocks = w.columns / 32
-        bytesPerGroupBlock = 160
-        // A block's nibble bytes start at byte 2 of the file's block and make four 4-byte slices.
-        let (valueOffset, slices) = (2, 4)
-        data = .allocate(byteCount: groups * blocks * bytesPerGroupBlock, alignment: 64)
+        data = .allocate(byteCount: groups * blocks * RepackedRows.bytesPerGroupBlock, alignment: 64)
         for g in 0..<groups {
             for b in 0..<blocks {
-                let dst = group(g) + b * bytesPerGroupBlock
+                let dst = group(g) + b * RepackedRows.bytesPerGroupBlock
                 for r in 0..<RepackedRows.rowsPerGroup {
                     let src = w.row(g * RepackedRows.rowsPerGroup + r) + b * w.type.bytesPerBlock
                     dst.storeBytes(of: Float(Float16(bitPattern: src.loadUnaligned(as: UInt16.self))), toByteOffset: 4 * r, as: Float.self)
-                    for j in 0..<slices {
-                        dst.storeBytes(of: src.loadUnaligned(fromByteOffset: valueOffset + 4 * j, as: UInt32.self),
+                    // A block's nibble bytes start at byte 2 of the file's block: four 4-byte slices.
+                    for j in 0..<4 {
+                        dst.storeBytes(of: src.loadUnaligned(fromByteOffset: 2 + 4 * j, as: UInt32.self),
                                        toByteOffset: 32 + 32 * j + 4 * r, as: UInt32.self)
                     }
                 }
@@ -51,5 +48,5 @@ public final class RepackedRows: @unchecked Sendable {
     deinit { data.deallocate() }
 
     /// The first byte of row group `g`.
-    func group(_ g: Int) -> UnsafeMutableRawPointer { data + g * blocks * bytesPerGroupBlock }
+    func group(_ g: Int) -> UnsafeMutableRawPointer { data + g * blocks * RepackedRows.bytesPerGroupBlock }
 }

@@ -242,14 +242,6 @@ final class Runtime: Sendable {
         }
     }
 
-    /// llama.cpp's one-row flash attention over an F16 cache: q rounded to F16, an online softmax
-    /// whose V accumulator is rounded to F16 after every step. Matching it matters: small models are
-    /// sensitive to these roundings at the 0.1-nat level.
-    ///
-    /// Runs the `heads` query heads of KV head `kvHead` together (q and out hold them one after the
-    /// other), reading the cache's F16 rows in place: first every score (they do not depend on the
-    /// softmax, so the dot products overlap), then the online softmax over V. Each head's numbers are
-    /// those of attending it alone. `scratch` holds heads × (keyLength + positions.count + 2) floats.
     /// How llama.cpp splits the KV cache for one token's attention at `position`, or nil when it does
     /// not: its view of the cache holds n_kv = max(256, position + 1 rounded up to 256) cells (at most
     /// the cache size), and from 512 cells on each of its threads takes ⌈n_kv / threads⌉ consecutive
@@ -266,6 +258,16 @@ final class Runtime: Sendable {
         return cells >= 512 ? (cells, pool.threadCount) : nil
     }
 
+    /// llama.cpp's one-row flash attention over an F16 cache: q rounded to F16, an online softmax
+    /// whose V accumulator is rounded to F16 after every step. Matching it matters: small models are
+    /// sensitive to these roundings at the 0.1-nat level.
+    ///
+    /// Runs the `heads` query heads of KV head `kvHead` together (q and out hold them one after the
+    /// other), reading the cache's F16 rows in place: first every score (they do not depend on the
+    /// softmax, so the dot products overlap), then the online softmax over V. Each head's numbers are
+    /// those of attending it alone. `scratch` holds heads × (keyLength + positions.count + 2) floats.
+    /// `kvSplit` (one token: ``keyValueSplit(position:window:capacity:)``) attends each part of the
+    /// cells alone and merges them, as llama.cpp does.
     private func attendHalf(q: UnsafePointer<Float>, heads: Int, rows: KVHalfRows, kvHead: Int, positions: ClosedRange<Int>,
                             scale: Float, out: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
                             kvSplit: (cells: Int, parts: Int)? = nil) {
@@ -336,7 +338,8 @@ final class Runtime: Sendable {
         }
     }
 
-    /// Final norm and output head for the batch rows in `rows`; calls `body(row, logits)` in order.
+    /// Final norm and output head for the batch rows in `rows`, whose states ``keepLogitRows(_:of:tokens:width:)``
+    /// has moved to the front of ws.x; calls `body(row, logits)` in order.
     func emitLogits(ws: Workspace, rows: Range<Int>, norm: Vector, output: WeightMatrix,
                     _ body: (Int, UnsafeBufferPointer<Float>) throws -> Void) rethrows {
         let dim = config.embeddingLength, vocab = config.vocabularySize
