@@ -5,8 +5,8 @@ import SwiftletGGUF
 import SwiftletModel
 import SwiftletKernels
 
-/// llama-perplexity -c 512 on shared/reference/ppl_text_gpl3_first20k.txt (README there): SmolLM2
-/// Q4_1 18.3800, Gemma 3 Q4_K_M 14.9498. The text's token ids are fixtures made by an independent
+/// llama-perplexity -c 512 on Fixtures/reference/ppl_text_gpl3_first20k.txt, its figures in
+/// Fixtures/reference/perplexity.json (the README there says how they were made). The text's token ids are fixtures made by an independent
 /// tokenizer that matches llama-tokenize (Tests/python/reference_tokenize.py), so this checks the
 /// forward pass and the procedure alone.
 ///
@@ -22,31 +22,49 @@ import SwiftletKernels
     }
 
     func ids(_ name: String) throws -> [Int] {
-        let text = try String(contentsOf: TestPaths.fixtures.appendingPathComponent("reference/\(name)"), encoding: .utf8)
+        let text = try String(contentsOf: TestPaths.reference.appendingPathComponent(name), encoding: .utf8)
         return text.split(whereSeparator: { $0 == "," || $0 == "\n" }).compactMap { Int($0) }
+    }
+
+    /// llama-perplexity's figure for `file` (a model file name) from perplexity.json.
+    static func reference(_ file: String) throws -> Double {
+        struct Figures: Decodable { let chunks: Int; let perplexity: [String: Double] }
+        let url = TestPaths.reference.appendingPathComponent("perplexity.json")
+        let figures = try JSONDecoder().decode(Figures.self, from: Data(contentsOf: url))
+        guard let value = figures.perplexity[file] else { throw MissingFigure(file: file) }
+        return value
+    }
+
+    struct MissingFigure: Error, CustomStringConvertible {
+        let file: String
+        var description: String { "perplexity.json has no figure for \(file)" }
     }
 
     @Test func smollm2() throws {
         let model = try Model(path: try TestPaths.model(TestPaths.smollm2), threads: 2)
         let r = try evaluatePerplexity(model: model, tokens: try ids("ppl_gpl3_first20k.smollm2.ids"), context: 512, bos: nil)
-        print("[perplexity] SmolLM2 Q4_1: \(r.perplexity) (llama.cpp 18.3800) over \(r.chunks) chunks")
+        let reference = try Self.reference(TestPaths.smollm2)
+        print("[perplexity] SmolLM2 Q4_1: \(r.perplexity) (llama.cpp \(reference)) over \(r.chunks) chunks")
         #expect(r.chunks == 8)
-        expectMatches(r.perplexity, 18.3800, "SmolLM2 Q4_1")
+        expectMatches(r.perplexity, reference, "SmolLM2 Q4_1")
     }
 
     @Test func gemma3() throws {
         let model = try Model(path: try TestPaths.model(TestPaths.gemma3), threads: 2)
         let r = try evaluatePerplexity(model: model, tokens: try ids("ppl_gpl3_first20k.gemma3.ids"), context: 512, bos: 2)
-        print("[perplexity] Gemma 3 Q4_K_M: \(r.perplexity) (llama.cpp 14.9498) over \(r.chunks) chunks")
+        let reference = try Self.reference(TestPaths.gemma3)
+        print("[perplexity] Gemma 3 Q4_K_M: \(r.perplexity) (llama.cpp \(reference)) over \(r.chunks) chunks")
         #expect(r.chunks == 8)
-        expectMatches(r.perplexity, 14.9498, "Gemma 3 Q4_K_M")
+        expectMatches(r.perplexity, reference, "Gemma 3 Q4_K_M")
     }
 
     /// Swiftlet's own requantization of the Q4_1 file to Q8_0, F16 and Q4_0 (`swiftlet quantize`) against
-    /// llama.cpp's perplexities of its requantized files (shared/reference/perplexity_variants.txt): the
-    /// same figures, so the same weights.
-    @Test(arguments: [("Q8_0", 18.3592), ("F16", 18.3450), ("Q4_0", 22.9368)])
-    func smollm2Requantized(type: String, reference: Double) throws {
+    /// llama.cpp's perplexities of its requantized files (`llama-quantize --allow-requantize`): the same
+    /// figures, so the same weights.
+    @Test(arguments: [("Q8_0", "smollm2-135m-q8_0.gguf"), ("F16", "smollm2-135m-f16.gguf"),
+                      ("Q4_0", "smollm2-135m-q4_0.gguf")])
+    func smollm2Requantized(type: String, llamaCppFile: String) throws {
+        let reference = try Self.reference(llamaCppFile)
         let source = try GGUFFile(path: try TestPaths.model(TestPaths.smollm2))
         let target: GGMLType = type == "F16" ? .f16 : (type == "Q4_0" ? .q4_0 : .q8_0)
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("swiftlet-smollm2-\(type).gguf").path

@@ -5,7 +5,7 @@ import SwiftletKVCache
 import SwiftletModel
 import SwiftletKernels
 
-/// llama.cpp's greedy continuations (shared/reference/README.md).
+/// llama.cpp's greedy continuations (Fixtures/reference/README.md).
 struct GreedyReference: Decodable {
     struct Result: Decodable {
         let prompt: String

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Paths every test target shares: the package's Fixtures folder, the real-model cache and llama.cpp's
-/// reference outputs.
+/// reference outputs. Nothing outside the package is read but the model cache.
 public enum TestPaths {
     public static let packageRoot = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -28,12 +28,13 @@ public enum TestPaths {
         public var description: String { "model \(path) is missing: run Scripts/fetch-models.sh" }
     }
 
-    /// llama.cpp's reference outputs: $SWIFTLET_REFERENCE, default ../shared/reference beside the package.
+    /// llama.cpp's reference outputs: Fixtures/reference (its README says how they were made), or
+    /// $SWIFTLET_REFERENCE when set.
     public static var reference: URL {
         if let dir = ProcessInfo.processInfo.environment["SWIFTLET_REFERENCE"], !dir.isEmpty {
             return URL(fileURLWithPath: dir)
         }
-        return packageRoot.deletingLastPathComponent().appendingPathComponent("shared/reference")
+        return fixtures.appendingPathComponent("reference")
     }
 
     public static let smollm2 = "SmolLM2-135M-Instruct.Q4_1.gguf"

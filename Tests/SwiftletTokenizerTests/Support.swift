@@ -12,7 +12,7 @@ enum Support {
     static func referencePath(_ name: String) throws -> String {
         let path = TestPaths.reference.appendingPathComponent(name).path
         guard FileManager.default.fileExists(atPath: path) else {
-            throw Missing(message: "reference \(path) not found (set SWIFTLET_REFERENCE to the reference folder)")
+            throw Missing(message: "reference \(path) not found (Fixtures/reference, or $SWIFTLET_REFERENCE when set)")
         }
         return path
     }

@@ -1,9 +1,9 @@
 # Independent tokenizer oracle (HF `tokenizers` BPE for gpt2-style vocabularies, a score-ordered
 # SentencePiece merge for llama-style ones) that reproduces llama-tokenize on the 35 reference cases of
-# shared/reference/tokenize_*.json for SmolLM2 and Gemma 3. Used to make the token-id fixtures
+# Fixtures/reference/tokenize_*.json for SmolLM2 and Gemma 3. Used to make the token-id fixtures
 # Fixtures/reference/ppl_gpl3_first20k.*.ids (special tokens not parsed; Gemma with BOS 2 prepended):
 #   python3 reference_tokenize.py MODEL.gguf smollm|spm TEXT > ids   (needs: pip install tokenizers)
-#   python3 reference_tokenize.py MODEL.gguf smollm|spm check shared/reference/tokenize_X.json
+#   python3 reference_tokenize.py MODEL.gguf smollm|spm check Fixtures/reference/tokenize_X.json
 import sys, json, heapq
 from gguf import GGUFReader
 def load(path):

@@ -12,7 +12,7 @@ import time
 import openai
 import pytest
 
-from conftest import SMOLLM2, model
+from conftest import FIXTURES, SMOLLM2, model
 
 MODEL_ID = "smollm2-test"
 
@@ -67,6 +67,17 @@ SYSTEM = {"role": "system", "content": "You are a helpful assistant."}
 QUESTION = {"role": "user", "content": "What is the capital of France?"}
 
 
+def llama_server_answer():
+    """llama-server's non-streamed answer to SYSTEM + QUESTION on the same file, temperature 0
+    (Fixtures/reference/server/03_chat_nonstream.http, a `curl -i` capture: headers, a blank line, the body)."""
+    capture = (FIXTURES / "reference/server/03_chat_nonstream.http").read_text()
+    body = json.loads(capture.split("\n\n", 1)[1])
+    return body["choices"][0]["message"]["content"], body["usage"]["prompt_tokens"]
+
+
+LLAMA_ANSWER, LLAMA_PROMPT_TOKENS = llama_server_answer()
+
+
 def test_models_list(server):
     models = server.client().models.list()
     assert [m.id for m in models.data] == [MODEL_ID]
@@ -76,11 +87,10 @@ def test_models_list(server):
 
 def test_chat_non_streaming_matches_llama_cpp(server):
     r = server.client().chat.completions.create(model=MODEL_ID, messages=[SYSTEM, QUESTION], temperature=0)
-    # llama-server's answer on the same file (shared/reference/server/03_chat_nonstream.http).
-    assert r.choices[0].message.content == "The capital of France is Paris."
+    assert r.choices[0].message.content == LLAMA_ANSWER == "The capital of France is Paris."
     assert r.choices[0].message.role == "assistant"
     assert r.choices[0].finish_reason == "stop"
-    assert r.usage.prompt_tokens == 27 and r.usage.completion_tokens >= 7
+    assert r.usage.prompt_tokens == LLAMA_PROMPT_TOKENS and r.usage.completion_tokens >= 7
 
 
 def test_chat_streaming_with_usage(server):
@@ -89,7 +99,7 @@ def test_chat_streaming_with_usage(server):
     chunks = list(stream)
     assert chunks[0].choices[0].delta.role == "assistant"
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
-    assert text == "The capital of France is Paris."
+    assert text == LLAMA_ANSWER
     finishes = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
     assert finishes == ["stop"]
     assert chunks[-1].choices == [] and chunks[-1].usage.prompt_tokens == 27
