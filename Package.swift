@@ -3,7 +3,7 @@
 // Swiftlet: a pure-Swift engine that runs GGUF language models on the CPU.
 // Layers, bottom to top (each module imports only those below it):
 //   SwiftletGGUF → SwiftletKernels → SwiftletTokenizer, SwiftletKVCache, SwiftletSampling, SwiftletChat
-//   → SwiftletModel → Swiftlet → SwiftletProvider → SwiftletServer → swiftlet (CLI)
+//   → SwiftletAttention (kernels over a KV cache) → SwiftletModel → Swiftlet → SwiftletProvider → SwiftletServer → swiftlet (CLI)
 import PackageDescription
 
 let package = Package(
@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "SwiftletTokenizer", targets: ["SwiftletTokenizer"]),
         .library(name: "SwiftletKernels", targets: ["SwiftletKernels"]),
         .library(name: "SwiftletKVCache", targets: ["SwiftletKVCache"]),
+        .library(name: "SwiftletAttention", targets: ["SwiftletAttention"]),
         .library(name: "SwiftletModel", targets: ["SwiftletModel"]),
         .library(name: "SwiftletSampling", targets: ["SwiftletSampling"]),
         .library(name: "SwiftletChat", targets: ["SwiftletChat"]),
@@ -38,7 +39,9 @@ let package = Package(
         .target(name: "SwiftletTokenizer", dependencies: ["SwiftletGGUF"]),
         .target(name: "SwiftletKernels", dependencies: ["SwiftletGGUF", "COpenBLAS"]),
         .target(name: "SwiftletKVCache"),
-        .target(name: "SwiftletModel", dependencies: ["SwiftletGGUF", "SwiftletKernels", "SwiftletKVCache"]),
+        // Attention over a KV cache: which kernel, split and order each batch takes (ggml's flash attention).
+        .target(name: "SwiftletAttention", dependencies: ["SwiftletKernels", "SwiftletKVCache"]),
+        .target(name: "SwiftletModel", dependencies: ["SwiftletGGUF", "SwiftletKernels", "SwiftletKVCache", "SwiftletAttention"]),
         .target(name: "SwiftletSampling"),
         .target(name: "SwiftletChat"),
         .target(
@@ -86,6 +89,7 @@ let package = Package(
         .testTarget(name: "SwiftletTokenizerTests", dependencies: ["SwiftletTokenizer", "SwiftletGGUF", "SwiftletTestSupport"]),
         .testTarget(name: "SwiftletKernelsTests", dependencies: ["SwiftletKernels", "SwiftletGGUF"]),
         .testTarget(name: "SwiftletKVCacheTests", dependencies: ["SwiftletKVCache"]),
+        .testTarget(name: "SwiftletAttentionTests", dependencies: ["SwiftletAttention", "SwiftletKVCache", "SwiftletKernels"]),
         .testTarget(name: "SwiftletModelTests", dependencies: ["SwiftletModel", "SwiftletGGUF", "SwiftletKVCache", "SwiftletTestSupport"]),
         .testTarget(name: "SwiftletSamplingTests", dependencies: ["SwiftletSampling"]),
         .testTarget(name: "SwiftletChatTests", dependencies: ["SwiftletChat"]),

@@ -17,13 +17,57 @@ public func rmsNorm(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>?, ou
 /// RoPE's rotation at one position: cos(freqScale · θᵢ) and sin(freqScale · θᵢ) for i in 0..<ropeDim/2,
 /// with θ₀ = position and θᵢ₊₁ = θᵢ · base^(−2/ropeDim), the recurrence ggml uses. Every head at that position
 /// shares them, so a decoding step computes them once instead of once per head.
+///
+/// `factors` (Llama 3.1's `rope_freqs`, Phi-3's long/short factors) divide each θᵢ first, and `yarn`
+/// mixes in the unscaled angle and scales cos and sin, as ggml_rope_cache_init and rope_yarn do.
 public func ropeAngles(position: Int, ropeDim: Int, base: Float, freqScale: Float = 1,
+                       factors: UnsafePointer<Float>? = nil, yarn: YaRN? = nil,
                        cos: UnsafeMutablePointer<Float>, sin: UnsafeMutablePointer<Float>) {
     let thetaScale = powf(base, -2 / Float(ropeDim))
     var theta = Float(position)
+    guard factors != nil || yarn != nil else {
+        for i in 0..<ropeDim / 2 {
+            cos[i] = cosf(freqScale * theta); sin[i] = sinf(freqScale * theta)
+            theta *= thetaScale
+        }
+        return
+    }
     for i in 0..<ropeDim / 2 {
-        cos[i] = cosf(freqScale * theta); sin[i] = sinf(freqScale * theta)
+        let extrapolated = factors.map { theta / $0[i] } ?? theta
+        let interpolated = freqScale * extrapolated
+        var angle = interpolated, mscale = yarn?.attentionFactor ?? 1
+        if let yarn, yarn.extensionFactor != 0 {
+            // rope_yarn: the ramp mixes extrapolated angles into the low dimensions; GCC fuses the first
+            // product of each sum, as written here.
+            let y = (Float(i) - yarn.low) / max(0.001, yarn.high - yarn.low)
+            let mix = (1 - min(1, max(0, y))) * yarn.extensionFactor
+            angle = (extrapolated * mix).addingProduct(interpolated, 1 - mix)
+            mscale *= Float(1).addingProduct(0.1, logf(1 / freqScale))
+        }
+        cos[i] = cosf(angle) * mscale; sin[i] = sinf(angle) * mscale
         theta *= thetaScale
+    }
+}
+
+/// YaRN's parameters for ``ropeAngles(position:ropeDim:base:freqScale:factors:yarn:cos:sin:)``: the
+/// extrapolation mix (`ext_factor`), the cos/sin multiplier (`attn_factor`) and the correction range in
+/// dimensions (ggml_rope_yarn_corr_dims).
+public struct YaRN: Sendable, Equatable {
+    public var extensionFactor: Float
+    public var attentionFactor: Float
+    public var low: Float
+    public var high: Float
+
+    /// ggml_rope_yarn_corr_dims for `ropeDim` rotated dimensions trained at `originalContext` positions.
+    public init(extensionFactor: Float, attentionFactor: Float, ropeDim: Int, originalContext: Int, base: Float,
+                betaFast: Float = 32, betaSlow: Float = 1) {
+        func dimension(_ rotations: Float) -> Float {
+            Float(ropeDim) * logf(Float(originalContext) / (rotations * 2 * Float.pi)) / (2 * logf(base))
+        }
+        self.extensionFactor = extensionFactor
+        self.attentionFactor = attentionFactor
+        low = max(0, floorf(dimension(betaFast)))
+        high = min(Float(ropeDim - 1), ceilf(dimension(betaSlow)))
     }
 }
 
@@ -162,3 +206,28 @@ public func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int
     return (s0 + s1) + (s2 + s3)
 }
 public func scale(_ x: UnsafeMutablePointer<Float>, by s: Float, count: Int) { for i in 0..<count { x[i] *= s } }
+
+/// One row of ggml's soft_max (`ggml_compute_forward_soft_max_f32` with scale 1 and no mask): the
+/// maximum, e^(x − max) through ggml's vectorized e^x eight at a time (each eight summed as
+/// `ggml_vec_soft_max_f32` does, into a double) and `expf` for the tail, then × (float)(1 / sum).
+public func softmaxAsGGML(_ x: UnsafeMutablePointer<Float>, count: Int) {
+    var m = -Float.infinity
+    for i in 0..<count { m = max(m, x[i]) }
+    var sum = 0.0, i = 0
+    while i + 8 <= count {
+        var v = SIMD8<Float>()
+        for l in 0..<8 { v[l] = x[i + l] }
+        let e = vectorExp(v - SIMD8(repeating: m))
+        for l in 0..<8 { x[i + l] = e[l] }
+        let t = e.highHalf + e.lowHalf
+        sum += Double((t[0] + t[2]) + (t[1] + t[3]))
+        i += 8
+    }
+    while i < count {
+        x[i] = expf(x[i] - m)
+        sum += Double(x[i])
+        i += 1
+    }
+    let inverse = Float(1 / sum)
+    for j in 0..<count { x[j] *= inverse }
+}

@@ -21,6 +21,31 @@ public struct WeightMatrix: @unchecked Sendable {
         data = base
     }
 
+    /// A matrix over `rows` rows of `columns` values of `type` at `data` (which must outlive it), such as
+    /// one expert of a 3-D expert tensor.
+    public init(type: GGMLType, rows: Int, columns: Int, data: UnsafeRawPointer) throws(KernelError) {
+        guard let bytes = type.byteCount(elements: columns) else {
+            throw .shapeMismatch("\(columns) columns do not fill whole \(type.name) blocks")
+        }
+        self.init(type: type, rows: rows, columns: columns, bytesPerRow: bytes, data: data)
+    }
+
+    /// The rows in `range`, in place (a fused matrix's parts: Phi-3's `attn_qkv`, gate and up in `ffn_up`).
+    /// Taken before any regrouping, which the parts then make for themselves.
+    public func rows(_ range: Range<Int>) -> WeightMatrix {
+        precondition(repacked == nil && range.lowerBound >= 0 && range.upperBound <= rows, "row view out of range")
+        return WeightMatrix(type: type, rows: range.count, columns: columns, bytesPerRow: bytesPerRow,
+                            data: data + range.lowerBound * bytesPerRow)
+    }
+
+    private init(type: GGMLType, rows: Int, columns: Int, bytesPerRow: Int, data: UnsafeRawPointer) {
+        self.type = type
+        self.rows = rows
+        self.columns = columns
+        self.bytesPerRow = bytesPerRow
+        self.data = data
+    }
+
     public func row(_ r: Int) -> UnsafeRawPointer { data + r * bytesPerRow }
 
     /// Lets the kernel drop the whole pages of this matrix's (read-only, file-backed) mapping that the

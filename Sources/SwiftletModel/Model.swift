@@ -15,7 +15,7 @@ import SwiftletKVCache
 public final class Model: Sendable {
     public let file: GGUFFile
     public let config: ModelConfig
-    let architecture: any TransformerArchitecture
+    let architecture: any Architecture
 
     /// Opens `path` and binds its tensors.
     /// - Parameters:
@@ -31,10 +31,9 @@ public final class Model: Sendable {
         let config = try ModelConfig(file)
         self.config = config
         let runtime = Runtime(config: config, threads: threads, dumpDirectory: dumpDirectory)
-        switch config.architecture {
-        case "gemma3": architecture = Gemma3Model(runtime: runtime, weights: try Gemma3Weights(file, config))
-        default: architecture = LlamaModel(runtime: runtime, weights: try LlamaWeights(file, config))
-        }
+        // ModelConfig has found the architecture in the registry already.
+        architecture = try architectures[config.architecture]!.init(runtime: runtime,
+                                                                    tensors: TensorBinder(file: file, config: config))
     }
 
     /// The cache shape of each layer (sliding-window layers carry their window).

@@ -1,17 +1,10 @@
+import Foundation
 import SwiftletGGUF
 import SwiftletKernels
 
-/// Architectures that load today.
-/// - `llama`: SmolLM/SmolLM2, TinyLlama, Llama 1/2, Mistral 7B (all `llama` in GGUF) — checked against
-///   llama.cpp for SmolLM2. Llama 3.0 loads as is; Llama 3.1+ files carry `rope_freqs.weight`
-///   (long-context RoPE factors) which is not applied yet, so they load but drift from llama.cpp.
-/// - `qwen2`: the llama graph plus q/k/v biases and NeoX RoPE (bound and applied; not yet checked
-///   against a reference).
-/// - `gemma3`: Gemma 3 text models — checked against llama.cpp for the 270M.
-public let supportedArchitectures = ["llama", "qwen2", "gemma3"]
-
-/// The hyperparameters of a decoder-only transformer, from the architecture-prefixed GGUF keys plus
-/// the facts llama.cpp hard-codes per architecture (kept here as data, not as branches in the forward).
+/// The hyperparameters of a decoder-only transformer: the architecture-prefixed GGUF keys every
+/// architecture shares, read here, plus what each architecture file reads or hard-codes as llama.cpp
+/// does (``Architecture/configure(_:_:)``), kept as data rather than as branches in the forward pass.
 public struct ModelConfig: Sendable, Equatable {
     public var architecture: String
     /// Hidden size (`embedding_length`).
@@ -23,6 +16,7 @@ public struct ModelConfig: Sendable, Equatable {
     public var keyLength: Int
     /// Size of one value head (`attention.value_length`, default keyLength).
     public var valueLength: Int
+    /// Width of the feed-forward block (`feed_forward_length`; for mixtures of experts, of one expert).
     public var feedForwardLength: Int
     /// The context length the model was trained for (`context_length`).
     public var trainedContextLength: Int
@@ -32,20 +26,40 @@ public struct ModelConfig: Sendable, Equatable {
     public var ropeBase: Float
     /// Rotated dimensions per head (`rope.dimension_count`, default keyLength).
     public var ropeDimensionCount: Int
-    /// Position multiplier for linear RoPE scaling (1 / `rope.scaling.factor`).
+    /// Position multiplier for linear and YaRN RoPE scaling (1 / `rope.scaling.factor`).
     public var ropeFrequencyScale: Float
-    /// Whether RoPE rotates adjacent pairs (llama) or the two halves of a head (NeoX, Gemma).
-    public var ropeUsesHalves: Bool
+    /// YaRN's extrapolation mix (llama.cpp's `yarn_ext_factor`: 1 for YaRN files, else 0).
+    public var ropeExtensionFactor: Float
+    /// Multiplier of RoPE's cos and sin (`rope.scaling.attn_factor`, default 1).
+    public var ropeAttentionFactor: Float
+    /// The context the RoPE scaling was trained from (`rope.scaling.original_context_length`).
+    public var ropeOriginalContextLength: Int
+    /// YaRN's correction range in rotations (llama.cpp's `yarn_beta_fast`, `yarn_beta_slow`).
+    public var yarnBetaFast: Float = 32
+    public var yarnBetaSlow: Float = 1
+    /// Adjacent pairs (llama.cpp's LLAMA_ROPE_TYPE_NORM) or the two halves of a head (NEOX).
+    public var ropeStyle: RoPEStyle
     /// Sliding window of local layers (`attention.sliding_window`), if the architecture has them.
     public var slidingWindow: Int?
-    /// Local/global layer period: layer `i` is local when `i % period < period - 1`.
+    /// Local/global layer period: layer `i` is local when `i % period < period - 1` (llama.cpp's
+    /// `set_swa_pattern`); nil with a window means every layer is local.
     public var slidingWindowPeriod: Int?
     /// RoPE base of sliding-window layers.
     public var localRopeBase: Float
     /// Multiplier applied to q·k before the softmax.
     public var attentionScale: Float
+    /// Soft-capping of the attention scores (Gemma 2: `attn_logit_softcapping`).
+    public var attentionLogitSoftcap: Float?
+    /// Soft-capping of the output logits (Gemma 2: `final_logit_softcapping`).
+    public var finalLogitSoftcap: Float?
     /// Multiplier applied to the token embedding (Gemma: √embedding_length).
     public var embeddingScale: Float
+    /// Experts per mixture-of-experts layer (`expert_count`) and how many each token uses
+    /// (`expert_used_count`); 0 for dense models.
+    public var expertCount: Int = 0
+    public var expertUsedCount: Int = 0
+    /// Whether the chosen experts' weights are renormalised to sum to 1 (`expert_weights_norm`).
+    public var expertWeightsNormalized: Bool = false
 
     /// Rows of one position's keys / values in the cache.
     public var keyWidth: Int { headCountKV * keyLength }
@@ -53,7 +67,8 @@ public struct ModelConfig: Sendable, Equatable {
 
     /// Whether `layer` attends only to a sliding window.
     public func isSlidingWindowLayer(_ layer: Int) -> Bool {
-        guard let period = slidingWindowPeriod, slidingWindow != nil else { return false }
+        guard slidingWindow != nil else { return false }
+        guard let period = slidingWindowPeriod else { return true }
         return layer % period < period - 1
     }
 
@@ -63,77 +78,97 @@ public struct ModelConfig: Sendable, Equatable {
     /// The RoPE base of `layer`.
     public func ropeBase(ofLayer layer: Int) -> Float { isSlidingWindowLayer(layer) ? localRopeBase : ropeBase }
 
-    /// The RoPE position scale of `layer` (sliding-window layers are never scaled).
-    public func ropeFrequencyScale(ofLayer layer: Int) -> Float { isSlidingWindowLayer(layer) ? 1 : ropeFrequencyScale }
+    /// The RoPE position scale of `layer` (sliding-window layers of models with global layers are never
+    /// scaled, as in llama.cpp's Gemma 3).
+    public func ropeFrequencyScale(ofLayer layer: Int) -> Float {
+        isSlidingWindowLayer(layer) && slidingWindowPeriod != nil ? 1 : ropeFrequencyScale
+    }
 
-    /// Reads the hyperparameters of `file` (architecture from `general.architecture`).
+    /// Reads the hyperparameters of `file`: `general.architecture` chooses the architecture
+    /// (``architectures``), whose file adds what is its own.
     public init(_ file: GGUFFile) throws(ModelError) {
-        let md = file.metadata
-        guard let arch = md.architecture else { throw .missingMetadata("general.architecture") }
-        guard supportedArchitectures.contains(arch) else { throw .unsupportedArchitecture(arch) }
-        func int(_ key: String) throws(ModelError) -> Int {
-            guard let v = md[hyperparameter: key] else { throw .missingMetadata("\(arch).\(key)") }
-            guard let i = v.int, i > 0 else { throw .invalidMetadata(key: "\(arch).\(key)", reason: "must be a positive integer") }
-            return i
-        }
-        func optionalInt(_ key: String) throws(ModelError) -> Int? {
-            md[hyperparameter: key] == nil ? nil : try int(key)
-        }
-        func float(_ key: String) throws(ModelError) -> Float? {
-            guard let v = md[hyperparameter: key] else { return nil }
-            guard let f = v.float, f.isFinite else { throw .invalidMetadata(key: "\(arch).\(key)", reason: "must be a finite number") }
-            return f
-        }
+        guard let arch = file.metadata.architecture else { throw .missingMetadata("general.architecture") }
+        guard let type = architectures[arch] else { throw .unsupportedArchitecture(arch) }
+        let hp = Hyperparameters(metadata: file.metadata, architecture: arch)
         architecture = arch
-        embeddingLength = try int("embedding_length")
-        blockCount = try int("block_count")
-        headCount = try int("attention.head_count")
-        headCountKV = try optionalInt("attention.head_count_kv") ?? headCount
+        embeddingLength = try hp.int("embedding_length")
+        blockCount = try hp.int("block_count")
+        headCount = try hp.int("attention.head_count")
+        headCountKV = try hp.optionalInt("attention.head_count_kv") ?? headCount
         guard headCount % headCountKV == 0 else {
-            throw .invalidMetadata(key: "\(arch).attention.head_count_kv", reason: "(\(headCountKV)) must divide head_count (\(headCount))")
+            throw .invalidMetadata(key: "\(arch).attention.head_count_kv",
+                                   reason: "(\(headCountKV)) must divide head_count (\(headCount))")
         }
-        keyLength = try optionalInt("attention.key_length") ?? embeddingLength / headCount
-        valueLength = try optionalInt("attention.value_length") ?? keyLength
-        feedForwardLength = try int("feed_forward_length")
-        trainedContextLength = try optionalInt("context_length") ?? 2048
-        guard let embd = file.tensor(named: "token_embd.weight"), embd.shape.count == 2 else { throw .missingTensor("token_embd.weight") }
+        keyLength = try hp.optionalInt("attention.key_length") ?? embeddingLength / headCount
+        valueLength = try hp.optionalInt("attention.value_length") ?? keyLength
+        feedForwardLength = try hp.optionalInt("feed_forward_length") ?? 0
+        trainedContextLength = try hp.optionalInt("context_length") ?? 2048
+        guard let embd = file.tensor(named: "token_embd.weight"), embd.shape.count == 2 else {
+            throw .missingTensor("token_embd.weight")
+        }
         vocabularySize = embd.shape[1]
-        rmsEpsilon = try float("attention.layer_norm_rms_epsilon") ?? 1e-5
-        ropeBase = try float("rope.freq_base") ?? 10000
-        ropeDimensionCount = try optionalInt("rope.dimension_count") ?? keyLength
+        rmsEpsilon = try hp.float("attention.layer_norm_rms_epsilon") ?? 1e-5
+        ropeBase = try hp.float("rope.freq_base") ?? 10000
+        ropeDimensionCount = try hp.optionalInt("rope.dimension_count") ?? keyLength
         guard ropeDimensionCount <= keyLength, ropeDimensionCount % 2 == 0 else {
             throw .invalidMetadata(key: "\(arch).rope.dimension_count", reason: "must be even and at most the head size")
         }
+        // llama.cpp (llama-model.cpp load_hparams, llama-context.cpp): the factor applies to linear and
+        // YaRN scaling; YaRN also mixes in extrapolated angles (yarn_ext_factor 1).
         ropeFrequencyScale = 1
-        if md[hyperparameter: "rope.scaling.type"]?.string == "linear", let factor = try float("rope.scaling.factor"), factor > 0 {
+        ropeExtensionFactor = 0
+        let scaling = hp.string("rope.scaling.type")
+        if scaling == "linear" || scaling == "yarn", let factor = try hp.float("rope.scaling.factor"), factor > 0 {
             ropeFrequencyScale = 1 / factor
         }
+        if scaling == "yarn" { ropeExtensionFactor = 1 }
+        ropeAttentionFactor = try hp.float("rope.scaling.attn_factor") ?? 1
+        if ropeExtensionFactor != 0 {
+            // llama-context.cpp: YaRN's magnitude correction, divided by the one ggml's rope_yarn
+            // multiplies back in, times the file's attn_factor (GCC fuses each 0.1·log + 1).
+            let factor = 1 / ropeFrequencyScale
+            let correction = Float(1).addingProduct(0.1, logf(factor))
+            ropeAttentionFactor = (factor <= 1 ? 1 : correction) * (1 / correction) * ropeAttentionFactor
+        }
+        ropeOriginalContextLength = try hp.optionalInt("rope.scaling.original_context_length") ?? trainedContextLength
+        ropeStyle = .normal
         localRopeBase = ropeBase
         attentionScale = 1 / Float(keyLength).squareRoot()
         embeddingScale = 1
-
-        switch arch {
-        case "gemma3":
-            // llama.cpp (llama-model.cpp, LLM_ARCH_GEMMA3): five sliding-window layers then one global,
-            // local RoPE base 10000, NeoX RoPE, embeddings × √n_embd; q scaled by 1/√head_dim except
-            // the 27B (62 layers), which uses 1/√(n_embd / n_head). No final logit soft-capping.
-            slidingWindow = try int("attention.sliding_window")
-            slidingWindowPeriod = 6
-            localRopeBase = 10000
-            ropeUsesHalves = true
-            embeddingScale = Float(embeddingLength).squareRoot()
-            if blockCount == 62 { attentionScale = 1 / Float(embeddingLength / headCount).squareRoot() }
-        case "qwen2":
-            // llama.cpp: LLM_ARCH_QWEN2 uses LLAMA_ROPE_TYPE_NEOX.
-            ropeUsesHalves = true
-            slidingWindow = nil
-            slidingWindowPeriod = nil
-        default:
-            // llama.cpp: LLM_ARCH_LLAMA uses LLAMA_ROPE_TYPE_NORM (adjacent pairs; the converter
-            // permutes q/k rows so this matches Hugging Face's rotate-half).
-            ropeUsesHalves = false
-            slidingWindow = nil
-            slidingWindowPeriod = nil
-        }
+        try type.configure(&self, hp)
+        guard feedForwardLength > 0 else { throw .missingMetadata("\(arch).feed_forward_length") }
     }
+}
+
+/// Reads an architecture's `{arch}.*` hyperparameter keys, every failure naming the key.
+public struct Hyperparameters: Sendable {
+    let metadata: GGUFMetadata
+    public let architecture: String
+
+    /// A positive integer that must be present.
+    public func int(_ key: String) throws(ModelError) -> Int {
+        guard let i = try optionalInt(key) else { throw .missingMetadata("\(architecture).\(key)") }
+        return i
+    }
+
+    /// A positive integer, or nil when absent.
+    public func optionalInt(_ key: String) throws(ModelError) -> Int? {
+        guard let v = metadata[hyperparameter: key] else { return nil }
+        guard let i = v.int, i > 0 else {
+            throw .invalidMetadata(key: "\(architecture).\(key)", reason: "must be a positive integer")
+        }
+        return i
+    }
+
+    /// A finite number, or nil when absent.
+    public func float(_ key: String) throws(ModelError) -> Float? {
+        guard let v = metadata[hyperparameter: key] else { return nil }
+        guard let f = v.float, f.isFinite else {
+            throw .invalidMetadata(key: "\(architecture).\(key)", reason: "must be a finite number")
+        }
+        return f
+    }
+
+    public func bool(_ key: String) -> Bool? { metadata[hyperparameter: key]?.bool }
+    public func string(_ key: String) -> String? { metadata[hyperparameter: key]?.string }
 }

@@ -6,7 +6,7 @@ import SwiftletKernels
 /// dequantized first); vectors (norms, biases) stay F32; metadata is kept, with `general.file_type`
 /// updated.
 ///
-/// As llama.cpp's quantizer did for SmolLM2 (shared/reference/perplexity_variants.txt), the output head
+/// As llama.cpp's quantizer did for SmolLM2 (Fixtures/reference/perplexity.json), the output head
 /// (or the token embedding that doubles as it) is stored as Q8_0 for the 4-bit targets.
 public enum Requantize {
     /// The target types, with their `general.file_type` numbers (llama.cpp's `LLAMA_FTYPE_*`).

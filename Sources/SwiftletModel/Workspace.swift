@@ -1,3 +1,5 @@
+import SwiftletAttention
+
 /// Scratch activations for one forward pass, sized for a batch and a context; reused across calls so
 /// the decode loop does not allocate. Shapes are in comments as (rows, columns).
 final class Workspace: @unchecked Sendable {
@@ -12,8 +14,7 @@ final class Workspace: @unchecked Sendable {
     let att: UnsafeMutablePointer<Float>    // (tokens, heads × valueLength)
     let hb: UnsafeMutablePointer<Float>     // (tokens, ff)
     let hb2: UnsafeMutablePointer<Float>    // (tokens, ff)
-    let keys: UnsafeMutablePointer<Float>   // (context, kvHeads × keyLength) cached keys as floats
-    let values: UnsafeMutablePointer<Float> // (context, kvHeads × valueLength)
+    let attention: AttentionScratch         // the cache's keys and values as floats, for batched attention
     let logits: UnsafeMutablePointer<Float> // (logitChunk, vocab)
     let logitChunk: Int
     private var all: [UnsafeMutablePointer<Float>] = []
@@ -34,7 +35,7 @@ final class Workspace: @unchecked Sendable {
         q = make(n * c.headCount * c.keyLength); k = make(n * c.keyWidth); v = make(n * c.valueWidth)
         att = make(n * c.headCount * c.valueLength)
         hb = make(n * c.feedForwardLength); hb2 = make(n * c.feedForwardLength)
-        keys = make(context * c.keyWidth); values = make(context * c.valueWidth)
+        attention = AttentionScratch(capacity: context, keyWidth: c.keyWidth, valueWidth: c.valueWidth)
         logits = make(logitChunk * c.vocabularySize)
         self.all = all
     }

@@ -1,0 +1,312 @@
+import Foundation
+import Synchronization
+import SwiftletKVCache
+import SwiftletKernels
+
+/// One layer's attention hyperparameters: what a model says when it asks to attend.
+public struct AttentionShape: Sendable, Equatable {
+    public var headCount: Int
+    public var headCountKV: Int
+    /// Size of one query/key head.
+    public var keyLength: Int
+    /// Size of one value head.
+    public var valueLength: Int
+    /// The layer's sliding window, or nil for full causal attention.
+    public var window: Int?
+    /// Multiplier of q·k before the softmax (llama.cpp's `kq_scale`).
+    public var scale: Float
+    /// Gemma 2's attention-logit soft-capping: scores become cap·tanh(score / cap).
+    public var logitSoftcap: Float?
+
+    public init(headCount: Int, headCountKV: Int, keyLength: Int, valueLength: Int, window: Int?, scale: Float,
+                logitSoftcap: Float? = nil) {
+        self.headCount = headCount
+        self.headCountKV = headCountKV
+        self.keyLength = keyLength
+        self.valueLength = valueLength
+        self.window = window
+        self.scale = scale
+        self.logitSoftcap = logitSoftcap
+    }
+
+    /// Floats of one position's keys / values (all KV heads).
+    public var keyWidth: Int { headCountKV * keyLength }
+    public var valueWidth: Int { headCountKV * valueLength }
+    /// Floats of one token's queries / outputs (all query heads).
+    public var queryWidth: Int { headCount * keyLength }
+    public var outputWidth: Int { headCount * valueLength }
+
+    /// What the score kernels multiply q·k by: with soft-capping, ggml folds 1/cap into the scale and
+    /// applies cap·tanh afterwards (`ggml_compute_forward_flash_attn_ext_f16`).
+    var scoreScale: Float { logitSoftcap.map { scale / $0 } ?? scale }
+}
+
+/// Causal grouped-query attention over a sequence's KV cache: the one place that decides which kernel,
+/// split, tile and order of operations an attention takes. Each path follows the ggml function that
+/// llama.cpp's CPU backend runs for the same batch, so the numbers are llama.cpp's:
+///
+/// | batch | F16 cache | ggml |
+/// | --- | --- | --- |
+/// | 64 tokens or more | keys and values read as floats, scores in tiles | `ggml_compute_forward_flash_attn_ext_tiled` (GGML_FA_TILE_Q) |
+/// | fewer | rows read in place, q rounded to F16, F16 V accumulator | `ggml_compute_forward_flash_attn_ext_f16_one_chunk` |
+/// | one token over 512 cells or more | the cells split between threads, partials merged | the same, with llama.cpp's KV split per thread |
+///
+/// An F32 cache takes plain float attention (no llama.cpp counterpart is reproduced).
+public final class CachedAttention: Sendable {
+    let pool: ThreadPool
+
+    public init(pool: ThreadPool) { self.pool = pool }
+
+    /// Batches at least this long take llama.cpp's tiled flash attention (F32 q and accumulator, keys in
+    /// tiles of 64; ``attentionScores``, ``attendTiledRows``); shorter ones its one-row kernel.
+    public static let tiledAttentionMinimumTokens = 64
+
+    /// Attends `n` new tokens at positions start..<start+n of `layer` over the cache.
+    ///
+    /// Stores the new K/V rows (`k`: (n, keyWidth), `v`: (n, valueWidth)) in the cache first and reads
+    /// every attended row back from it, so the batched and the one-token paths see the same (F16-rounded,
+    /// by default) keys and values, as llama.cpp does. Writes `out` (n, outputWidth) from `q`
+    /// (n, queryWidth). `scratch` must hold the cache's capacity.
+    public func attend(layer: Int, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+                       out: UnsafeMutablePointer<Float>, tokens n: Int, start: Int, cache: KVCache,
+                       shape: AttentionShape, scratch: AttentionScratch) throws(KVCacheError) {
+        let window = shape.window
+        let first = firstAttendedPosition(for: start, window: window)
+        let halfAccumulator = cache.storage == .f16 && n < Self.tiledAttentionMinimumTokens
+        var halfRows: KVHalfRows?
+        for t in 0..<n {
+            try cache.store(layer: layer, position: start + t, key: k + t * shape.keyWidth, value: v + t * shape.valueWidth)
+        }
+        if halfAccumulator {
+            halfRows = try cache.halfRows(layer: layer, positions: first..<(start + n))
+        } else {
+            try cache.readKeys(layer: layer, positions: first..<(start + n), into: scratch.keys)
+            try cache.readValues(layer: layer, positions: first..<(start + n), into: scratch.values)
+        }
+        if n >= Self.tiledAttentionMinimumTokens {
+            attendBatched(q: q, out: out, tokens: n, start: start, first: first, shape: shape, scratch: scratch)
+            return
+        }
+        let span = start + n - first
+        let c = shape
+        if let halfRows {
+            // One unit per token, KV head and share of its query heads: the heads of a share make one
+            // pass over the K and V rows together. A KV head's query heads go to separate units only
+            // when there are fewer (token, KV head) units than threads (one KV head, decoding);
+            // otherwise reading the rows once per query head costs more than the uneven split saves.
+            let group = c.headCount / c.headCountKV
+            let shares = n * c.headCountKV >= pool.threadCount ? 1 : group
+            let headsPerShare = group / shares
+            let units = n * c.headCountKV * shares
+            let chunks = min(units, pool.threadCount * 4)
+            pool.parallelFor(chunks) { chunk in
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: headsPerShare * (span + c.keyLength + 2))
+                defer { scratch.deallocate() }
+                for unit in (units * chunk / chunks)..<(units * (chunk + 1) / chunks) {
+                    let t = unit / (c.headCountKV * shares), kvh = (unit / shares) % c.headCountKV
+                    let firstHead = kvh * group + (unit % shares) * headsPerShare
+                    let pos = start + t
+                    attendHalf(q: q + t * c.queryWidth + firstHead * c.keyLength, heads: headsPerShare, rows: halfRows,
+                               kvHead: kvh, positions: firstAttendedPosition(for: pos, window: window)...pos, shape: c,
+                               out: out + t * c.outputWidth + firstHead * c.valueLength, scratch: scratch,
+                               kvSplit: n == 1 ? keyValueSplit(position: pos, window: window, capacity: cache.capacity) : nil)
+                }
+            }
+            return
+        }
+        let units = n * c.headCount
+        let chunks = min(units, pool.threadCount * 4)
+        pool.parallelFor(chunks) { chunk in
+            let scores = UnsafeMutablePointer<Float>.allocate(capacity: max(span, c.keyLength))
+            defer { scores.deallocate() }
+            for unit in (units * chunk / chunks)..<(units * (chunk + 1) / chunks) {
+                let t = unit / c.headCount, h = unit % c.headCount, kvh = h / (c.headCount / c.headCountKV)
+                let pos = start + t
+                let attended = (firstAttendedPosition(for: pos, window: window) - first)...(pos - first)
+                attendFloat(q: q + t * c.queryWidth + h * c.keyLength, keys: scratch.keys + kvh * c.keyLength,
+                            values: scratch.values + kvh * c.valueLength, positions: attended, shape: c,
+                            out: out + t * c.outputWidth + h * c.valueLength, scores: scores)
+            }
+        }
+    }
+
+    /// Attention of a long batch as matrix products, as ggml's tiled flash attention forms it: per head
+    /// and chunk of tokens, the scores S = Q·Kᵀ × scale over every position the chunk sees, then the
+    /// masked (causal, and the sliding window) online softmax times V in tiles of 64 keys.
+    /// scratch.keys/values hold positions first..<start+n.
+    private func attendBatched(q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, tokens n: Int, start: Int,
+                               first: Int, shape c: AttentionShape, scratch: AttentionScratch) {
+        let window = c.window
+        let chunk = 32, chunks = (n + chunk - 1) / chunk
+        let group = c.headCount / c.headCountKV
+        // Every KV head's keys in panels of eight, once per layer (each query chunk reads them).
+        let span = start + n - first, panelFloats = keyPanelCount(positions: span, length: c.keyLength)
+        let panels = UnsafeMutablePointer<Float>.allocate(capacity: c.headCountKV * panelFloats)
+        defer { panels.deallocate() }
+        pool.parallelFor(c.headCountKV) { kvh in
+            packKeyPanels(keys: scratch.keys + kvh * c.keyLength, keyStride: c.keyWidth, positions: span,
+                          length: c.keyLength, into: panels + kvh * panelFloats)
+        }
+        pool.parallelFor(c.headCount * chunks) { unit in
+            let h = unit % c.headCount, t0 = (unit / c.headCount) * chunk
+            let m = min(n, t0 + chunk) - t0, kvh = h / group
+            // From the panel holding the chunk's first attended key; keys before it are masked below.
+            let lo = first + (firstAttendedPosition(for: start + t0, window: window) - first) / 8 * 8, hi = start + t0 + m
+            let p = hi - lo
+            let scores = UnsafeMutablePointer<Float>.allocate(capacity: m * p)
+            defer { scores.deallocate() }
+            attentionScores(q: q + t0 * c.queryWidth + h * c.keyLength, queryStride: c.queryWidth,
+                            keyPanels: panels + kvh * panelFloats + (lo - first) * c.keyLength,
+                            rows: m, positions: p, length: c.keyLength, scale: c.scoreScale, into: scores)
+            if let cap = c.logitSoftcap { softcap(scores, count: m * p, cap: cap) }
+            var r = 0
+            while r < m {
+                let count = min(4, m - r)
+                attendTiledRows(count, scores: scores + r * p, scoreStride: p, p0: lo,
+                                attended: { k in
+                                    firstAttendedPosition(for: start + t0 + r + k, window: window)...(start + t0 + r + k)
+                                },
+                                values: scratch.values + (lo - first) * c.valueWidth + kvh * c.valueLength,
+                                valueStride: c.valueWidth, length: c.valueLength,
+                                out: out + (t0 + r) * c.outputWidth + h * c.valueLength, outputStride: c.outputWidth)
+                r += count
+            }
+        }
+    }
+
+    /// softmax(q·Kᵀ × scale) · V in F32 (keys/values rows are strided by the cache row widths).
+    private func attendFloat(q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
+                             positions: ClosedRange<Int>, shape c: AttentionShape, out: UnsafeMutablePointer<Float>,
+                             scores: UnsafeMutablePointer<Float>) {
+        let lo = positions.lowerBound
+        for j in positions { scores[j - lo] = dot(q, keys + j * c.keyWidth, count: c.keyLength) * c.scoreScale }
+        if let cap = c.logitSoftcap { softcap(scores, count: positions.count, cap: cap) }
+        softmax(scores, count: positions.count)
+        out.update(repeating: 0, count: c.valueLength)
+        for j in positions {
+            let v = values + j * c.valueWidth, p = scores[j - lo]
+            for i in 0..<c.valueLength { out[i] += p * v[i] }
+        }
+    }
+
+    /// How llama.cpp splits the KV cache for one token's attention at `position`, or nil when it does
+    /// not: its view of the cache holds n_kv = max(256, position + 1 rounded up to 256) cells (at most
+    /// the cache size), and from 512 cells on each of its threads takes ⌈n_kv / threads⌉ consecutive
+    /// cells, merged afterwards. A cell is a position here while positions fit its cache: a sliding-window
+    /// layer's cache holds window + 512 cells rounded up to 256 (its default micro-batch), after which
+    /// cells are reused and no longer follow positions (not reproduced: such layers then attend in one
+    /// range).
+    func keyValueSplit(position: Int, window: Int?, capacity: Int) -> (cells: Int, parts: Int)? {
+        let roundUp = { (x: Int) in (x + 255) / 256 * 256 }
+        var size = roundUp(capacity)
+        if let window { size = min(size, roundUp(window + 512)) }
+        guard pool.threadCount > 1, position < size else { return nil }
+        let cells = min(size, max(256, roundUp(position + 1)))
+        return cells >= 512 ? (cells, pool.threadCount) : nil
+    }
+
+    /// llama.cpp's one-row flash attention over an F16 cache (`ggml_compute_forward_flash_attn_ext_f16_one_chunk`):
+    /// q rounded to F16, an online softmax whose V accumulator is rounded to F16 after every step.
+    /// Matching it matters: small models are sensitive to these roundings at the 0.1-nat level.
+    ///
+    /// Runs the `heads` query heads of KV head `kvHead` together (q and out hold them one after the
+    /// other), reading the cache's F16 rows in place: first every score (they do not depend on the
+    /// softmax, so the dot products overlap), then the online softmax over V. Each head's numbers are
+    /// those of attending it alone. `scratch` holds heads × (keyLength + positions.count + 2) floats.
+    /// `kvSplit` (one token: ``keyValueSplit(position:window:capacity:)``) attends each part of the
+    /// cells alone and merges them (``mergeAttentionPartials``), as llama.cpp does.
+    private func attendHalf(q: UnsafePointer<Float>, heads: Int, rows: KVHalfRows, kvHead: Int, positions: ClosedRange<Int>,
+                            shape c: AttentionShape, out: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+                            kvSplit: (cells: Int, parts: Int)? = nil) {
+        let count = positions.count, scale = c.scoreScale
+        let qHalf = scratch, scores = scratch + heads * c.keyLength
+        for i in 0..<(heads * c.keyLength) { qHalf[i] = Float(Float16(q[i])) }
+        precondition(positions.upperBound < rows.positions.upperBound, "attended positions outside the cache view")
+        let firstSlot = rows.slot(of: positions.lowerBound)
+        let keys = rows.keys + kvHead * c.keyLength, values = rows.values + kvHead * c.valueLength
+        var slot = firstSlot
+        // Rows a few positions ahead are touched early (Swift has no prefetch instruction): the loads
+        // overlap the dot products instead of stalling them, and V is in cache for the second pass.
+        let ahead = 8
+        var aheadSlot = (firstSlot + ahead) % rows.ringRows
+        var touched: UInt16 = 0
+        for j in 0..<count {
+            if j + ahead < count {
+                let kr = UnsafeRawPointer(keys + aheadSlot * rows.keyWidth)
+                let vr = UnsafeRawPointer(values + aheadSlot * rows.valueWidth)
+                touched &+= kr.load(as: UInt16.self) &+ kr.load(fromByteOffset: 2 * c.keyLength - 2, as: UInt16.self)
+                touched &+= vr.load(as: UInt16.self) &+ vr.load(fromByteOffset: 2 * c.valueLength - 2, as: UInt16.self)
+                aheadSlot = rows.slot(after: aheadSlot)
+            }
+            // Rows in pairs: two independent sums per query head (an odd last row pairs with itself).
+            guard j % 2 == 0 else { continue }
+            let next = j + 1 < count ? rows.slot(after: slot) : slot
+            let k0 = keys + slot * rows.keyWidth, k1 = keys + next * rows.keyWidth
+            for g in 0..<heads {
+                let (s0, s1) = dotHalfPair(qHalf + g * c.keyLength, k0, k1, count: c.keyLength)
+                scores[g * count + j] = s0 * scale
+                if j + 1 < count { scores[g * count + j + 1] = s1 * scale }
+            }
+            slot = rows.slot(after: next)
+        }
+        touchSink.store(Int(touched), ordering: .relaxed)  // an observable use, so the loads stay
+        if let cap = c.logitSoftcap { softcap(scores, count: heads * count, cap: cap) }
+        guard let kvSplit else {
+            for g in 0..<heads {
+                attendRoundingToHalf(scores: scores + g * count, count: count, values: values, rowStride: rows.valueWidth,
+                                     firstSlot: firstSlot, ringRows: rows.ringRows, length: c.valueLength,
+                                     out: out + g * c.valueLength)
+            }
+            return
+        }
+        // llama.cpp's split: each part's cells as their own range, then merged in order.
+        let per = (kvSplit.cells + kvSplit.parts - 1) / kvSplit.parts
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: kvSplit.parts * c.valueLength) { partials in
+            withUnsafeTemporaryAllocation(of: (maximum: Float, sum: Float).self, capacity: kvSplit.parts) { stats in
+                for g in 0..<heads {
+                    for part in 0..<kvSplit.parts {
+                        let lo = max(positions.lowerBound, part * per)
+                        let hi = min(positions.upperBound + 1, (part + 1) * per)
+                        stats[part] = hi > lo
+                            ? attendRoundingToHalf(scores: scores + g * count + (lo - positions.lowerBound), count: hi - lo,
+                                                   values: values, rowStride: rows.valueWidth, firstSlot: rows.slot(of: lo),
+                                                   ringRows: rows.ringRows, length: c.valueLength,
+                                                   out: partials.baseAddress! + part * c.valueLength, normalize: false)
+                            : (-.infinity, 0)
+                    }
+                    mergeAttentionPartials(partials.baseAddress!, stats: stats.baseAddress!, count: kvSplit.parts,
+                                           length: c.valueLength, out: out + g * c.valueLength)
+                }
+            }
+        }
+    }
+}
+
+/// The float copies of a cache's keys and values that the batched paths read: `capacity` positions.
+public final class AttentionScratch: @unchecked Sendable {
+    public let capacity: Int
+    let keys: UnsafeMutablePointer<Float>
+    let values: UnsafeMutablePointer<Float>
+
+    public init(capacity: Int, keyWidth: Int, valueWidth: Int) {
+        self.capacity = capacity
+        keys = .allocate(capacity: max(1, capacity * keyWidth))
+        values = .allocate(capacity: max(1, capacity * valueWidth))
+    }
+
+    deinit {
+        keys.deallocate()
+        values.deallocate()
+    }
+}
+
+/// cap·tanh(s) for each score already multiplied by scale/cap, as ggml's flash attention applies
+/// `logit_softcap` (tanhf, the C library's).
+@inline(__always)
+func softcap(_ scores: UnsafeMutablePointer<Float>, count: Int, cap: Float) {
+    for i in 0..<count { scores[i] = cap * tanhf(scores[i]) }
+}
+
+/// Where one-token attention stores the sum of the cache values it touches ahead of use (see
+/// `attendHalf`): nothing reads it, but its store keeps the compiler from dropping those loads.
+private let touchSink = Atomic<Int>(0)
