@@ -29,15 +29,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
     ],
     targets: [
-        // OpenBLAS from the system (Debian: libopenblas-dev); the only C surface of the package.
-        .systemLibrary(
-            name: "COpenBLAS",
-            pkgConfig: "openblas",
-            providers: [.apt(["libopenblas-dev"])]
-        ),
         .target(name: "SwiftletGGUF"),
         .target(name: "SwiftletTokenizer", dependencies: ["SwiftletGGUF"]),
-        .target(name: "SwiftletKernels", dependencies: ["SwiftletGGUF", "COpenBLAS"]),
+        .target(name: "SwiftletKernels", dependencies: ["SwiftletGGUF"]),
         .target(name: "SwiftletKVCache"),
         // Attention over a KV cache: which kernel, split and order each batch takes (ggml's flash attention).
         .target(name: "SwiftletAttention", dependencies: ["SwiftletKernels", "SwiftletKVCache"]),

@@ -62,9 +62,11 @@ enum Block32Format {
         }
     }
 
-    var bytesPerBlock: Int {
-        switch self { case .q8_0: 34; case .q4_0: 18; case .q5_0: 22; case .q4_1: 20; case .q5_1: 24 }
+    var type: GGMLType {
+        switch self { case .q8_0: .q8_0; case .q4_0: .q4_0; case .q5_0: .q5_0; case .q4_1: .q4_1; case .q5_1: .q5_1 }
     }
+
+    var bytesPerBlock: Int { type.bytesPerBlock }
 
     /// Whether blocks carry a minimum m (Q4_1, Q5_1).
     var hasMin: Bool { self == .q4_1 || self == .q5_1 }
@@ -336,10 +338,10 @@ protocol SuperBlockKind { static var bytes: Int { get }; static var extraBit: Bo
 /// - `tiled`: its tiled K-quant matmul (batches of eight tokens or more): per super-block
 ///   d·Σ − dmin·Σmin fused, then fused into the running sum times the activations' scale.
 enum KQuantOrder { case lanes, repacked, tiled }
-enum Q4_KBlocks: SuperBlockKind { static var bytes: Int { 144 }; static var extraBit: Bool { false } }
-enum Q5_KBlocks: SuperBlockKind { static var bytes: Int { 176 }; static var extraBit: Bool { true } }
-enum Q2_KBlocks: SuperBlockKind { static var bytes: Int { 84 }; static var extraBit: Bool { false } }
-enum Q3_KBlocks: SuperBlockKind { static var bytes: Int { 110 }; static var extraBit: Bool { true } }
+enum Q4_KBlocks: SuperBlockKind { static var bytes: Int { GGMLType.q4_K.bytesPerBlock }; static var extraBit: Bool { false } }
+enum Q5_KBlocks: SuperBlockKind { static var bytes: Int { GGMLType.q5_K.bytesPerBlock }; static var extraBit: Bool { true } }
+enum Q2_KBlocks: SuperBlockKind { static var bytes: Int { GGMLType.q2_K.bytesPerBlock }; static var extraBit: Bool { false } }
+enum Q3_KBlocks: SuperBlockKind { static var bytes: Int { GGMLType.q3_K.bytesPerBlock }; static var extraBit: Bool { true } }
 
 /// One Q4_K or Q5_K row · `T` (1…4) tokens' Q8_K activations (token k's values at `qs + k·columns`,
 /// scales at `ad + k·blocks`, per-16 sums at `bsums + k·columns/16`), to `y[k·ldy]`:
@@ -501,7 +503,7 @@ func avx2RowQ6_K(_ w: UnsafeRawPointer, tokens T: Int, _ qs: UnsafePointer<Int8>
     var acc = InlineArray<4, __m256>(repeating: _mm256_setzero_ps())
     var wholeSum = InlineArray<4, Float>(repeating: 0)
     for b in 0..<blocks {
-        let p = w + b &* 210
+        let p = w + b &* GGMLType.q6_K.bytesPerBlock
         let scales = (p + 192).assumingMemoryBound(to: Int8.self)
         let d = Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: 208, as: UInt16.self)))
         var sumi = InlineArray<4, __m256i>(repeating: _mm256_setzero_si256())
@@ -543,7 +545,7 @@ func avx2RowQ6_K(_ w: UnsafeRawPointer, tokens T: Int, _ qs: UnsafePointer<Int8>
 /// one. False for another type.
 func avx2RowsK(_ type: GGMLType, rows: Int, tokens: Int, _ w: UnsafeRawPointer, rowBytes: Int, _ qs: UnsafePointer<Int8>,
                _ ad: UnsafePointer<Float>, _ bsums: UnsafePointer<Int32>, columns: Int, _ y: UnsafeMutablePointer<Float>, ldy: Int,
-               matrixRows: Int = 0) -> Bool {
+               matrixRows: Int = 0, lanesOnly: Bool = false) -> Bool {
     @inline(__always) func run(_ row: (UnsafeRawPointer, Int, UnsafePointer<Int8>, UnsafePointer<Float>, UnsafePointer<Int32>, UnsafeMutablePointer<Float>) -> Void) {
         let blocks = columns / 256
         // Tokens in blocks of 64, so that the block's activations stay in cache while every row passes
@@ -564,7 +566,7 @@ func avx2RowsK(_ type: GGMLType, rows: Int, tokens: Int, _ w: UnsafeRawPointer, 
         }
     }
     // `run` passes T as the literal 4 or 1, so each kernel is specialized for both once inlined.
-    let order: KQuantOrder = tokens >= 8 ? .tiled : .lanes
+    let order: KQuantOrder = tokens >= 8 && !lanesOnly ? .tiled : .lanes
     switch type {
     case .q2_K: run { avx2RowTwoBitK(Q2_KBlocks.self, $0, tokens: $1, $2, $3, $4, columns: columns, $5, ldy: ldy) }
     case .q3_K: run { avx2RowTwoBitK(Q3_KBlocks.self, $0, tokens: $1, $2, $3, $4, columns: columns, $5, ldy: ldy) }
@@ -578,6 +580,28 @@ func avx2RowsK(_ type: GGMLType, rows: Int, tokens: Int, _ w: UnsafeRawPointer, 
     return true
 }
 
+
+/// One F32 row · one token's activations, in the order of ggml's `ggml_vec_dot_f32` on AVX2: 32 values
+/// per step into four eight-lane fma accumulators, added 0+2, 1+3, then together, the lanes as
+/// (l0+h0 + l1+h1) + (l2+h2 + l3+h3); values after the last whole step fused in one by one.
+@inline(__always)
+func avx2DotF32(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, count: Int) -> Float {
+    let f = w.assumingMemoryBound(to: Float.self)
+    var acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0
+    var i = 0
+    while i + 32 <= count {
+        acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(f + i), _mm256_loadu_ps(x + i), acc0)
+        acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(f + (i &+ 8)), _mm256_loadu_ps(x + (i &+ 8)), acc1)
+        acc2 = _mm256_fmadd_ps(_mm256_loadu_ps(f + (i &+ 16)), _mm256_loadu_ps(x + (i &+ 16)), acc2)
+        acc3 = _mm256_fmadd_ps(_mm256_loadu_ps(f + (i &+ 24)), _mm256_loadu_ps(x + (i &+ 24)), acc3)
+        i &+= 32
+    }
+    let v = unsafeBitCast(_mm256_add_ps(_mm256_add_ps(acc0, acc2), _mm256_add_ps(acc1, acc3)), to: SIMD8<Float>.self)
+    let t = v.lowHalf + v.highHalf
+    var sum = (t[0] + t[1]) + (t[2] + t[3])
+    while i < count { sum = sum.addingProduct(f[i], x[i]); i += 1 }
+    return sum
+}
 
 /// One F16 row · one token's activations rounded to F16 (held as floats), in the order of ggml's
 /// `ggml_vec_dot_f16` on AVX2 (its path for one token): 32 values per step into four eight-lane fma
@@ -602,20 +626,25 @@ func avx2DotF16(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, count: Int) ->
     return Float(sum)
 }
 
-/// F16 rows (the first at `w`, the next `rowBytes` further on) · two or more tokens' activations rounded
-/// to F16 (token k's at `x + k·columns`), to `y[k·ldy + i]`, in the order of llamafile's tinyBLAS, which
-/// llama.cpp runs for F16 weights in batches: per sum one eight-lane fma accumulator over the columns in
+/// F16 rows (`halfWeights`; the first at `w`, the next `rowBytes` further on) · two or more tokens'
+/// activations rounded to F16 (token k's at `x + k·columns`), or F32 rows · F32 activations, to
+/// `y[k·ldy + i]`, in the order of llamafile's tinyBLAS, which llama.cpp runs for F16 and F32 weights in
+/// batches: per sum one eight-lane fma accumulator over the columns in
 /// steps of eight, then the lanes added as ``horizontalSum(_:)`` does. Tiles of 2 rows × 4 tokens share
-/// the loads (4 × 3, tinyBLAS's own shape, measured slower here: SmolLM2 F16 pp512 424 → 351 tokens/s).
+/// the loads (tinyBLAS's own 4 × 3 shape is slower here).
 /// `columns` must be a multiple of 8.
-func avx2RowsF16(rows: Int, tokens: Int, _ w: UnsafeRawPointer, rowBytes: Int, _ x: UnsafePointer<Float>, columns: Int,
-                 _ y: UnsafeMutablePointer<Float>, ldy: Int) {
+func avx2RowsFloat(rows: Int, tokens: Int, _ w: UnsafeRawPointer, rowBytes: Int, halfWeights: Bool, _ x: UnsafePointer<Float>,
+                   columns: Int, _ y: UnsafeMutablePointer<Float>, ldy: Int) {
     @inline(__always) func tile(_ r0: Int, _ t0: Int, rows R: Int, tokens T: Int) {
         var acc = InlineArray<8, __m256>(repeating: _mm256_setzero_ps())
         var l = 0
         while l < columns {
             var wv = InlineArray<2, __m256>(repeating: _mm256_setzero_ps())
-            for i in 0..<R { wv[i] = _mm256_cvtph_ps(load128(w + ((r0 &+ i) &* rowBytes &+ 2 &* l))) }
+            for i in 0..<R {
+                let row = w + (r0 &+ i) &* rowBytes
+                wv[i] = halfWeights ? _mm256_cvtph_ps(load128(row + 2 &* l))
+                    : _mm256_loadu_ps(row.assumingMemoryBound(to: Float.self) + l)
+            }
             for k in 0..<T {
                 let xv = _mm256_loadu_ps(x + ((t0 &+ k) &* columns &+ l))
                 for i in 0..<R { acc[i &* T &+ k] = _mm256_fmadd_ps(wv[i], xv, acc[i &* T &+ k]) }

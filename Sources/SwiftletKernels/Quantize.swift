@@ -13,7 +13,7 @@ public func quantizeRow(_ type: GGMLType, _ src: UnsafePointer<Float>, _ dst: Un
         for i in 0..<count { storeHalf(src[i], 2 * i) }
     case .q8_0:
         for b in 0..<count / 32 {
-            let x = src + 32 * b, o = 34 * b
+            let x = src + 32 * b, o = GGMLType.q8_0.bytesPerBlock * b
             var amax: Float = 0
             for j in 0..<32 { amax = max(amax, abs(x[j])) }
             let d = amax / 127, id: Float = d != 0 ? 1 / d : 0
@@ -25,7 +25,7 @@ public func quantizeRow(_ type: GGMLType, _ src: UnsafePointer<Float>, _ dst: Un
         }
     case .q4_0:
         for b in 0..<count / 32 {
-            let x = src + 32 * b, o = 18 * b
+            let x = src + 32 * b, o = GGMLType.q4_0.bytesPerBlock * b
             // The value of largest magnitude, with its sign, maps to -8.
             var amax: Float = 0, vmax: Float = 0
             for j in 0..<32 where abs(x[j]) > amax { amax = abs(x[j]); vmax = x[j] }
@@ -38,7 +38,7 @@ public func quantizeRow(_ type: GGMLType, _ src: UnsafePointer<Float>, _ dst: Un
         }
     case .q4_1:
         for b in 0..<count / 32 {
-            let x = src + 32 * b, o = 20 * b
+            let x = src + 32 * b, o = GGMLType.q4_1.bytesPerBlock * b
             var lo = Float.greatestFiniteMagnitude, hi = -Float.greatestFiniteMagnitude
             for j in 0..<32 { lo = min(lo, x[j]); hi = max(hi, x[j]) }
             let d = (hi - lo) / 15, id: Float = d != 0 ? 1 / d : 0

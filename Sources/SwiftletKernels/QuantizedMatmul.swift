@@ -4,9 +4,8 @@ import SwiftletGGUF
 /// Row chunks per job: eight per thread for prompts (even finishes); one per thread for one token, so
 /// that each thread streams one contiguous run of weights. Decoding reads every weight from memory
 /// once per token, and the hardware prefetchers follow one long stream far better than eight short ones
-/// handed out in turn (AMD EPYC host, 2 threads, tg128: SmolLM2 Q4_0 206 → 291 t/s, Q8_0 174 → 213,
-/// Q4_1 180 → 234, F16 and Gemma 3 within noise). A late thread still loses nothing: the other claims
-/// its chunk.
+/// handed out in turn (Docs/PERFORMANCE.md has the figures). A late thread still loses nothing: the
+/// other claims its chunk.
 private func rowChunks(_ rows: Int, _ pool: ThreadPool, tokens: Int) -> Int {
     max(1, min(rows, pool.threadCount * (tokens == 1 ? 1 : 8)))
 }
@@ -97,8 +96,8 @@ private func quantizeActivations(_ type: GGMLType, _ x: UnsafePointer<Float>, to
             for b in (count * c / pieces)..<(count * (c + 1) / pieces) { body(b) }
         }
     }
-    switch type {
-    case .q4_0, .q5_0, .q8_0, .q4_1, .q5_1:
+    switch QuantizationFormat.table[type]?.activation {
+    case .q8_0, .q8_1:
         let a = QuantizedActivations(count: n)
         forEachBlock(n / 32) { b in
             var block = (d: Float(0), sum: Int32(0))
@@ -113,7 +112,7 @@ private func quantizeActivations(_ type: GGMLType, _ x: UnsafePointer<Float>, to
             a.bsums[b] = block.sum
         }
         return a
-    case .q4_K, .q6_K, .q5_K, .q3_K, .q2_K:
+    case .q8_K:
         let a = QuantizedActivations(count: n)
         forEachBlock(n / 256) { b in
             #if SWIFTLET_AVX2 && arch(x86_64)
@@ -130,7 +129,7 @@ private func quantizeActivations(_ type: GGMLType, _ x: UnsafePointer<Float>, to
         let a = QuantizedActivations(halfCount: n)
         for i in 0..<n { a.half[i] = bf16Round(x[i]) }
         return a
-    default:
+    case .f32, nil:
         return QuantizedActivations(count: 0)
     }
 }
@@ -240,6 +239,7 @@ private func quantizedDot(_ type: GGMLType, _ w: UnsafeRawPointer, _ a: Quantize
         return y
     case .f16: return avx2DotF16(w, a.half + t * columns, count: columns)
     case .bf16: return avx2DotBF16(w, a.half + t * columns, count: columns)
+    case .f32: return avx2DotF32(w, x + t * columns, count: columns)
     default: break
     }
     #endif
@@ -255,40 +255,40 @@ private func portableDot(_ type: GGMLType, _ w: UnsafeRawPointer, _ a: Quantized
     case .q8_0:
         let base = t * columns / 32
         for blk in 0..<columns / 32 {
-            let o = blk * 34, ab = base + blk
+            let o = blk * GGMLType.q8_0.bytesPerBlock, ab = base + blk
             let sumi = dotI8(UnsafeRawPointer(b + o + 2).assumingMemoryBound(to: Int8.self), qs + ab * 32, 32)
             sumf += Float(sumi) * (half(w, o) * ad[ab])
         }
     case .q4_0:
         let base = t * columns / 32
         for blk in 0..<columns / 32 {
-            let o = blk * 18, ab = base + blk
+            let o = blk * GGMLType.q4_0.bytesPerBlock, ab = base + blk
             let sumi = dotNibbles(b + o + 2, qs + ab * 32, offset: 8)
             sumf += Float(sumi) * (half(w, o) * ad[ab])
         }
     case .q4_1:
         let base = t * columns / 32
         for blk in 0..<columns / 32 {
-            let o = blk * 20, ab = base + blk
+            let o = blk * GGMLType.q4_1.bytesPerBlock, ab = base + blk
             let sumi = dotNibbles(b + o + 4, qs + ab * 32, offset: 0)
             sumf += (half(w, o) * ad[ab]) * Float(sumi) + half(w, o + 2) * asum[ab]
         }
     case .q5_0:
         let base = t * columns / 32
         for blk in 0..<columns / 32 {
-            let o = blk * 22, ab = base + blk
+            let o = blk * GGMLType.q5_0.bytesPerBlock, ab = base + blk
             let sumi = dotFiveBit(b + o + 6, w.loadUnaligned(fromByteOffset: o + 2, as: UInt32.self), qs + ab * 32, offset: 16)
             sumf += Float(sumi) * (half(w, o) * ad[ab])
         }
     case .q5_1:
         let base = t * columns / 32
         for blk in 0..<columns / 32 {
-            let o = blk * 24, ab = base + blk
+            let o = blk * GGMLType.q5_1.bytesPerBlock, ab = base + blk
             let sumi = dotFiveBit(b + o + 8, w.loadUnaligned(fromByteOffset: o + 4, as: UInt32.self), qs + ab * 32, offset: 0)
             sumf += (half(w, o) * ad[ab]) * Float(sumi) + half(w, o + 2) * asum[ab]
         }
     case .q4_K, .q5_K:
-        let five = type == .q5_K, bpb = five ? 176 : 144
+        let five = type == .q5_K, bpb = (five ? GGMLType.q5_K : GGMLType.q4_K).bytesPerBlock
         for blk in 0..<columns / 256 {
             let o = blk * bpb, ab = t * columns / 256 + blk
             let (sumi, summ) = kQuantSums(b + o + 4, b + o + (five ? 48 : 16), five ? b + o + 16 : nil,
@@ -298,7 +298,7 @@ private func portableDot(_ type: GGMLType, _ w: UnsafeRawPointer, _ a: Quantized
         }
     case .q2_K:
         for blk in 0..<columns / 256 {
-            let o = blk * 84, ab = t * columns / 256 + blk, sc = b + o
+            let o = blk * GGMLType.q2_K.bytesPerBlock, ab = t * columns / 256 + blk, sc = b + o
             let sumi = twoBitSums(b + o + 16, nil, qs + t * columns + blk * 256) { Int32(sc[$0] & 0xF) }
             var summ: Int32 = 0
             for j in 0..<16 { summ &+= Int32(sc[j] >> 4) &* a.bsums[ab * 16 + j] }
@@ -306,13 +306,13 @@ private func portableDot(_ type: GGMLType, _ w: UnsafeRawPointer, _ a: Quantized
         }
     case .q3_K:
         for blk in 0..<columns / 256 {
-            let o = blk * 110, ab = t * columns / 256 + blk, scales = q3KScales(b + o + 96)
+            let o = blk * GGMLType.q3_K.bytesPerBlock, ab = t * columns / 256 + blk, scales = q3KScales(b + o + 96)
             let sumi = twoBitSums(b + o + 32, b + o, qs + t * columns + blk * 256) { Int32(scales[$0]) }
             sumf += (half(w, o + 108) * ad[ab]) * Float(sumi)
         }
     case .q6_K:
         for blk in 0..<columns / 256 {
-            let o = blk * 210, ab = t * columns / 256 + blk, qa = qs + t * columns + blk * 256
+            let o = blk * GGMLType.q6_K.bytesPerBlock, ab = t * columns / 256 + blk, qa = qs + t * columns + blk * 256
             let ql = b + o, qh = b + o + 128
             let sc = UnsafeRawPointer(b + o + 192).assumingMemoryBound(to: Int8.self)
             var sumi: Int32 = 0
@@ -353,16 +353,10 @@ private func portableDot(_ type: GGMLType, _ w: UnsafeRawPointer, _ a: Quantized
     Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
 }
 
-/// The activation format a weight type's dot product consumes (matrices that share one can share
-/// one quantization of their input).
+/// The layout of the activations a weight type's dot product consumes (matrices that share one can
+/// share one quantization of their input), from the format table.
 private func activationFormat(_ type: GGMLType) -> Int {
-    switch type {
-    case .q4_0, .q5_0, .q8_0, .q4_1, .q5_1: 0
-    case .q4_K, .q6_K, .q5_K, .q3_K, .q2_K: 1
-    case .f16: 2
-    case .bf16: 4
-    default: 3
-    }
+    (QuantizationFormat.table[type]?.activation ?? .f32).layout
 }
 
 /// y (1, w.rows) = x (1, w.columns) · wᵀ.
@@ -375,13 +369,24 @@ public func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, tokens: Int, _ 
     matmul([(w, y)], x, tokens: tokens, pool: pool)
 }
 
+/// The order of additions a batched product gives each output.
+public enum ProductOrder: Sendable {
+    /// ggml's `mul_mat` for the batch size: tinyBLAS for F16 batches, the tiled K-quant kernels from
+    /// eight tokens on, the repacked Q4_K kernels where ggml repacks.
+    case matrixProduct
+    /// Every output as ggml's `vec_dot` for the type forms one token's, whatever the batch: what
+    /// `mul_mat_id` (mixture-of-experts products) computes.
+    case vectorDot
+}
+
 /// Several products of the same input, y_i (tokens, w_i.rows) = x (tokens, columns) · w_iᵀ, as one job
 /// on the pool: x is quantized once per activation format, and one dispatch covers every row (q, k and
 /// v, or gate and up, in a decode step cost one wake-up of the workers instead of three or two).
-public func matmul(_ products: [(weight: WeightMatrix, output: UnsafeMutablePointer<Float>)], _ x: UnsafePointer<Float>, tokens: Int, pool: ThreadPool) {
+public func matmul(_ products: [(weight: WeightMatrix, output: UnsafeMutablePointer<Float>)], _ x: UnsafePointer<Float>, tokens: Int,
+                   pool: ThreadPool, order: ProductOrder = .matrixProduct) {
     guard let columns = products.first?.weight.columns else { return }
     guard products.allSatisfy({ $0.weight.columns == columns }) else {
-        for p in products { matmul([p], x, tokens: tokens, pool: pool) }
+        for p in products { matmul([p], x, tokens: tokens, pool: pool, order: order) }
         return
     }
     var quantized: [(format: Int, activations: QuantizedActivations)] = []
@@ -393,11 +398,7 @@ public func matmul(_ products: [(weight: WeightMatrix, output: UnsafeMutablePoin
         return a
     }
     let totalRows = products.reduce(0) { $0 + $1.weight.rows }
-    // F32 weights in prompts go to OpenBLAS a chunk at a time, and each call packs the whole activation
-    // matrix again: two chunks per thread there (measured with F16 weights, when they went this way:
-    // SmolLM2 F16 pp512 530 → 570 tokens/s against eight).
-    let blasPrompt = tokens >= 8 && products.allSatisfy { $0.weight.type == .f32 }
-    let chunks = blasPrompt ? max(1, min(totalRows, pool.threadCount * 2)) : rowChunks(totalRows, pool, tokens: tokens)
+    let chunks = rowChunks(totalRows, pool, tokens: tokens)
     let needsScratch = products.contains { activationFormat($0.weight.type) == 3 }
     pool.parallelFor(chunks) { c in withUnsafeTemporaryAllocation(of: Float.self, capacity: needsScratch ? columns : 1) { scratchBuffer in
         let scratch = scratchBuffer.baseAddress!
@@ -412,24 +413,16 @@ public func matmul(_ products: [(weight: WeightMatrix, output: UnsafeMutablePoin
             let end = first + w.rows
             defer { first = end }
             guard lo < end, lo < hi else { continue }
-            if w.type == .f32 && tokens >= 8 {
-                // F32 weights in a prompt (the tiny test models): one float GEMM per chunk of rows.
-                // llama.cpp has no quantized step here either; OpenBLAS sums in its own order.
-                let rows = (lo - first)..<(min(hi, end) - first)
-                BLAS.sgemm(m: tokens, n: rows.count, k: columns, a: x, lda: columns,
-                           b: UnsafeRawPointer(w.row(rows.lowerBound)).assumingMemoryBound(to: Float.self), ldb: columns,
-                           transposeB: true, c: y + rows.lowerBound, ldc: w.rows)
-                lo = min(hi, end)
-                continue
-            }
             var r = lo - first
             let rowEnd = min(hi, end) - first
             #if SWIFTLET_AVX2 && arch(x86_64)
-            // F16 in batches: tinyBLAS's order, where llama.cpp takes tinyBLAS (rows in fours); otherwise,
-            // and for one token, ggml_vec_dot_f16's, in the row loop below.
-            if w.type == .f16, tokens >= 2, columns % 8 == 0, w.rows % 4 == 0, r < rowEnd {
-                avx2RowsF16(rows: rowEnd - r, tokens: tokens, w.row(r), rowBytes: w.bytesPerRow, a.half, columns: columns,
-                            y + r, ldy: w.rows)
+            // F16 and F32 in batches: tinyBLAS's order, where llama.cpp takes tinyBLAS (llamafile_sgemm:
+            // two tokens or more, rows in fours, columns in eights); otherwise, and for one token,
+            // ggml_vec_dot_f16's or ggml_vec_dot_f32's, in the row loop below.
+            if w.type == .f16 || w.type == .f32, order == .matrixProduct, tokens >= 2, columns % 8 == 0, w.rows % 4 == 0,
+               r < rowEnd {
+                avx2RowsFloat(rows: rowEnd - r, tokens: tokens, w.row(r), rowBytes: w.bytesPerRow, halfWeights: w.type == .f16,
+                              w.type == .f16 ? UnsafePointer(a.half) : x, columns: columns, y + r, ldy: w.rows)
                 r = rowEnd
             }
             // Repacked Q4_0: whole eight-row groups, up to four tokens per pass. (A segment that does not
@@ -450,16 +443,16 @@ public func matmul(_ products: [(weight: WeightMatrix, output: UnsafeMutablePoin
                 }
             }
             // The 32-value block formats: tiles of 2 rows × 4 tokens in prompts (shared unpacks and
-            // activation loads), one row at a time when decoding. (Tiles of 2 or 4 interleaved rows
-            // measured slower when decoding, where weights stream from memory: SmolLM2 Q8_0 59
-            // against 80 tokens/s.)
+            // activation loads), one row at a time when decoding, where weights stream from memory and
+            // interleaved rows are slower.
             if r < rowEnd, avx2Rows(w.type, rows: rowEnd - r, tokens: tokens, w.row(r), rowBytes: w.bytesPerRow, a.qs, a.d, a.s,
                                     columns: columns, y + r, ldy: w.rows) {
                 r = rowEnd
             }
             // The K-quants: four tokens per pass over a row in prompts, each super-block unpacked once.
             if r < rowEnd, avx2RowsK(w.type, rows: rowEnd - r, tokens: tokens, w.row(r), rowBytes: w.bytesPerRow, a.qs, a.d, a.bsums,
-                                     columns: columns, y + r, ldy: w.rows, matrixRows: w.rows) {
+                                     columns: columns, y + r, ldy: w.rows, matrixRows: order == .vectorDot ? 0 : w.rows,
+                                     lanesOnly: order == .vectorDot) {
                 r = rowEnd
             }
             #endif

@@ -8,8 +8,8 @@ extension Runtime {
     /// architecture normalises them (the sum clamped below at 2⁻¹⁴), each chosen expert's down · (silu(gate · x) ⊙ (up · x)) times its weight, and the
     /// weighted outputs added in the order chosen.
     ///
-    /// Each expert's products run over the tokens routed to it together, one matrix-vector product per
-    /// token, since ggml's `mul_mat_id` forms every output with its vec_dot (no batched tiles).
+    /// Each expert's products run once over all the tokens routed to it (a prompt's tokens share the
+    /// expert's weight loads), each output summed in the order of ggml's vec_dot, as `mul_mat_id` does.
     func mixtureOfExperts(layer l: Int, _ w: ExpertWeights, ws: Workspace, rows m: Int) {
         let c = config, dim = c.embeddingLength, experts = c.expertCount, k = c.expertUsedCount
         let ff = w.gate[0].rows
@@ -36,19 +36,28 @@ extension Runtime {
                     for slot in 0..<k { weights[t * k + slot] /= total }
                 }
             }
-            // Per expert, every (token, slot) routed to it: gate and up, the activation, down.
+            // Per expert, the tokens routed to it together: gate and up, the activation, down, each
+            // output in ggml_vec_dot's order (ProductOrder.vectorDot), as mul_mat_id forms it.
             let out = outputs.baseAddress!
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * ff) { hidden in
-                let gate = hidden.baseAddress!, up = gate + ff
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: m * k) { routesBuffer in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: m * (2 * dim + 2 * ff)) { buffer in
+                let routes = routesBuffer.baseAddress!
+                // The routed rows x, gate and up (count, ff), and down's outputs y (count, dim).
+                let x = buffer.baseAddress!, gate = x + m * dim, up = gate + m * ff, y = up + m * ff
                 for e in 0..<experts {
+                    var count = 0
                     for route in 0..<(m * k) where chosen[route] == e {
-                        let x = ws.xb + (route / k) * dim
-                        matvec(w.gate[e], x, gate, pool: pool)
-                        matvec(w.up[e], x, up, pool: pool)
-                        swiglu(gate: gate, up: up, out: gate, count: ff)
-                        matvec(w.down[e], gate, out + route * dim, pool: pool)
+                        routes[count] = route
+                        (x + count * dim).update(from: ws.xb + (route / k) * dim, count: dim)
+                        count += 1
                     }
+                    guard count > 0 else { continue }
+                    matmul([(w.gate[e], gate), (w.up[e], up)], x, tokens: count, pool: pool, order: .vectorDot)
+                    gatedActivation(swiglu, gate: gate, up: up, out: gate, rows: count, width: ff)
+                    matmul([(w.down[e], y)], gate, tokens: count, pool: pool, order: .vectorDot)
+                    for i in 0..<count { (out + routes[i] * dim).update(from: y + i * dim, count: dim) }
                 }
+            }
             }
             // ggml_mul by the weights, then a left fold of ggml_add over the slots.
             for t in 0..<m {

@@ -29,13 +29,10 @@ func maxAbsDifference(_ a: [[Float]], _ b: [[Float]]) -> Float {
         let single = try allLogits(model, tokens, batchSize: 1)
         let mixed = try allLogits(model, tokens, batchSize: 5)
         #expect(batched.count == tokens.count && batched[0].count == model.config.vocabularySize)
-        // F16 weights sum batches in tinyBLAS's order and single tokens in ggml_vec_dot_f16's (as
-        // llama.cpp does); F32 weights take OpenBLAS in batches of 8 or more (its own order, which also
-        // depends on the kernel it picks for the CPU). The F16 rounding in the KV cache and the next
+        // F16 and F32 weights sum batches in tinyBLAS's order and single tokens in ggml_vec_dot_f16's
+        // or ggml_vec_dot_f32's (as llama.cpp does). The F16 rounding in the KV cache and the next
         // layer's activations turns such last-bit differences into steps of one F16 rounding, 2⁻¹¹
-        // relative. Allowed: two such steps of the largest logit (measured when F16 weights went through
-        // OpenBLAS: 4.5e-3 with its AVX2 kernel, 5.4e-3 with its AVX-512 one, on logits up to 8.8; F32
-        // through OpenBLAS: 1.9e-3).
+        // relative. Allowed: two such steps of the largest logit.
         let largest = single.flatMap { $0 }.map(abs).max() ?? 0
         let tolerance: Float = fixture.contains("f16") || fixture.contains("f32") ? 2 * 0x1p-11 * max(1, largest) : 1e-4
         #expect(maxAbsDifference(batched, single) < tolerance)
@@ -100,5 +97,41 @@ func maxAbsDifference(_ a: [[Float]], _ b: [[Float]]) -> Float {
         } catch {
             #expect("\(error)".contains("blk.0.attn_k.weight"))
         }
+    }
+
+    /// An architecture missing from the registry is refused with the registry's list; a missing
+    /// architecture-specific key is named.
+    @Test func unknownArchitectureListsTheSupportedOnes() throws {
+        let file = try GGUFFile(path: TestPaths.fixtures.appendingPathComponent("tiny-llama-f32.gguf").path)
+        #expect(supportedArchitectures == ["gemma2", "gemma3", "llama", "phi3", "qwen2", "qwen3", "qwen3moe"])
+        func renamed(_ arch: String) throws -> GGUFFile {
+            var metadata = file.metadata
+            for (key, value) in file.metadata.entries where key.hasPrefix("llama.") {
+                metadata[arch + key.dropFirst("llama".count)] = value
+            }
+            metadata["general.architecture"] = .string(arch)
+            var writer = GGUFWriter(version: file.version, metadata: metadata)
+            for t in file.tensors { try writer.addTensor(name: t.name, shape: t.shape, type: t.type, data: file.tensorData(t)) }
+            return try GGUFFile(bytes: writer.serialize())
+        }
+        do {
+            _ = try Model(file: try renamed("mamba9"))
+            Issue.record("loaded an unknown architecture")
+        } catch {
+            #expect("\(error)" == "unsupported model architecture 'mamba9' (supported: \(supportedArchitectures.joined(separator: ", ")))")
+        }
+        do {
+            _ = try Model(file: try renamed("qwen3moe"))
+            Issue.record("loaded a mixture of experts without expert counts")
+        } catch {
+            #expect("\(error)".contains("qwen3moe.expert_count"))
+        }
+        // The same weights under Qwen 2's name load and run (NeoX RoPE instead of llama's pairs).
+        let qwen2 = try Model(file: try renamed("qwen2"))
+        let llama = try Model(file: file)
+        #expect(qwen2.config.ropeStyle == .neox && llama.config.ropeStyle == .normal)
+        let a = try allLogits(qwen2, tokens), b = try allLogits(llama, tokens)
+        #expect(a[0] == b[0])   // position 0: RoPE is the identity
+        #expect(maxAbsDifference(a, b) > 1e-3)
     }
 }
