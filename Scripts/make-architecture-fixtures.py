@@ -54,9 +54,16 @@ ARCHS = {
     "llama31": dict(arch="llama", embd=256, layers=2, heads=4, kv=2, head_dim=64, ff=768, ctx=2048,
                     rope_base=500000.0, eps=1e-5, seed=1002, llama3_rope=dict(factor=8.0,
                     low_freq_factor=1.0, high_freq_factor=4.0, original_max_position_embeddings=8192)),
+    # Llama with YaRN (rope_scaling {type yarn, factor 4, original_max_position_embeddings 512}): the three
+    # keys convert_hf_to_gguf.py writes for it, no rope_freqs; context 2048 = 4 x the original.
+    "llamayarn": dict(arch="llama", embd=256, layers=2, heads=4, kv=2, head_dim=64, ff=768, ctx=2048,
+                      rope_base=10000.0, eps=1e-5, seed=1009, yarn=dict(factor=4.0, original_context_length=512)),
     # Qwen2: q/k/v biases, NeoX rope.
     "qwen2": dict(arch="qwen2", embd=256, layers=3, heads=8, kv=2, head_dim=None, ff=704, ctx=2048,
                   rope_base=1000000.0, eps=1e-6, seed=1003),
+    # Qwen2.5 style YaRN: as qwen2 (biases, NeoX rope) with the same three YaRN keys, 4 heads of 64.
+    "qwen2yarn": dict(arch="qwen2", embd=256, layers=2, heads=4, kv=2, head_dim=None, ff=704, ctx=2048,
+                      rope_base=1000000.0, eps=1e-6, seed=1010, yarn=dict(factor=4.0, original_context_length=512)),
     # Qwen3: per-head RMS norm of q and k, key_length (64) != embd/heads (48).
     "qwen3": dict(arch="qwen3", embd=192, layers=3, heads=4, kv=2, head_dim=64, ff=512, ctx=2048,
                   rope_base=1000000.0, eps=1e-6, seed=1004),
@@ -156,6 +163,13 @@ def build(name, cfg, token_types):
     a(K.Attention.HEAD_COUNT_KV, KV, VT.UINT32)
     if c.get("rope_base") is not None:
         a(K.Rope.FREQ_BASE, c["rope_base"], VT.FLOAT32)
+    if c.get("yarn"):
+        # as convert_hf_to_gguf.py (conversion/base.py) writes rope_scaling {"rope_type": "yarn", ...}; the
+        # optional yarn_ext_factor / yarn_attn_factor / yarn_beta_* keys are left out (no such entries in
+        # the config), and llama.cpp b11312 does not read them for llama or qwen2 anyway
+        a(K.Rope.SCALING_TYPE, "yarn", VT.STRING)
+        a(K.Rope.SCALING_FACTOR, c["yarn"]["factor"], VT.FLOAT32)
+        a(K.Rope.SCALING_ORIG_CTX_LEN, c["yarn"]["original_context_length"], VT.UINT32)
     if c.get("rope_base_swa") is not None:
         a(K.Rope.FREQ_BASE_SWA, c["rope_base_swa"], VT.FLOAT32)
     a(K.Attention.LAYERNORM_RMS_EPS, c["eps"], VT.FLOAT32)

@@ -45,11 +45,12 @@ public struct AttentionShape: Sendable, Equatable {
 /// split, tile and order of operations an attention takes. Each path follows the ggml function that
 /// llama.cpp's CPU backend runs for the same batch, so the numbers are llama.cpp's:
 ///
-/// | batch | F16 cache | ggml |
-/// | --- | --- | --- |
-/// | 64 tokens or more | keys and values read as floats, scores in tiles | `ggml_compute_forward_flash_attn_ext_tiled` (GGML_FA_TILE_Q) |
-/// | fewer | rows read in place, q rounded to F16, F16 V accumulator | `ggml_compute_forward_flash_attn_ext_f16_one_chunk` |
-/// | one token over 512 cells or more | the cells split between threads, partials merged | the same, with llama.cpp's KV split per thread |
+/// - 64 tokens or more: keys and values read as floats, scores in tiles
+///   (`ggml_compute_forward_flash_attn_ext_tiled`, GGML_FA_TILE_Q);
+/// - fewer: the cache's F16 rows read in place, q rounded to F16, an F16 V accumulator
+///   (`ggml_compute_forward_flash_attn_ext_f16_one_chunk`);
+/// - one token over 512 cells or more: the same, the cells split between threads and the partials merged,
+///   as llama.cpp splits the KV cache per thread.
 ///
 /// An F32 cache takes plain float attention (no llama.cpp counterpart is reproduced).
 public final class CachedAttention: Sendable {
@@ -75,7 +76,8 @@ public final class CachedAttention: Sendable {
         let halfAccumulator = cache.storage == .f16 && n < Self.tiledAttentionMinimumTokens
         var halfRows: KVHalfRows?
         for t in 0..<n {
-            try cache.store(layer: layer, position: start + t, key: k + t * shape.keyWidth, value: v + t * shape.valueWidth)
+            try cache.store(layer: layer, position: start + t, key: k + t * shape.keyWidth,
+                            value: v + t * shape.valueWidth)
         }
         if halfAccumulator {
             halfRows = try cache.halfRows(layer: layer, positions: first..<(start + n))
@@ -109,7 +111,8 @@ public final class CachedAttention: Sendable {
                     attendHalf(q: q + t * c.queryWidth + firstHead * c.keyLength, heads: headsPerShare, rows: halfRows,
                                kvHead: kvh, positions: firstAttendedPosition(for: pos, window: window)...pos, shape: c,
                                out: out + t * c.outputWidth + firstHead * c.valueLength, scratch: scratch,
-                               kvSplit: n == 1 ? keyValueSplit(position: pos, window: window, capacity: cache.capacity) : nil)
+                               kvSplit: n == 1
+                                   ? keyValueSplit(position: pos, window: window, capacity: cache.capacity) : nil)
                 }
             }
             return
@@ -151,7 +154,8 @@ public final class CachedAttention: Sendable {
             let h = unit % c.headCount, t0 = (unit / c.headCount) * chunk
             let m = min(n, t0 + chunk) - t0, kvh = h / group
             // From the panel holding the chunk's first attended key; keys before it are masked below.
-            let lo = first + (firstAttendedPosition(for: start + t0, window: window) - first) / 8 * 8, hi = start + t0 + m
+            let lo = first + (firstAttendedPosition(for: start + t0, window: window) - first) / 8 * 8
+            let hi = start + t0 + m
             let p = hi - lo
             let scores = UnsafeMutablePointer<Float>.allocate(capacity: m * p)
             defer { scores.deallocate() }
@@ -164,7 +168,8 @@ public final class CachedAttention: Sendable {
                 let count = min(4, m - r)
                 attendTiledRows(count, scores: scores + r * p, scoreStride: p, p0: lo,
                                 attended: { k in
-                                    firstAttendedPosition(for: start + t0 + r + k, window: window)...(start + t0 + r + k)
+                                    let position = start + t0 + r + k
+                                    return firstAttendedPosition(for: position, window: window)...position
                                 },
                                 values: scratch.values + (lo - first) * c.valueWidth + kvh * c.valueLength,
                                 valueStride: c.valueWidth, length: c.valueLength,
@@ -215,9 +220,9 @@ public final class CachedAttention: Sendable {
     /// those of attending it alone. `scratch` holds heads × (keyLength + positions.count + 2) floats.
     /// `kvSplit` (one token: ``keyValueSplit(position:window:capacity:)``) attends each part of the
     /// cells alone and merges them (``mergeAttentionPartials``), as llama.cpp does.
-    private func attendHalf(q: UnsafePointer<Float>, heads: Int, rows: KVHalfRows, kvHead: Int, positions: ClosedRange<Int>,
-                            shape c: AttentionShape, out: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
-                            kvSplit: (cells: Int, parts: Int)? = nil) {
+    private func attendHalf(q: UnsafePointer<Float>, heads: Int, rows: KVHalfRows, kvHead: Int,
+                            positions: ClosedRange<Int>, shape c: AttentionShape, out: UnsafeMutablePointer<Float>,
+                            scratch: UnsafeMutablePointer<Float>, kvSplit: (cells: Int, parts: Int)? = nil) {
         let count = positions.count, scale = c.scoreScale
         let qHalf = scratch, scores = scratch + heads * c.keyLength
         for i in 0..<(heads * c.keyLength) { qHalf[i] = Float(Float16(q[i])) }
@@ -253,8 +258,9 @@ public final class CachedAttention: Sendable {
         if let cap = c.logitSoftcap { softcap(scores, count: heads * count, cap: cap) }
         guard let kvSplit else {
             for g in 0..<heads {
-                attendRoundingToHalf(scores: scores + g * count, count: count, values: values, rowStride: rows.valueWidth,
-                                     firstSlot: firstSlot, ringRows: rows.ringRows, length: c.valueLength,
+                attendRoundingToHalf(scores: scores + g * count, count: count, values: values,
+                                     rowStride: rows.valueWidth, firstSlot: firstSlot, ringRows: rows.ringRows,
+                                     length: c.valueLength,
                                      out: out + g * c.valueLength)
             }
             return
@@ -268,9 +274,10 @@ public final class CachedAttention: Sendable {
                         let lo = max(positions.lowerBound, part * per)
                         let hi = min(positions.upperBound + 1, (part + 1) * per)
                         stats[part] = hi > lo
-                            ? attendRoundingToHalf(scores: scores + g * count + (lo - positions.lowerBound), count: hi - lo,
-                                                   values: values, rowStride: rows.valueWidth, firstSlot: rows.slot(of: lo),
-                                                   ringRows: rows.ringRows, length: c.valueLength,
+                            ? attendRoundingToHalf(scores: scores + g * count + (lo - positions.lowerBound),
+                                                   count: hi - lo, values: values, rowStride: rows.valueWidth,
+                                                   firstSlot: rows.slot(of: lo), ringRows: rows.ringRows,
+                                                   length: c.valueLength,
                                                    out: partials.baseAddress! + part * c.valueLength, normalize: false)
                             : (-.infinity, 0)
                     }

@@ -26,7 +26,9 @@ public enum ActivationFormat: Sendable, Equatable {
 }
 
 /// Everything the kernels know of one weight type, in one table: ggml's `type_traits` (block geometry,
-/// `to_float`) and `type_traits_cpu` (`vec_dot_type`). The block size and bytes per block are
+/// `to_float`) and `type_traits_cpu` (`vec_dot_type`, `vec_dot`). The dot product here is the portable
+/// one, in ggml's scalar order; which faster kernel a product takes instead is decided in
+/// `QuantizedMatmul.swift`. The block size and bytes per block are
 /// ``GGMLType``'s, as the file format defines them; the kernels read them from here rather than
 /// repeating them.
 public struct QuantizationFormat: Sendable {
@@ -35,6 +37,8 @@ public struct QuantizationFormat: Sendable {
     public let activation: ActivationFormat
     /// Dequantizes `count` values (whole blocks).
     let dequantize: @Sendable (_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, _ count: Int) -> Void
+    /// One row · token `t`'s activations in this format (nil: dequantize and take the float dot).
+    let dot: (@Sendable (_ row: UnsafeRawPointer, _ a: QuantizedActivations, _ t: Int, _ columns: Int) -> Float)?
 
     public var blockSize: Int { type.blockSize }
     public var bytesPerBlock: Int { type.bytesPerBlock }
@@ -42,19 +46,21 @@ public struct QuantizationFormat: Sendable {
     /// Every weight type Swiftlet multiplies.
     public static let table: [GGMLType: QuantizationFormat] = {
         let formats: [QuantizationFormat] = [
-            .init(type: .f32, activation: .f32, dequantize: dequantizeF32),
-            .init(type: .f16, activation: .f16, dequantize: dequantizeF16),
-            .init(type: .bf16, activation: .bf16, dequantize: dequantizeBF16),
-            .init(type: .q4_0, activation: .q8_0, dequantize: dequantizeQ4_0),
-            .init(type: .q4_1, activation: .q8_1, dequantize: dequantizeQ4_1),
-            .init(type: .q5_0, activation: .q8_0, dequantize: dequantizeQ5_0),
-            .init(type: .q5_1, activation: .q8_1, dequantize: dequantizeQ5_1),
-            .init(type: .q8_0, activation: .q8_0, dequantize: dequantizeQ8_0),
-            .init(type: .q2_K, activation: .q8_K, dequantize: dequantizeQ2_K),
-            .init(type: .q3_K, activation: .q8_K, dequantize: dequantizeQ3_K),
-            .init(type: .q4_K, activation: .q8_K, dequantize: dequantizeQ4_K),
-            .init(type: .q5_K, activation: .q8_K, dequantize: dequantizeQ5_K),
-            .init(type: .q6_K, activation: .q8_K, dequantize: dequantizeQ6_K),
+            .init(type: .f32, activation: .f32, dequantize: dequantizeF32, dot: nil),
+            .init(type: .f16, activation: .f16, dequantize: dequantizeF16, dot: dotF16),
+            .init(type: .bf16, activation: .bf16, dequantize: dequantizeBF16, dot: dotBF16),
+            .init(type: .q4_0, activation: .q8_0, dequantize: dequantizeQ4_0, dot: dotQ4_0),
+            .init(type: .q4_1, activation: .q8_1, dequantize: dequantizeQ4_1, dot: dotQ4_1),
+            .init(type: .q5_0, activation: .q8_0, dequantize: dequantizeQ5_0, dot: dotQ5_0),
+            .init(type: .q5_1, activation: .q8_1, dequantize: dequantizeQ5_1, dot: dotQ5_1),
+            .init(type: .q8_0, activation: .q8_0, dequantize: dequantizeQ8_0, dot: dotQ8_0),
+            .init(type: .q2_K, activation: .q8_K, dequantize: dequantizeQ2_K, dot: dotQ2_K),
+            .init(type: .q3_K, activation: .q8_K, dequantize: dequantizeQ3_K, dot: dotQ3_K),
+            .init(type: .q4_K, activation: .q8_K, dequantize: dequantizeQ4_K,
+                  dot: { dotNibblesK(.q4_K, $0, $1, token: $2, columns: $3) }),
+            .init(type: .q5_K, activation: .q8_K, dequantize: dequantizeQ5_K,
+                  dot: { dotNibblesK(.q5_K, $0, $1, token: $2, columns: $3) }),
+            .init(type: .q6_K, activation: .q8_K, dequantize: dequantizeQ6_K, dot: dotQ6_K),
         ]
         return Dictionary(uniqueKeysWithValues: formats.map { ($0.type, $0) })
     }()

@@ -246,106 +246,174 @@ private func quantizedDot(_ type: GGMLType, _ w: UnsafeRawPointer, _ a: Quantize
     return portableDot(type, w, a, token: t, columns: columns, x: x, scratch: scratch)
 }
 
-/// One weight row · one token's quantized activations, the way ggml's scalar vec_dot does it.
+/// One weight row · one token's quantized activations, the way ggml's scalar vec_dot does it (the
+/// format table's `dot`); types without one dequantize the row and take the float dot.
 private func portableDot(_ type: GGMLType, _ w: UnsafeRawPointer, _ a: QuantizedActivations, token t: Int, columns: Int, x: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>) -> Float {
+    if let dot = QuantizationFormat.table[type]?.dot { return dot(w, a, t, columns) }
+    try? dequantizeRow(type, w, scratch, count: columns)
+    return dot(scratch, x + t * columns, count: columns)
+}
+
+/// ggml's scalar `ggml_vec_dot_q8_0_q8_0`.
+func dotQ8_0(_ w: UnsafeRawPointer, _ a: QuantizedActivations, token t: Int, columns: Int) -> Float {
+    let b = w.assumingMemoryBound(to: UInt8.self)
+    let qs = a.qs, ad = a.d
+    var sumf: Float = 0
+    let base = t * columns / 32
+    for blk in 0..<columns / 32 {
+        let o = blk * GGMLType.q8_0.bytesPerBlock, ab = base + blk
+        let sumi = dotI8(UnsafeRawPointer(b + o + 2).assumingMemoryBound(to: Int8.self), qs + ab * 32, 32)
+        sumf += Float(sumi) * (half(w, o) * ad[ab])
+    }
+    return sumf
+}
+
+/// ggml's scalar `ggml_vec_dot_q4_0_q8_0`.
+func dotQ4_0(_ w: UnsafeRawPointer, _ a: QuantizedActivations, token t: Int, columns: Int) -> Float {
+    let b = w.assumingMemoryBound(to: UInt8.self)
+    let qs = a.qs, ad = a.d
+    var sumf: Float = 0
+    let base = t * columns / 32
+    for blk in 0..<columns / 32 {
+        let o = blk * GGMLType.q4_0.bytesPerBlock, ab = base + blk
+        let sumi = dotNibbles(b + o + 2, qs + ab * 32, offset: 8)
+        sumf += Float(sumi) * (half(w, o) * ad[ab])
+    }
+    return sumf
+}
+
+/// ggml's scalar `ggml_vec_dot_q4_1_q8_1`.
+func dotQ4_1(_ w: UnsafeRawPointer, _ a: QuantizedActivations, token t: Int, columns: Int) -> Float {
     let b = w.assumingMemoryBound(to: UInt8.self)
     let qs = a.qs, ad = a.d, asum = a.s
     var sumf: Float = 0
-    switch type {
-    case .q8_0:
-        let base = t * columns / 32
-        for blk in 0..<columns / 32 {
-            let o = blk * GGMLType.q8_0.bytesPerBlock, ab = base + blk
-            let sumi = dotI8(UnsafeRawPointer(b + o + 2).assumingMemoryBound(to: Int8.self), qs + ab * 32, 32)
-            sumf += Float(sumi) * (half(w, o) * ad[ab])
-        }
-    case .q4_0:
-        let base = t * columns / 32
-        for blk in 0..<columns / 32 {
-            let o = blk * GGMLType.q4_0.bytesPerBlock, ab = base + blk
-            let sumi = dotNibbles(b + o + 2, qs + ab * 32, offset: 8)
-            sumf += Float(sumi) * (half(w, o) * ad[ab])
-        }
-    case .q4_1:
-        let base = t * columns / 32
-        for blk in 0..<columns / 32 {
-            let o = blk * GGMLType.q4_1.bytesPerBlock, ab = base + blk
-            let sumi = dotNibbles(b + o + 4, qs + ab * 32, offset: 0)
-            sumf += (half(w, o) * ad[ab]) * Float(sumi) + half(w, o + 2) * asum[ab]
-        }
-    case .q5_0:
-        let base = t * columns / 32
-        for blk in 0..<columns / 32 {
-            let o = blk * GGMLType.q5_0.bytesPerBlock, ab = base + blk
-            let sumi = dotFiveBit(b + o + 6, w.loadUnaligned(fromByteOffset: o + 2, as: UInt32.self), qs + ab * 32, offset: 16)
-            sumf += Float(sumi) * (half(w, o) * ad[ab])
-        }
-    case .q5_1:
-        let base = t * columns / 32
-        for blk in 0..<columns / 32 {
-            let o = blk * GGMLType.q5_1.bytesPerBlock, ab = base + blk
-            let sumi = dotFiveBit(b + o + 8, w.loadUnaligned(fromByteOffset: o + 4, as: UInt32.self), qs + ab * 32, offset: 0)
-            sumf += (half(w, o) * ad[ab]) * Float(sumi) + half(w, o + 2) * asum[ab]
-        }
-    case .q4_K, .q5_K:
-        let five = type == .q5_K, bpb = (five ? GGMLType.q5_K : GGMLType.q4_K).bytesPerBlock
-        for blk in 0..<columns / 256 {
-            let o = blk * bpb, ab = t * columns / 256 + blk
-            let (sumi, summ) = kQuantSums(b + o + 4, b + o + (five ? 48 : 16), five ? b + o + 16 : nil,
-                                          qs + t * columns + blk * 256, a.bsums + ab * 16)
-            let d = ad[ab] * half(w, o), dmin = -ad[ab] * half(w, o + 2)
-            sumf += d * Float(sumi) + dmin * Float(summ)
-        }
-    case .q2_K:
-        for blk in 0..<columns / 256 {
-            let o = blk * GGMLType.q2_K.bytesPerBlock, ab = t * columns / 256 + blk, sc = b + o
-            let sumi = twoBitSums(b + o + 16, nil, qs + t * columns + blk * 256) { Int32(sc[$0] & 0xF) }
-            var summ: Int32 = 0
-            for j in 0..<16 { summ &+= Int32(sc[j] >> 4) &* a.bsums[ab * 16 + j] }
-            sumf += (ad[ab] * half(w, o + 80)) * Float(sumi) - (ad[ab] * half(w, o + 82)) * Float(summ)
-        }
-    case .q3_K:
-        for blk in 0..<columns / 256 {
-            let o = blk * GGMLType.q3_K.bytesPerBlock, ab = t * columns / 256 + blk, scales = q3KScales(b + o + 96)
-            let sumi = twoBitSums(b + o + 32, b + o, qs + t * columns + blk * 256) { Int32(scales[$0]) }
-            sumf += (half(w, o + 108) * ad[ab]) * Float(sumi)
-        }
-    case .q6_K:
-        for blk in 0..<columns / 256 {
-            let o = blk * GGMLType.q6_K.bytesPerBlock, ab = t * columns / 256 + blk, qa = qs + t * columns + blk * 256
-            let ql = b + o, qh = b + o + 128
-            let sc = UnsafeRawPointer(b + o + 192).assumingMemoryBound(to: Int8.self)
-            var sumi: Int32 = 0
-            for half_ in 0..<2 {
-                let l0 = ql + 64 * half_, h0 = qh + 32 * half_, s0 = sc + 8 * half_, a0 = qa + 128 * half_
-                for part in 0..<2 {
-                    var acc1: Int32 = 0, acc2: Int32 = 0, acc3: Int32 = 0, acc4: Int32 = 0
-                    for l in (16 * part)..<(16 * part + 16) {
-                        let q1 = Int32((l0[l] & 0xF) | ((h0[l] & 3) << 4)) &- 32
-                        let q2 = Int32((l0[l + 32] & 0xF) | (((h0[l] >> 2) & 3) << 4)) &- 32
-                        let q3 = Int32((l0[l] >> 4) | (((h0[l] >> 4) & 3) << 4)) &- 32
-                        let q4 = Int32((l0[l + 32] >> 4) | (((h0[l] >> 6) & 3) << 4)) &- 32
-                        acc1 &+= q1 &* Int32(a0[l])
-                        acc2 &+= q2 &* Int32(a0[l + 32])
-                        acc3 &+= q3 &* Int32(a0[l + 64])
-                        acc4 &+= q4 &* Int32(a0[l + 96])
-                    }
-                    sumi &+= Int32(s0[part]) * acc1 + Int32(s0[part + 2]) * acc2 + Int32(s0[part + 4]) * acc3 + Int32(s0[part + 6]) * acc4
-                }
-            }
-            sumf += half(w, o + 208) * ad[ab] * Float(sumi)
-        }
-    case .f16:
-        let xa = a.half + t * columns
-        let wh = UnsafeRawPointer(w).assumingMemoryBound(to: Float16.self)
-        for i in 0..<columns { sumf += Float(wh[i]) * xa[i] }
-    case .bf16:
-        let xa = a.half + t * columns
-        for i in 0..<columns { sumf += bf16Value(w, 2 * i) * xa[i] }
-    default:
-        try? dequantizeRow(type, w, scratch, count: columns)
-        sumf = dot(scratch, x + t * columns, count: columns)
+    let base = t * columns / 32
+    for blk in 0..<columns / 32 {
+        let o = blk * GGMLType.q4_1.bytesPerBlock, ab = base + blk
+        let sumi = dotNibbles(b + o + 4, qs + ab * 32, offset: 0)
+        sumf += (half(w, o) * ad[ab]) * Float(sumi) + half(w, o + 2) * asum[ab]
     }
+    return sumf
+}
+
+/// ggml's scalar `ggml_vec_dot_q5_0_q8_0`.
+func dotQ5_0(_ w: UnsafeRawPointer, _ a: QuantizedActivations, token t: Int, columns: Int) -> Float {
+    let b = w.assumingMemoryBound(to: UInt8.self)
+    let qs = a.qs, ad = a.d
+    var sumf: Float = 0
+    let base = t * columns / 32
+    for blk in 0..<columns / 32 {
+        let o = blk * GGMLType.q5_0.bytesPerBlock, ab = base + blk
+        let sumi = dotFiveBit(b + o + 6, w.loadUnaligned(fromByteOffset: o + 2, as: UInt32.self), qs + ab * 32, offset: 16)
+        sumf += Float(sumi) * (half(w, o) * ad[ab])
+    }
+    return sumf
+}
+
+/// ggml's scalar `ggml_vec_dot_q5_1_q8_1`.
+func dotQ5_1(_ w: UnsafeRawPointer, _ a: QuantizedActivations, token t: Int, columns: Int) -> Float {
+    let b = w.assumingMemoryBound(to: UInt8.self)
+    let qs = a.qs, ad = a.d, asum = a.s
+    var sumf: Float = 0
+    let base = t * columns / 32
+    for blk in 0..<columns / 32 {
+        let o = blk * GGMLType.q5_1.bytesPerBlock, ab = base + blk
+        let sumi = dotFiveBit(b + o + 8, w.loadUnaligned(fromByteOffset: o + 4, as: UInt32.self), qs + ab * 32, offset: 0)
+        sumf += (half(w, o) * ad[ab]) * Float(sumi) + half(w, o + 2) * asum[ab]
+    }
+    return sumf
+}
+
+/// ggml's scalar `ggml_vec_dot_q4_K_q8_K` and `ggml_vec_dot_q5_K_q8_K`.
+func dotNibblesK(_ type: GGMLType, _ w: UnsafeRawPointer, _ a: QuantizedActivations, token t: Int, columns: Int) -> Float {
+    let b = w.assumingMemoryBound(to: UInt8.self)
+    let qs = a.qs, ad = a.d
+    var sumf: Float = 0
+    let five = type == .q5_K, bpb = (five ? GGMLType.q5_K : GGMLType.q4_K).bytesPerBlock
+    for blk in 0..<columns / 256 {
+        let o = blk * bpb, ab = t * columns / 256 + blk
+        let (sumi, summ) = kQuantSums(b + o + 4, b + o + (five ? 48 : 16), five ? b + o + 16 : nil,
+                                      qs + t * columns + blk * 256, a.bsums + ab * 16)
+        let d = ad[ab] * half(w, o), dmin = -ad[ab] * half(w, o + 2)
+        sumf += d * Float(sumi) + dmin * Float(summ)
+    }
+    return sumf
+}
+
+/// ggml's scalar `ggml_vec_dot_q2_K_q8_K`.
+func dotQ2_K(_ w: UnsafeRawPointer, _ a: QuantizedActivations, token t: Int, columns: Int) -> Float {
+    let b = w.assumingMemoryBound(to: UInt8.self)
+    let qs = a.qs, ad = a.d
+    var sumf: Float = 0
+    for blk in 0..<columns / 256 {
+        let o = blk * GGMLType.q2_K.bytesPerBlock, ab = t * columns / 256 + blk, sc = b + o
+        let sumi = twoBitSums(b + o + 16, nil, qs + t * columns + blk * 256) { Int32(sc[$0] & 0xF) }
+        var summ: Int32 = 0
+        for j in 0..<16 { summ &+= Int32(sc[j] >> 4) &* a.bsums[ab * 16 + j] }
+        sumf += (ad[ab] * half(w, o + 80)) * Float(sumi) - (ad[ab] * half(w, o + 82)) * Float(summ)
+    }
+    return sumf
+}
+
+/// ggml's scalar `ggml_vec_dot_q3_K_q8_K`.
+func dotQ3_K(_ w: UnsafeRawPointer, _ a: QuantizedActivations, token t: Int, columns: Int) -> Float {
+    let b = w.assumingMemoryBound(to: UInt8.self)
+    let qs = a.qs, ad = a.d
+    var sumf: Float = 0
+    for blk in 0..<columns / 256 {
+        let o = blk * GGMLType.q3_K.bytesPerBlock, ab = t * columns / 256 + blk, scales = q3KScales(b + o + 96)
+        let sumi = twoBitSums(b + o + 32, b + o, qs + t * columns + blk * 256) { Int32(scales[$0]) }
+        sumf += (half(w, o + 108) * ad[ab]) * Float(sumi)
+    }
+    return sumf
+}
+
+/// ggml's scalar `ggml_vec_dot_q6_K_q8_K`.
+func dotQ6_K(_ w: UnsafeRawPointer, _ a: QuantizedActivations, token t: Int, columns: Int) -> Float {
+    let b = w.assumingMemoryBound(to: UInt8.self)
+    let qs = a.qs, ad = a.d
+    var sumf: Float = 0
+    for blk in 0..<columns / 256 {
+        let o = blk * GGMLType.q6_K.bytesPerBlock, ab = t * columns / 256 + blk, qa = qs + t * columns + blk * 256
+        let ql = b + o, qh = b + o + 128
+        let sc = UnsafeRawPointer(b + o + 192).assumingMemoryBound(to: Int8.self)
+        var sumi: Int32 = 0
+        for half_ in 0..<2 {
+            let l0 = ql + 64 * half_, h0 = qh + 32 * half_, s0 = sc + 8 * half_, a0 = qa + 128 * half_
+            for part in 0..<2 {
+                var acc1: Int32 = 0, acc2: Int32 = 0, acc3: Int32 = 0, acc4: Int32 = 0
+                for l in (16 * part)..<(16 * part + 16) {
+                    let q1 = Int32((l0[l] & 0xF) | ((h0[l] & 3) << 4)) &- 32
+                    let q2 = Int32((l0[l + 32] & 0xF) | (((h0[l] >> 2) & 3) << 4)) &- 32
+                    let q3 = Int32((l0[l] >> 4) | (((h0[l] >> 4) & 3) << 4)) &- 32
+                    let q4 = Int32((l0[l + 32] >> 4) | (((h0[l] >> 6) & 3) << 4)) &- 32
+                    acc1 &+= q1 &* Int32(a0[l])
+                    acc2 &+= q2 &* Int32(a0[l + 32])
+                    acc3 &+= q3 &* Int32(a0[l + 64])
+                    acc4 &+= q4 &* Int32(a0[l + 96])
+                }
+                sumi &+= Int32(s0[part]) * acc1 + Int32(s0[part + 2]) * acc2 + Int32(s0[part + 4]) * acc3 + Int32(s0[part + 6]) * acc4
+            }
+        }
+        sumf += half(w, o + 208) * ad[ab] * Float(sumi)
+    }
+    return sumf
+}
+
+/// ggml's scalar `ggml_vec_dot_f16`.
+func dotF16(_ w: UnsafeRawPointer, _ a: QuantizedActivations, token t: Int, columns: Int) -> Float {
+    var sumf: Float = 0
+    let xa = a.half + t * columns
+    let wh = UnsafeRawPointer(w).assumingMemoryBound(to: Float16.self)
+    for i in 0..<columns { sumf += Float(wh[i]) * xa[i] }
+    return sumf
+}
+
+/// ggml's scalar `ggml_vec_dot_bf16`.
+func dotBF16(_ w: UnsafeRawPointer, _ a: QuantizedActivations, token t: Int, columns: Int) -> Float {
+    var sumf: Float = 0
+    let xa = a.half + t * columns
+    for i in 0..<columns { sumf += bf16Value(w, 2 * i) * xa[i] }
     return sumf
 }
 

@@ -96,7 +96,8 @@ struct TensorBinder {
         let qDim = c.headCount * c.keyLength
         let wq, wk, wv: WeightMatrix
         if file.tensor(named: p + "attn_qkv.weight") != nil {
-            let qkv = try matrix(p + "attn_qkv.weight", rows: qDim + c.keyWidth + c.valueWidth, columns: dim, regroup: false)
+            let qkv = try matrix(p + "attn_qkv.weight", rows: qDim + c.keyWidth + c.valueWidth, columns: dim,
+                                 regroup: false)
             wq = qkv.rows(0..<qDim).repackedForMatmul()
             wk = qkv.rows(qDim..<(qDim + c.keyWidth)).repackedForMatmul()
             wv = qkv.rows((qDim + c.keyWidth)..<(qDim + c.keyWidth + c.valueWidth)).repackedForMatmul()
@@ -120,7 +121,8 @@ struct TensorBinder {
     func feedForward(layer: Int) throws(ModelError) -> FeedForwardWeights {
         let c = config, p = "blk.\(layer).", dim = c.embeddingLength, ff = c.feedForwardLength
         let gate, up: WeightMatrix
-        if file.tensor(named: p + "ffn_gate.weight") == nil, file.tensor(named: p + "ffn_up.weight")?.shape == [dim, 2 * ff] {
+        if file.tensor(named: p + "ffn_gate.weight") == nil,
+           file.tensor(named: p + "ffn_up.weight")?.shape == [dim, 2 * ff] {
             let fused = try matrix(p + "ffn_up.weight", rows: 2 * ff, columns: dim, regroup: false)
             gate = fused.rows(0..<ff).repackedForMatmul()
             up = fused.rows(ff..<(2 * ff)).repackedForMatmul()

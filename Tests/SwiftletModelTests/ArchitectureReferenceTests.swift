@@ -28,7 +28,8 @@ struct ArchitectureReference: Decodable, Sendable, CustomTestStringConvertible {
     static var all: [ArchitectureReference] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
         return names.filter { $0.hasSuffix(".json") }.sorted().compactMap { name in
-            try? JSONDecoder().decode(ArchitectureReference.self, from: Data(contentsOf: directory.appendingPathComponent(name)))
+            let url = directory.appendingPathComponent(name)
+            return try? JSONDecoder().decode(ArchitectureReference.self, from: Data(contentsOf: url))
         }
     }
 
@@ -56,14 +57,19 @@ struct ArchitectureReference: Decodable, Sendable, CustomTestStringConvertible {
                 let top = p.top2[i]
                 if ours != theirs {
                     let nearTie = top.count == 2 && top[0][1] - top[1][1] < 0.1 && ours == Int(top[1][0])
-                    #expect(nearTie, "\(r.file) '\(p.prompt.prefix(20))' step \(i): Swiftlet \(ours) (log p \(lp[ours])), llama.cpp \(theirs) (Swiftlet gives it \(lp[theirs])); llama.cpp's top 2: \(top)")
+                    #expect(nearTie, """
+                        \(r.file) '\(p.prompt.prefix(20))' step \(i): Swiftlet \(ours) (log p \(lp[ours])), \
+                        llama.cpp \(theirs) (Swiftlet gives it \(lp[theirs])); llama.cpp's top 2: \(top)
+                        """)
                     diverged = true
                 }
                 for pair in top { maxDelta = max(maxDelta, abs(lp[Int(pair[0])] - pair[1])) }
                 if i + 1 < p.generated_ids.count { logits = try model.forward([theirs], cache: cache) }
             }
-            #expect(maxDelta < tolerance, "\(r.file) '\(p.prompt.prefix(20))': |Δ log p| of llama.cpp's top 2 up to \(maxDelta)")
-            print("[architectures] \(r.file) '\(p.prompt.prefix(20))': \(diverged ? "near-tie divergence" : "every argmax equal"), max |Δ log p| \(String(format: "%.5f", maxDelta))")
+            let what = "\(r.file) '\(p.prompt.prefix(20))'"
+            #expect(maxDelta < tolerance, "\(what): |Δ log p| of llama.cpp's top 2 up to \(maxDelta)")
+            print("[architectures] \(what): \(diverged ? "near-tie divergence" : "every argmax equal"), "
+                  + "max |Δ log p| \(String(format: "%.5f", maxDelta))")
         }
     }
 
@@ -71,7 +77,8 @@ struct ArchitectureReference: Decodable, Sendable, CustomTestStringConvertible {
     @Test(arguments: ArchitectureReference.all)
     func perplexityMatchesLlamaCpp(reference r: ArchitectureReference) throws {
         let model = try Model(path: try r.modelPath(), threads: 2)
-        let text = try String(contentsOf: TestPaths.reference.appendingPathComponent("ppl_gpl3_first20k.smollm2.ids"), encoding: .utf8)
+        let idsFile = TestPaths.reference.appendingPathComponent("ppl_gpl3_first20k.smollm2.ids")
+        let text = try String(contentsOf: idsFile, encoding: .utf8)
         let ids = text.split(whereSeparator: { $0 == "," || $0 == "\n" }).compactMap { Int($0) }
         let result = try evaluatePerplexity(model: model, tokens: ids, context: r.perplexity.context, bos: nil)
         print("[architectures] \(r.file): perplexity \(result.perplexity) (llama.cpp \(r.perplexity.value))")
