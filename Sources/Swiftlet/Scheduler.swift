@@ -30,16 +30,11 @@ final class Scheduler: @unchecked Sendable {
     let metrics = Mutex(EngineMetrics())
 
     final class Slot {
-        let cache: KVCache
-        /// The tokens whose keys and values `cache` holds, in order.
-        var tokens: [Int] = []
+        /// The slot's cache and the tokens it holds (prefix reuse, saved prompt logits).
+        let sequence: SequenceState
         var busy = false
         var lastUsed: UInt64 = 0
-        /// The last prompt evaluated in this slot and the logits after its last token: a request with the
-        /// same prompt starts from them instead of evaluating its last token again on the one-token path,
-        /// whose rounding differs from the batched path's, so repeating a request repeats its output.
-        var promptLogits: (prompt: [Int], logits: [Float])?
-        init(cache: KVCache) { self.cache = cache }
+        init(cache: KVCache) { sequence = SequenceState(cache: cache) }
     }
 
     /// One request in flight.
@@ -58,7 +53,7 @@ final class Scheduler: @unchecked Sendable {
         var cached = 0
         var generated: [Int] = []
         var pendingToken: Int?
-        /// Logits saved with the slot for this very prompt (see `Slot.promptLogits`).
+        /// Logits saved with the slot's sequence for this very prompt (see ``SequenceState``).
         var reusedLogits: [Float]?
         var started: UInt64 = 0
         var firstToken: UInt64 = 0
@@ -81,7 +76,7 @@ final class Scheduler: @unchecked Sendable {
         self.endOfGeneration = endOfGeneration
         self.context = context
         slots = try (0..<parallel).map { _ in Slot(cache: try model.makeCache(context: context)) }
-        metrics.withLock { m in m.kvCacheBytes = slots.reduce(0) { $0 + $1.cache.byteCount } }
+        metrics.withLock { m in m.kvCacheBytes = slots.reduce(0) { $0 + $1.sequence.cache.byteCount } }
         // The thread holds the scheduler until `shutdown()` ends its loop.
         let thread = Thread { self.run() }
         thread.name = "swiftlet-scheduler"
@@ -169,9 +164,7 @@ final class Scheduler: @unchecked Sendable {
                     done = try step(job)
                 } catch {
                     // The cache may hold part of a failed batch: forget it rather than reuse it.
-                    job.slot?.cache.reset()
-                    job.slot?.tokens = []
-                    job.slot?.promptLogits = nil
+                    job.slot?.sequence.reset()
                     job.continuation.finish(throwing: SwiftletError.engine(String(describing: error)))
                     done = true
                 }
@@ -183,7 +176,7 @@ final class Scheduler: @unchecked Sendable {
     /// The free slot sharing the longest prefix with `prompt`; among equals, the least recently used.
     private func bestFreeSlot(for prompt: [Int]) -> Slot? {
         slots.filter { !$0.busy }.max { a, b in
-            let pa = commonPrefixLength(a.tokens, prompt), pb = commonPrefixLength(b.tokens, prompt)
+            let pa = commonPrefixLength(a.sequence.tokens, prompt), pb = commonPrefixLength(b.sequence.tokens, prompt)
             return pa != pb ? pa < pb : a.lastUsed > b.lastUsed
         }
     }
@@ -205,30 +198,12 @@ final class Scheduler: @unchecked Sendable {
         guard let slot = job.slot else { return true }
         let now = DispatchTime.now().uptimeNanoseconds
 
-        if job.started == 0, let saved = slot.promptLogits, saved.prompt == job.prompt,
-           slot.tokens.count >= job.prompt.count, slot.tokens[..<job.prompt.count].elementsEqual(job.prompt),
-           (try? slot.cache.truncate(to: job.prompt.count)) != nil {
-            job.started = now
-            slot.tokens.removeSubrange(job.prompt.count...)
-            job.cached = job.prompt.count
-            job.evaluated = job.prompt.count
-            job.reusedLogits = saved.logits
-            metrics.withLock { $0.cachedPromptTokens += job.cached }
-        }
         if job.started == 0 {
             job.started = now
-            let reuse = reusablePrefixLength(cached: slot.tokens, prompt: job.prompt)
-            do {
-                try slot.cache.truncate(to: reuse)
-                slot.tokens.removeSubrange(reuse...)
-            } catch {
-                // A sliding-window layer may no longer hold the positions a shorter prefix needs.
-                slot.cache.reset()
-                slot.tokens = []
-                slot.promptLogits = nil
-            }
-            job.cached = slot.tokens.count
-            job.evaluated = slot.tokens.count
+            let (cached, logits) = slot.sequence.reuse(for: job.prompt)
+            job.cached = cached
+            job.evaluated = cached
+            job.reusedLogits = logits
             metrics.withLock { $0.cachedPromptTokens += job.cached }
         }
 
@@ -240,17 +215,15 @@ final class Scheduler: @unchecked Sendable {
         } else if job.evaluated < job.prompt.count {
             let end = min(job.prompt.count, job.evaluated + prefillChunk)
             let chunk = Array(job.prompt[job.evaluated..<end])
-            logits = try model.forward(chunk, cache: slot.cache)
-            slot.tokens += chunk
+            logits = try slot.sequence.evaluate(chunk, model: model,
+                                                completing: end == job.prompt.count ? job.prompt : nil)
             metrics.withLock { $0.promptTokens += chunk.count }
             job.evaluated = end
             if end < job.prompt.count { return false }
             job.promptDone = DispatchTime.now().uptimeNanoseconds
-            slot.promptLogits = (job.prompt, logits)
         } else if let token = job.pendingToken {
-            guard slot.cache.count < context else { return finish(job, .length) }
-            logits = try model.forward([token], cache: slot.cache)
-            slot.tokens.append(token)
+            guard slot.sequence.cache.count < context else { return finish(job, .length) }
+            logits = try slot.sequence.evaluate([token], model: model)
         } else {
             return finish(job, .length)
         }
@@ -271,7 +244,7 @@ final class Scheduler: @unchecked Sendable {
         if !emit.isEmpty { job.continuation.yield(.text(emit)) }
         if hitStop { return finish(job, .stop, flush: false) }
         if let max = job.options.maxTokens, job.generated.count >= max { return finish(job, .length) }
-        if slot.cache.count >= context { return finish(job, .length) }
+        if slot.sequence.cache.count >= context { return finish(job, .length) }
         return false
     }
 

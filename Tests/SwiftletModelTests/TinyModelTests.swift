@@ -135,3 +135,28 @@ func maxAbsDifference(_ a: [[Float]], _ b: [[Float]]) -> Float {
         #expect(maxAbsDifference(a, b) > 1e-3)
     }
 }
+
+/// A sequence kept between requests: the longest reusable prefix, and a repeated prompt's saved logits.
+@Suite struct SequenceStateTests {
+    @Test func reusesPrefixesAndSavedLogits() throws {
+        let model = try Model(path: TestPaths.fixtures.appendingPathComponent("tiny-llama-f16.gguf").path, threads: 2)
+        let sequence = SequenceState(cache: try model.makeCache(context: 64))
+        let prompt = [1, 17, 200, 33, 5, 99]
+        #expect(sequence.reuse(for: prompt) == (0, nil))
+        let first = try sequence.evaluate(prompt, model: model, completing: prompt)
+        _ = try sequence.evaluate([7, 8], model: model)      // a reply the cache now holds too
+        #expect(sequence.tokens == prompt + [7, 8])
+
+        // The same prompt again: nothing to evaluate, and exactly the logits of the first time.
+        let again = sequence.reuse(for: prompt)
+        #expect(again.cached == prompt.count && again.logits == first)
+        #expect(sequence.tokens == prompt && sequence.cache.count == prompt.count)
+
+        // A longer prompt keeps the shared prefix; a shorter one leaves its last token to evaluate.
+        #expect(sequence.reuse(for: prompt + [40, 41]) == (prompt.count, nil))
+        #expect(sequence.reuse(for: Array(prompt.prefix(3))) == (2, nil))
+        #expect(sequence.tokens == Array(prompt.prefix(2)))
+        sequence.reset()
+        #expect(sequence.tokens.isEmpty && sequence.cache.count == 0)
+    }
+}
