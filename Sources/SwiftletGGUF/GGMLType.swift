@@ -43,10 +43,17 @@ public enum GGMLType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
         public let name: String
         public let blockSize: Int
         public let bytesPerBlock: Int
+
+        @inlinable init(name: String, blockSize: Int, bytesPerBlock: Int) {
+            self.name = name
+            self.blockSize = blockSize
+            self.bytesPerBlock = bytesPerBlock
+        }
     }
 
-    /// Name, block size and bytes per block, as ggml defines them.
-    public var traits: Traits {
+    /// Name, block size and bytes per block, as ggml defines them. Inlinable, so that kernels specialized
+    /// for one type see its block size and bytes as constants.
+    @inlinable public var traits: Traits {
         switch self {
         case .f32: Traits(name: "F32", blockSize: 1, bytesPerBlock: 4)
         case .f16: Traits(name: "F16", blockSize: 1, bytesPerBlock: 2)
@@ -87,8 +94,8 @@ public enum GGMLType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
     }
 
     public var name: String { traits.name }
-    public var blockSize: Int { traits.blockSize }
-    public var bytesPerBlock: Int { traits.bytesPerBlock }
+    @inlinable public var blockSize: Int { traits.blockSize }
+    @inlinable public var bytesPerBlock: Int { traits.bytesPerBlock }
     public var description: String { name }
 
     /// The type whose name is `name` (case-insensitive, `"Q4_K"` or `"q4_k"`).
