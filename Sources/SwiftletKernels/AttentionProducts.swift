@@ -1,12 +1,11 @@
 import Foundation
 
 // The float steps of a long batch's attention: scores S = scale · Q·Kᵀ, then ggml's tiled online
-// softmax and S·V. They were OpenBLAS calls; OpenBLAS picks its kernel per CPU at run time, and its
-// AVX-512 kernel sums in another order than its AVX2 one. Small quantized models amplify such last-bit
-// differences (the next layer's 8-bit activations round differently): SmolLM2 Q4_1's perplexity moved
-// from 18.39 to 18.50 between the two on one machine. Here every score is one fma chain over the
+// softmax and S·V (`ggml_compute_forward_flash_attn_ext_tiled`). Every score is one fma chain over the
 // shared dimension in order, then scaled, and the outputs follow llama.cpp's tiled flash attention step
-// for step, so a build gives the same numbers on every CPU, and llama.cpp's.
+// for step, so a build gives the same numbers on every CPU, and llama.cpp's. (A BLAS library would pick
+// its kernel, and so its order of additions, per CPU at run time; small quantized models amplify such
+// last-bit differences through the next layer's 8-bit activations.)
 
 /// a·b + c, fused where the build has FMA (a portable build without it would call `fmaf` per lane).
 @inline(__always) private func multiplyAdd(_ a: SIMD8<Float>, _ b: SIMD8<Float>, _ c: SIMD8<Float>) -> SIMD8<Float> {
