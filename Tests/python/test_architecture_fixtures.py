@@ -46,3 +46,20 @@ def test_generate_json_follows_llama_cpp(swiftlet, reference):
     result = json.loads(out.stdout)
     assert result["prompt_tokens"] == prompt["prompt_ids"]
     assert result["tokens"] == prompt["generated_ids"]
+
+
+@pytest.mark.parametrize("reference", REFERENCES[1::2], ids=lambda p: p.stem)
+def test_perplexity_json_equals_llama_cpp(swiftlet, reference):
+    """`swiftlet perplexity --json` from the command line: llama-perplexity's figure to its last printed digit
+    (the AVX2 build computes llama.cpp's logits to the bit; a portable build is held to 0.5%)."""
+    ref = json.loads(reference.read_text())
+    out = run(swiftlet, "perplexity", "--model", str(MODELS / "architectures" / ref["file"]),
+              "--file", str(FIXTURES / "reference/ppl_text_gpl3_first20k.txt"),
+              "--ctx", str(ref["perplexity"]["context"]), "--json")
+    result = json.loads(out.stdout)
+    assert result["chunks"] == ref["perplexity"]["chunks"]
+    want = ref["perplexity"]["value"]
+    if "avx2" in open("/proc/cpuinfo").read():
+        assert round(result["perplexity"], 4) == pytest.approx(want, abs=1e-9 * want + 5e-5)
+    else:
+        assert result["perplexity"] == pytest.approx(want, rel=5e-3)
