@@ -542,10 +542,13 @@ func avx2RowQ6_K(_ w: UnsafeRawPointer, tokens T: Int, _ qs: UnsafePointer<Int8>
 
 /// Rows `0..<rows` of a K-quant matrix (the first at `w`, the next `rowBytes` further on) ·
 /// `tokens` tokens' Q8_K activations, written to `y[k·ldy + i]`: four tokens per pass over a row, then
-/// one. False for another type.
+/// one. `mulMatID`: in the orders of ggml's `mul_mat_id` (vec_dot, or the repacked Q4_K GEMV one token
+/// at a time) whatever the batch. False for another type.
 func avx2RowsK(_ type: GGMLType, rows: Int, tokens: Int, _ w: UnsafeRawPointer, rowBytes: Int, _ qs: UnsafePointer<Int8>,
                _ ad: UnsafePointer<Float>, _ bsums: UnsafePointer<Int32>, columns: Int, _ y: UnsafeMutablePointer<Float>, ldy: Int,
-               matrixRows: Int = 0, lanesOnly: Bool = false) -> Bool {
+               matrixRows: Int = 0, mulMatID: Bool = false) -> Bool {
+    // ggml's mul_mat_id on repacked Q4_K takes its GEMV for every token (never the four-token GEMM).
+    let oneTokenPerPass = mulMatID && type == .q4_K && matrixRows % 8 == 0 && matrixRows > 0
     @inline(__always) func run(_ row: (UnsafeRawPointer, Int, UnsafePointer<Int8>, UnsafePointer<Float>, UnsafePointer<Int32>, UnsafeMutablePointer<Float>) -> Void) {
         let blocks = columns / 256
         // Tokens in blocks of 64, so that the block's activations stay in cache while every row passes
@@ -554,7 +557,7 @@ func avx2RowsK(_ type: GGMLType, rows: Int, tokens: Int, _ w: UnsafeRawPointer, 
             let tEnd = min(tokens, tb + 64)
             for i in 0..<rows {
                 var t = tb
-                while t + 4 <= tEnd {
+                while t + 4 <= tEnd && !oneTokenPerPass {
                     row(w + i &* rowBytes, 4, qs + t &* columns, ad + t &* blocks, bsums + t &* (columns / 16), y + (t &* ldy &+ i))
                     t += 4
                 }
@@ -566,7 +569,7 @@ func avx2RowsK(_ type: GGMLType, rows: Int, tokens: Int, _ w: UnsafeRawPointer, 
         }
     }
     // `run` passes T as the literal 4 or 1, so each kernel is specialized for both once inlined.
-    let order: KQuantOrder = tokens >= 8 && !lanesOnly ? .tiled : .lanes
+    let order: KQuantOrder = tokens >= 8 && !mulMatID ? .tiled : .lanes
     switch type {
     case .q2_K: run { avx2RowTwoBitK(Q2_KBlocks.self, $0, tokens: $1, $2, $3, $4, columns: columns, $5, ldy: ldy) }
     case .q3_K: run { avx2RowTwoBitK(Q3_KBlocks.self, $0, tokens: $1, $2, $3, $4, columns: columns, $5, ldy: ldy) }

@@ -442,8 +442,8 @@ public enum ProductOrder: Sendable {
     /// ggml's `mul_mat` for the batch size: tinyBLAS for F16 batches, the tiled K-quant kernels from
     /// eight tokens on, the repacked Q4_K kernels where ggml repacks.
     case matrixProduct
-    /// Every output as ggml's `vec_dot` for the type forms one token's, whatever the batch: what
-    /// `mul_mat_id` (mixture-of-experts products) computes.
+    /// Every output as ggml's `mul_mat_id` (mixture-of-experts products) forms it, whatever the batch:
+    /// the type's `vec_dot`, or for weights ggml repacks (Q4_0, Q4_K) its GEMV one token at a time.
     case vectorDot
 }
 
@@ -519,8 +519,8 @@ public func matmul(_ products: [(weight: WeightMatrix, output: UnsafeMutablePoin
             }
             // The K-quants: four tokens per pass over a row in prompts, each super-block unpacked once.
             if r < rowEnd, avx2RowsK(w.type, rows: rowEnd - r, tokens: tokens, w.row(r), rowBytes: w.bytesPerRow, a.qs, a.d, a.bsums,
-                                     columns: columns, y + r, ldy: w.rows, matrixRows: order == .vectorDot ? 0 : w.rows,
-                                     lanesOnly: order == .vectorDot) {
+                                     columns: columns, y + r, ldy: w.rows, matrixRows: w.rows,
+                                     mulMatID: order == .vectorDot) {
                 r = rowEnd
             }
             #endif
