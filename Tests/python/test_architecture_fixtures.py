@@ -12,11 +12,8 @@ REFERENCES = sorted((FIXTURES / "reference/architectures").glob("*.json"))
 
 
 def sha256(path):
-    h = hashlib.sha256()
     with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def test_every_architecture_has_references():
