@@ -31,7 +31,11 @@ public func evaluatePerplexity(model: Model, tokens: [Int], context: Int, bos: I
         var batch = Array(tokens[start..<(start + context)])
         if let bos { batch[0] = bos }
         cache.reset()
-        try model.evaluate(batch, cache: cache, logitRows: first..<(context - 1)) { j, logits in
+        // llama-perplexity asks for the logits of every position from context/2 on, the last included
+        // (which scores nothing): the last layer's products then run on as many tokens as its do, and
+        // the token count decides how ggml groups them (the repacked Q4_K kernels take four at a time).
+        try model.evaluate(batch, cache: cache, logitRows: first..<context) { j, logits in
+            guard j + 1 < context else { return }
             let target = tokens[start + j + 1]
             var maxLogit = -Float.infinity
             for l in logits { maxLogit = max(maxLogit, l) }
