@@ -542,8 +542,10 @@ func avx2RowQ6_K(_ w: UnsafeRawPointer, tokens T: Int, _ qs: UnsafePointer<Int8>
 
 /// Rows `0..<rows` of a K-quant matrix (the first at `w`, the next `rowBytes` further on) ·
 /// `tokens` tokens' Q8_K activations, written to `y[k·ldy + i]`: four tokens per pass over a row, then
-/// one. `mulMatID`: in the orders of ggml's `mul_mat_id` (vec_dot, or the repacked Q4_K GEMV one token
-/// at a time) whatever the batch. False for another type.
+/// one. `mulMatID`: in the orders of ggml's `mul_mat_id`, which differ from `mul_mat`'s only for the
+/// repacked Q4_K weights (its GEMV one token at a time, never the four-token GEMM); the other K-quants
+/// take vec_dot's lanes under eight tokens and the tiled order from eight, per expert, as there. False
+/// for another type.
 func avx2RowsK(_ type: GGMLType, rows: Int, tokens: Int, _ w: UnsafeRawPointer, rowBytes: Int, _ qs: UnsafePointer<Int8>,
                _ ad: UnsafePointer<Float>, _ bsums: UnsafePointer<Int32>, columns: Int, _ y: UnsafeMutablePointer<Float>, ldy: Int,
                matrixRows: Int = 0, mulMatID: Bool = false) -> Bool {
@@ -569,7 +571,7 @@ func avx2RowsK(_ type: GGMLType, rows: Int, tokens: Int, _ w: UnsafeRawPointer, 
         }
     }
     // `run` passes T as the literal 4 or 1, so each kernel is specialized for both once inlined.
-    let order: KQuantOrder = tokens >= 8 && !mulMatID ? .tiled : .lanes
+    let order: KQuantOrder = tokens >= 8 ? .tiled : .lanes
     switch type {
     case .q2_K: run { avx2RowTwoBitK(Q2_KBlocks.self, $0, tokens: $1, $2, $3, $4, columns: columns, $5, ldy: ldy) }
     case .q3_K: run { avx2RowTwoBitK(Q3_KBlocks.self, $0, tokens: $1, $2, $3, $4, columns: columns, $5, ldy: ldy) }

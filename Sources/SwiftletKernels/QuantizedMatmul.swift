@@ -442,9 +442,10 @@ public enum ProductOrder: Sendable {
     /// ggml's `mul_mat` for the batch size: tinyBLAS for F16 batches, the tiled K-quant kernels from
     /// eight tokens on, the repacked Q4_K kernels where ggml repacks.
     case matrixProduct
-    /// Every output as ggml's `mul_mat_id` (mixture-of-experts products) forms it, whatever the batch:
-    /// the type's `vec_dot`, or for weights ggml repacks (Q4_0, Q4_K) its GEMV one token at a time.
-    case vectorDot
+    /// Every output as ggml's `mul_mat_id` (mixture-of-experts products) forms it for the tokens routed
+    /// to one expert: the type's `vec_dot` (F16 included: no tinyBLAS), the tiled K-quant order from
+    /// eight tokens, and for the weights ggml repacks (Q4_0, Q4_K) its GEMV one token at a time.
+    case expertProduct
 }
 
 /// Several products of the same input, y_i (tokens, w_i.rows) = x (tokens, columns) · w_iᵀ, as one job
@@ -520,7 +521,7 @@ public func matmul(_ products: [(weight: WeightMatrix, output: UnsafeMutablePoin
             // The K-quants: four tokens per pass over a row in prompts, each super-block unpacked once.
             if r < rowEnd, avx2RowsK(w.type, rows: rowEnd - r, tokens: tokens, w.row(r), rowBytes: w.bytesPerRow, a.qs, a.d, a.bsums,
                                      columns: columns, y + r, ldy: w.rows, matrixRows: w.rows,
-                                     mulMatID: order == .vectorDot) {
+                                     mulMatID: order == .expertProduct) {
                 r = rowEnd
             }
             #endif

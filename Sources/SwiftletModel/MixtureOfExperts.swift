@@ -10,7 +10,8 @@ extension Runtime {
     /// chosen.
     ///
     /// Each expert's products run once over all the tokens routed to it (a prompt's tokens share the
-    /// expert's weight loads), each output summed in the order of ggml's vec_dot, as `mul_mat_id` does.
+    /// expert's weight loads), each output summed in the order `mul_mat_id` gives it
+    /// (``ProductOrder/expertProduct``).
     func mixtureOfExperts(layer l: Int, _ w: ExpertWeights, ws: Workspace, rows m: Int) {
         let c = config, dim = c.embeddingLength, k = c.expertUsedCount, ff = w.gate[0].rows
         let routes = route(layer: l, w.router, ws: ws, rows: m)
@@ -25,9 +26,9 @@ extension Runtime {
             let mine = routes.indices.filter { routes[$0].expert == e }
             guard !mine.isEmpty else { continue }
             for (i, route) in mine.enumerated() { (x + i * dim).update(from: ws.xb + (route / k) * dim, count: dim) }
-            matmul([(w.gate[e], gate), (w.up[e], up)], x, tokens: mine.count, pool: pool, order: .vectorDot)
+            matmul([(w.gate[e], gate), (w.up[e], up)], x, tokens: mine.count, pool: pool, order: .expertProduct)
             gatedActivation(swiglu, gate: gate, up: up, out: gate, rows: mine.count, width: ff)
-            matmul([(w.down[e], y)], gate, tokens: mine.count, pool: pool, order: .vectorDot)
+            matmul([(w.down[e], y)], gate, tokens: mine.count, pool: pool, order: .expertProduct)
             for (i, route) in mine.enumerated() { (outputs + route * dim).update(from: y + i * dim, count: dim) }
         }
 
