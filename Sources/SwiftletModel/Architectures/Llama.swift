@@ -13,7 +13,7 @@ struct Llama: Architecture {
         var headNorms = false
         /// q × attentionScale after RoPE, attention then unscaled (Phi-3), instead of the scale in attention.
         var queryPreScaled = false
-        /// A mixture of experts in place of the dense feed-forward block (Qwen3-MoE, Mixtral).
+        /// A mixture of experts in place of the dense feed-forward block (Qwen3-MoE).
         var experts = false
     }
     enum FeedForward: Sendable {
