@@ -47,6 +47,10 @@ public struct Tokenizer: Sendable {
             guard a.count == n else { throw .inconsistentArrays(key: "tokenizer.ggml.token_type", count: a.count, tokenCount: n) }
             types = a.map { TokenType(rawValue: $0) ?? .undefined }
         }
+        // llama.cpp (llama-vocab.cpp) makes every end-of-generation marker a control token at load,
+        // whatever the file says (Gemma 3 stores `</s>` as user-defined): it is then neither matched in
+        // text without special-token parsing nor rendered when decoding.
+        for (id, text) in texts.enumerated() where EndOfGeneration.markerTexts.contains(text) { types[id] = .control }
         var scores = [Float](repeating: 0, count: n)
         if let v = m["tokenizer.ggml.scores"] {
             guard let a = v.typedArray?.floats else {

@@ -137,23 +137,3 @@ struct StopStringTests {
         #expect(m.feed("abc") == ("abc", false))
     }
 }
-
-struct EndOfGenerationTests {
-    @Test func declaredIdsAndMarkerTexts() {
-        let tokens = ["<pad>", "<eos>", "<bos>", "hello", "<end_of_turn>", "<start_of_turn>"]
-        #expect(EndOfGeneration.tokenIDs(tokens: tokens, declared: [1, nil]) == [1, 4])
-        #expect(EndOfGeneration.tokenIDs(tokens: ["<|im_end|>", "x"], declared: [99]) == [0])
-    }
-
-    /// Each family's end-of-turn marker, and llama.cpp's exceptions where `<|end|>` or `</s>` closes
-    /// something else.
-    @Test func everyFamilysMarker() {
-        let llama3 = ["<|begin_of_text|>", "<|end_of_text|>", "<|eot_id|>", "<|eom_id|>", "hi"]
-        #expect(EndOfGeneration.tokenIDs(tokens: llama3, declared: [1]) == [1, 2, 3])
-        #expect(EndOfGeneration.tokenIDs(tokens: ["<s>", "</s>", "<|end|>", "<|user|>"], declared: [1]) == [1, 2])
-        #expect(EndOfGeneration.tokenIDs(tokens: ["<bos>", "<eos>", "<end_of_turn>"], declared: [1]) == [1, 2])
-        #expect(EndOfGeneration.tokenIDs(tokens: ["<|endoftext|>", "<|im_start|>", "<|im_end|>"], declared: [0]) == [0, 2])
-        let harmony = ["<|return|>", "<|call|>", "<|end|>", "<|start|>"]
-        #expect(EndOfGeneration.tokenIDs(tokens: harmony, declared: []) == [0, 1])
-    }
-}

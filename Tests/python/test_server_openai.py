@@ -107,7 +107,8 @@ def test_chat_streaming_with_usage(server):
 
 def test_raw_stream_ends_with_done_and_usage_on_last_chunk(server):
     status, body = server.request("POST", "/v1/chat/completions", json.dumps(
-        {"model": MODEL_ID, "messages": [QUESTION], "stream": True, "max_tokens": 4}), {"Content-Type": "application/json"})
+        {"model": MODEL_ID, "messages": [QUESTION], "stream": True, "max_tokens": 4, "temperature": 0}),
+        {"Content-Type": "application/json"})
     assert status == 200
     events = [e for e in body.decode().split("\n\n") if e]
     assert events[-1] == "data: [DONE]"
