@@ -113,8 +113,9 @@ public final class SwiftletEndpoints: Sendable {
     /// A 401 response when a key is set and the request does not carry it.
     private func deny(_ request: Request, route: String) -> Response? {
         guard let apiKey else { return nil }
-        let header = request.headers[.authorization] ?? ""
-        if header == "Bearer " + apiKey { return nil }
+        // RFC 9110 §11.1: the scheme is case-insensitive ("bearer", "BEARER"); the key is not.
+        let parts = (request.headers[.authorization] ?? "").split(separator: " ", maxSplits: 1)
+        if parts.count == 2, parts[0].lowercased() == "bearer", parts[1] == apiKey { return nil }
         return errorResponse(.invalidAPIKey, route: route)
     }
 

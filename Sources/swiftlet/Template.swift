@@ -11,7 +11,10 @@ struct Template: ParsableCommand {
         abstract: "Render a conversation with a model's chat template (ChatML when it has none).")
 
     @Option(help: "The GGUF model file.") var model: String
-    @Option(help: "A JSON array of OpenAI-style messages: [{\"role\": \"user\", \"content\": \"…\"}, …].") var messages: String
+    @Option(help: ArgumentHelp("A JSON file holding an array of OpenAI-style messages.",
+                               discussion: "The file holds [{\"role\": \"user\", \"content\": \"…\"}, …].",
+                               valueName: "file"))
+    var messages: String
     @Flag(help: "Leave out the generation prompt (the opening of the assistant's turn).") var noGenerationPrompt = false
 
     func run() throws {

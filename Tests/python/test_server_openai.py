@@ -229,6 +229,10 @@ def test_api_key(swiftlet):
         status, body = s.request("GET", "/metrics")
         assert status == 401 and json.loads(body)["error"]["code"] == "invalid_api_key"
         assert [m.id for m in s.client("sekret").models.list().data] == [MODEL_ID]
+        # The scheme is case-insensitive (RFC 9110), the key is not.
+        for header, want in (("bearer sekret", 200), ("BEARER sekret", 200), ("Bearer SEKRET", 401),
+                             ("Bearersekret", 401), ("Basic sekret", 401)):
+            assert s.request("GET", "/v1/models", None, {"Authorization": header})[0] == want, header
     finally:
         assert s.stop() == 0
 
