@@ -42,7 +42,7 @@ import SwiftletGGUF
 
 /// Dequantizes `count` values (whole blocks) of `type` at `src` into `dst` (the format table's `to_float`).
 public func dequantizeRow(_ type: GGMLType, _ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, count: Int) throws(KernelError) {
-    guard let format = QuantizationFormat.table[type] else { throw .unsupportedType(type) }
+    guard let format = QuantizationFormat.of(type) else { throw .unsupportedType(type) }
     format.dequantize(src, dst, count)
 }
 

@@ -43,8 +43,15 @@ public struct QuantizationFormat: Sendable {
     public var blockSize: Int { type.blockSize }
     public var bytesPerBlock: Int { type.bytesPerBlock }
 
-    /// Every weight type Swiftlet multiplies.
-    public static let table: [GGMLType: QuantizationFormat] = {
+    /// The format of `type`, or nil for a type Swiftlet does not multiply. An array lookup by the type's
+    /// raw value: the matrix products ask once per product, and the portable path once per row.
+    public static func of(_ type: GGMLType) -> QuantizationFormat? {
+        let i = Int(type.rawValue)
+        return i < table.count ? table[i] : nil
+    }
+
+    /// Every weight type Swiftlet multiplies, at its `GGMLType` raw value.
+    private static let table: [QuantizationFormat?] = {
         let formats: [QuantizationFormat] = [
             .init(type: .f32, activation: .f32, dequantize: dequantizeF32, dot: nil),
             .init(type: .f16, activation: .f16, dequantize: dequantizeF16, dot: dotF16),
@@ -62,6 +69,8 @@ public struct QuantizationFormat: Sendable {
                   dot: { dotNibblesK(.q5_K, $0, $1, token: $2, columns: $3) }),
             .init(type: .q6_K, activation: .q8_K, dequantize: dequantizeQ6_K, dot: dotQ6_K),
         ]
-        return Dictionary(uniqueKeysWithValues: formats.map { ($0.type, $0) })
+        var table = [QuantizationFormat?](repeating: nil, count: Int(formats.map(\.type.rawValue).max()!) + 1)
+        for f in formats { table[Int(f.type.rawValue)] = f }
+        return table
     }()
 }

@@ -96,7 +96,7 @@ private func quantizeActivations(_ type: GGMLType, _ x: UnsafePointer<Float>, to
             for b in (count * c / pieces)..<(count * (c + 1) / pieces) { body(b) }
         }
     }
-    switch QuantizationFormat.table[type]?.activation {
+    switch QuantizationFormat.of(type)?.activation {
     case .q8_0, .q8_1:
         let a = QuantizedActivations(count: n)
         forEachBlock(n / 32) { b in
@@ -249,7 +249,7 @@ private func quantizedDot(_ type: GGMLType, _ w: UnsafeRawPointer, _ a: Quantize
 /// One weight row · one token's quantized activations, the way ggml's scalar vec_dot does it (the
 /// format table's `dot`); types without one dequantize the row and take the float dot.
 private func portableDot(_ type: GGMLType, _ w: UnsafeRawPointer, _ a: QuantizedActivations, token t: Int, columns: Int, x: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>) -> Float {
-    if let dot = QuantizationFormat.table[type]?.dot { return dot(w, a, t, columns) }
+    if let dot = QuantizationFormat.of(type)?.dot { return dot(w, a, t, columns) }
     try? dequantizeRow(type, w, scratch, count: columns)
     return dot(scratch, x + t * columns, count: columns)
 }
@@ -424,7 +424,7 @@ func dotBF16(_ w: UnsafeRawPointer, _ a: QuantizedActivations, token t: Int, col
 /// The layout of the activations a weight type's dot product consumes (matrices that share one can
 /// share one quantization of their input), from the format table.
 private func activationFormat(_ type: GGMLType) -> Int {
-    (QuantizationFormat.table[type]?.activation ?? .f32).layout
+    (QuantizationFormat.of(type)?.activation ?? .f32).layout
 }
 
 /// y (1, w.rows) = x (1, w.columns) · wᵀ.
