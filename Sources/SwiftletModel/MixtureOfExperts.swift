@@ -22,9 +22,9 @@ extension Runtime {
         let outputs = buffer(m * k * dim), x = buffer(m * dim), y = buffer(m * dim)
         let gate = buffer(m * ff), up = buffer(m * ff)
         defer { [outputs, x, y, gate, up].forEach { $0.deallocate() } }
-        for e in 0..<c.expertCount {
-            let mine = routes.indices.filter { routes[$0].expert == e }
-            guard !mine.isEmpty else { continue }
+        var routesOf = [[Int]](repeating: [], count: c.expertCount)
+        for (route, chosen) in routes.enumerated() { routesOf[chosen.expert].append(route) }
+        for (e, mine) in routesOf.enumerated() where !mine.isEmpty {
             for (i, route) in mine.enumerated() { (x + i * dim).update(from: ws.xb + (route / k) * dim, count: dim) }
             matmul([(w.gate[e], gate), (w.up[e], up)], x, tokens: mine.count, pool: pool, order: .expertProduct)
             gatedActivation(swiglu, gate: gate, up: up, out: gate, rows: mine.count, width: ff)
