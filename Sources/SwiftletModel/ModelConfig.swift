@@ -34,9 +34,6 @@ public struct ModelConfig: Sendable, Equatable {
     public var ropeAttentionFactor: Float
     /// The context the RoPE scaling was trained from (`rope.scaling.original_context_length`).
     public var ropeOriginalContextLength: Int
-    /// YaRN's correction range in rotations (llama.cpp's `yarn_beta_fast`, `yarn_beta_slow`).
-    public var yarnBetaFast: Float = 32
-    public var yarnBetaSlow: Float = 1
     /// Adjacent pairs (llama.cpp's LLAMA_ROPE_TYPE_NORM) or the two halves of a head (NEOX).
     public var ropeStyle: RoPEStyle
     /// Sliding window of local layers (`attention.sliding_window`), if the architecture has them.
@@ -44,8 +41,10 @@ public struct ModelConfig: Sendable, Equatable {
     /// Local/global layer period: layer `i` is local when `i % period < period - 1` (llama.cpp's
     /// `set_swa_pattern`); nil with a window means every layer is local.
     public var slidingWindowPeriod: Int?
-    /// RoPE base of sliding-window layers.
+    /// RoPE base and position scale of sliding-window layers (llama.cpp's `rope_freq_base_train_swa`,
+    /// `rope_freq_scale_train_swa`: scale 1 unless the architecture says otherwise).
     public var localRopeBase: Float
+    public var localRopeFrequencyScale: Float = 1
     /// Multiplier applied to q·k before the softmax.
     public var attentionScale: Float
     /// Soft-capping of the attention scores (Gemma 2: `attn_logit_softcapping`).
@@ -78,10 +77,9 @@ public struct ModelConfig: Sendable, Equatable {
     /// The RoPE base of `layer`.
     public func ropeBase(ofLayer layer: Int) -> Float { isSlidingWindowLayer(layer) ? localRopeBase : ropeBase }
 
-    /// The RoPE position scale of `layer` (sliding-window layers of models with global layers are never
-    /// scaled, as in llama.cpp's Gemma 3).
+    /// The RoPE position scale of `layer`.
     public func ropeFrequencyScale(ofLayer layer: Int) -> Float {
-        isSlidingWindowLayer(layer) && slidingWindowPeriod != nil ? 1 : ropeFrequencyScale
+        isSlidingWindowLayer(layer) ? localRopeFrequencyScale : ropeFrequencyScale
     }
 
     /// Reads the hyperparameters of `file`: `general.architecture` chooses the architecture
@@ -169,6 +167,5 @@ public struct Hyperparameters: Sendable {
         return f
     }
 
-    public func bool(_ key: String) -> Bool? { metadata[hyperparameter: key]?.bool }
     public func string(_ key: String) -> String? { metadata[hyperparameter: key]?.string }
 }

@@ -131,7 +131,7 @@ final class Runtime: Sendable {
         let ropeDim = c.ropeDimensionCount
         let yarn = c.ropeExtensionFactor == 0 && c.ropeAttentionFactor == 1 ? nil
             : YaRN(extensionFactor: c.ropeExtensionFactor, attentionFactor: c.ropeAttentionFactor, ropeDim: ropeDim,
-                   originalContext: c.ropeOriginalContextLength, base: base, betaFast: c.yarnBetaFast, betaSlow: c.yarnBetaSlow)
+                   originalContext: c.ropeOriginalContextLength, base: base)
         forRows(n) { tokens in withUnsafeTemporaryAllocation(of: Float.self, capacity: max(2, ropeDim)) { angles in
             let cos = angles.baseAddress!, sin = cos + ropeDim / 2
             for t in tokens {

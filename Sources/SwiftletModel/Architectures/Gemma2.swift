@@ -7,12 +7,14 @@ struct Gemma2: GraphVariant {
 
     /// llama.cpp (src/models/gemma2.cpp): window 4096 unless the file says, period 2 unless
     /// `sliding_window_pattern` says, q scaled by 1/√head_dim after RoPE except the 27B (46 layers),
-    /// which uses 1/√(n_embd / n_head); sliding-window layers may have their own RoPE base.
+    /// which uses 1/√(n_embd / n_head); sliding-window layers may have their own RoPE base, and keep the
+    /// trained position scale.
     static func configure(_ c: inout ModelConfig, _ hp: Hyperparameters) throws(ModelError) {
         c.ropeStyle = .neox
         c.slidingWindow = try hp.optionalInt("attention.sliding_window") ?? 4096
         c.slidingWindowPeriod = try hp.optionalInt("attention.sliding_window_pattern") ?? 2
         c.localRopeBase = try hp.float("rope.freq_base_swa") ?? c.ropeBase
+        c.localRopeFrequencyScale = c.ropeFrequencyScale
         c.embeddingScale = Float(c.embeddingLength).squareRoot()
         c.attentionScale = c.blockCount == 46
             ? 1 / Float(c.embeddingLength / c.headCount).squareRoot() : 1 / Float(c.keyLength).squareRoot()
