@@ -4,7 +4,7 @@ import SwiftletKernels
 /// Gemma 3 (text), llama.cpp's LLM_ARCH_GEMMA3 (`llm_build_gemma3_iswa`): embeddings × √dim, RMSNorm on
 /// each q and k head, NeoX RoPE, the extra post-attention and post-feed-forward norms, GELU(gate)·up,
 /// and five sliding-window layers per global one. The stored norm weights already include Gemma's "+1"
-/// (llama.cpp's converter adds it). Output tied to the token embedding; no final logit soft-capping.
+/// (llama.cpp's converter adds it). Output tied to the token embedding unless the file has its own.
 struct Gemma3: Architecture {
     struct Layer: Sendable {
         let attnNorm: Vector
@@ -20,13 +20,15 @@ struct Gemma3: Architecture {
     let outputNorm: Vector
     let output: WeightMatrix
 
-    /// llama.cpp (llama-model.cpp, LLM_ARCH_GEMMA3): five sliding-window layers then one global, local
-    /// RoPE base 10000, NeoX RoPE, embeddings × √n_embd; q scaled by 1/√head_dim except the 27B
-    /// (62 layers), which uses 1/√(n_embd / n_head).
+    /// llama.cpp (src/models/gemma3.cpp): five sliding-window layers then one global when the file has
+    /// a window, their RoPE base `rope.freq_base_swa` (default 10000) and position scale 1; NeoX RoPE,
+    /// embeddings × √n_embd, final logits soft-capped only if the file says so; q scaled by
+    /// 1/√head_dim except the 27B (62 layers), which uses 1/√(n_embd / n_head).
     static func configure(_ c: inout ModelConfig, _ hp: Hyperparameters) throws(ModelError) {
-        c.slidingWindow = try hp.int("attention.sliding_window")
+        c.slidingWindow = try hp.optionalInt("attention.sliding_window")
         c.slidingWindowPeriod = 6
-        c.localRopeBase = 10000
+        c.localRopeBase = try hp.float("rope.freq_base_swa") ?? 10000
+        c.finalLogitSoftcap = try hp.float("final_logit_softcapping").flatMap { $0 > 0 ? $0 : nil }
         c.ropeStyle = .neox
         c.embeddingScale = Float(c.embeddingLength).squareRoot()
         if c.blockCount == 62 { c.attentionScale = 1 / Float(c.embeddingLength / c.headCount).squareRoot() }
