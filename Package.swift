@@ -2,7 +2,8 @@
 //
 // Swiftlet: a pure-Swift engine that runs GGUF language models on the CPU.
 // Layers, bottom to top (each module imports only those below it):
-//   SwiftletGGUF → SwiftletKernels → SwiftletTokenizer, SwiftletKVCache, SwiftletSampling, SwiftletChat
+//   SwiftletGGUF → SwiftletKernels → SwiftletTokenizer, SwiftletKVCache, SwiftletSampling, SwiftletGrammar
+//   → SwiftletChat (templates, tool-call formats; uses SwiftletGrammar)
 //   → SwiftletAttention (kernels over a KV cache) → SwiftletModel → Swiftlet → SwiftletProvider → SwiftletServer → swiftlet (CLI)
 import PackageDescription
 
@@ -17,6 +18,7 @@ let package = Package(
         .library(name: "SwiftletAttention", targets: ["SwiftletAttention"]),
         .library(name: "SwiftletModel", targets: ["SwiftletModel"]),
         .library(name: "SwiftletSampling", targets: ["SwiftletSampling"]),
+        .library(name: "SwiftletGrammar", targets: ["SwiftletGrammar"]),
         .library(name: "SwiftletChat", targets: ["SwiftletChat"]),
         .library(name: "Swiftlet", targets: ["Swiftlet"]),
         .library(name: "SwiftletProvider", targets: ["SwiftletProvider"]),
@@ -37,10 +39,12 @@ let package = Package(
         .target(name: "SwiftletAttention", dependencies: ["SwiftletKernels", "SwiftletKVCache"]),
         .target(name: "SwiftletModel", dependencies: ["SwiftletGGUF", "SwiftletKernels", "SwiftletKVCache", "SwiftletAttention"]),
         .target(name: "SwiftletSampling"),
-        .target(name: "SwiftletChat"),
+        // GBNF grammars, their token-level matcher, and JSON Schema → grammar (llama.cpp's llama-grammar).
+        .target(name: "SwiftletGrammar"),
+        .target(name: "SwiftletChat", dependencies: ["SwiftletGrammar"]),
         .target(
             name: "Swiftlet",
-            dependencies: ["SwiftletGGUF", "SwiftletTokenizer", "SwiftletKVCache", "SwiftletSampling", "SwiftletChat", "SwiftletModel"]
+            dependencies: ["SwiftletGGUF", "SwiftletTokenizer", "SwiftletKVCache", "SwiftletSampling", "SwiftletGrammar", "SwiftletChat", "SwiftletModel"]
         ),
         .target(name: "SwiftletProvider", dependencies: ["Swiftlet"]),
         .target(
@@ -86,7 +90,8 @@ let package = Package(
         .testTarget(name: "SwiftletAttentionTests", dependencies: ["SwiftletAttention", "SwiftletKVCache", "SwiftletKernels"]),
         .testTarget(name: "SwiftletModelTests", dependencies: ["SwiftletModel", "SwiftletGGUF", "SwiftletKVCache", "SwiftletTestSupport"]),
         .testTarget(name: "SwiftletSamplingTests", dependencies: ["SwiftletSampling"]),
-        .testTarget(name: "SwiftletChatTests", dependencies: ["SwiftletChat"]),
+        .testTarget(name: "SwiftletGrammarTests", dependencies: ["SwiftletGrammar"]),
+        .testTarget(name: "SwiftletChatTests", dependencies: ["SwiftletChat", "SwiftletGrammar"]),
         .testTarget(name: "SwiftletProviderTests", dependencies: ["SwiftletProvider"]),
         .testTarget(name: "SwiftletTests", dependencies: ["Swiftlet", "SwiftletTestSupport"]),
     ],
