@@ -196,11 +196,12 @@ struct JSONSchemaConverter: Sendable {
         var required: Set<String> = []
         var properties: [(String, SchemaNode)] = []
         var enumCounts: [String: Int] = [:]
-        func add(_ component: SchemaNode, required isRequired: Bool, depth: Int = 0) throws(GrammarError) {
+        // The reader has checked that these `$ref`s reach an object or enum; `seen` only guards that.
+        func add(_ component: SchemaNode, required isRequired: Bool, seen: Set<String> = []) throws(GrammarError) {
             switch component {
             case .ref(let ref):
-                if let target = document.refs[ref], depth < 64 {
-                    try add(target, required: isRequired, depth: depth + 1)
+                if let target = document.refs[ref], !seen.contains(ref) {
+                    try add(target, required: isRequired, seen: seen.union([ref]))
                 }
             case .object(let props, _):
                 for p in props {

@@ -23,6 +23,14 @@ public enum JSONSchemaGrammar {
         return converter.gbnf
     }
 
+    /// Whether a value `schema` allows may be a string, as llama.cpp's `common_chat_schema::may_be_string`
+    /// decides it. Its PEG tool-call grammars take a raw (unquoted) argument value as text instead of
+    /// constraining it by the schema when this is true.
+    public static func mayBeString(_ schema: JSONValue) throws(GrammarError) -> Bool {
+        let document = try JSONSchemaReader.read(schema)
+        return document.mayBeString(document.root)
+    }
+
     /// The grammar for any JSON object: what llama.cpp's server uses for `response_format`
     /// `{"type": "json_object"}` (and an empty `json_schema`), which it converts from `{"type": "object"}`.
     public static let anyJSONObject: String = {

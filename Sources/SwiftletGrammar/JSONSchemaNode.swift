@@ -134,3 +134,37 @@ extension SchemaDocument {
         }
     }
 }
+
+extension SchemaDocument {
+    /// Whether a value the node allows may be a string, through any branch, mirroring llama.cpp's
+    /// `may_be_string_impl` (a `$ref` cycle counts as not a string; in `allOf`, an empty schema constrains
+    /// nothing and every other component must allow a string).
+    func mayBeString(_ node: SchemaNode) -> Bool {
+        var visiting: Set<String> = []
+        return mayBeString(node, &visiting)
+    }
+
+    private func mayBeString(_ node: SchemaNode, _ visiting: inout Set<String>) -> Bool {
+        switch node {
+        case .string: return true
+        case .const(let value): return value.string != nil
+        case .enumeration(let values): return values.contains { $0.string != nil }
+        case .ref(let ref):
+            guard let target = refs[ref], visiting.insert(ref).inserted else { return false }
+            defer { visiting.remove(ref) }
+            return mayBeString(target, &visiting)
+        case .anyOf(let children):
+            for child in children where mayBeString(child, &visiting) { return true }
+            return false
+        case .allOf(let children):
+            var anyString = false
+            for child in children {
+                if case .any = child { continue }
+                if !mayBeString(child, &visiting) { return false }
+                anyString = true
+            }
+            return anyString
+        default: return false
+        }
+    }
+}

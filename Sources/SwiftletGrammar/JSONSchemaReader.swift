@@ -91,6 +91,8 @@ struct JSONSchemaReader {
             return .anyOf(children)
         } else if let value = schema["const"] {
             consumed.insert("const")
+            // An `enum` that holds the constant adds nothing (pydantic writes both for a one-value Literal).
+            if let values = schema["enum"]?.array, values.contains(value) { consumed.insert("enum") }
             node = .const(value)
             context = " beside const"
         } else if let values = schema["enum"] {

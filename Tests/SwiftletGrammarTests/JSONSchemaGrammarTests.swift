@@ -218,11 +218,29 @@ enum JSONSchemaReference {
         ##"{"additionalProperties": true}"##,
         ##"{"type": "integer", "minimum": 3, "exclusiveMinimum": 1}"##,
         ##"{"type": "array", "prefixItems": [{}, {}], "minItems": 1, "maxItems": 2}"##,
+        ##"{"const": "a", "enum": ["a"], "type": "string"}"##,
     ]
 
     @Test(arguments: harmless)
     func harmlessKeywordsAreAccepted(_ schema: String) throws {
         _ = try JSONSchemaGrammar.gbnf(for: JSONValue(parsing: schema))
+    }
+
+    /// As llama.cpp's `may_be_string`, which decides whether a raw tool argument is constrained.
+    @Test func mayBeString() throws {
+        let cases: [(String, Bool)] = [
+            (##"{"type": "string"}"##, true),
+            (##"{"type": "integer"}"##, false),
+            (##"{}"##, false),
+            (##"{"enum": [1, "a"]}"##, true),
+            (##"{"const": 3}"##, false),
+            (##"{"type": ["integer", "string"]}"##, true),
+            (##"{"anyOf": [{"type": "null"}, {"$ref": "#/$defs/s"}], "$defs": {"s": {"format": "date"}}}"##, true),
+            (##"{"$ref": "#/$defs/a", "$defs": {"a": {"anyOf": [{"$ref": "#/$defs/a"}]}}}"##, false),
+        ]
+        for (schema, expected) in cases {
+            #expect(try JSONSchemaGrammar.mayBeString(JSONValue(parsing: schema)) == expected, "\(schema)")
+        }
     }
 
     @Test func builderLeavesNothingBehindOnError() throws {
