@@ -160,7 +160,8 @@ public struct ChatOutputParser: Sendable {
         }
     }
 
-    private mutating func startStep(_ c: Unicode.Scalar, reasoningAllowed: Bool, jsonCallAllowed: Bool) -> [Unicode.Scalar] {
+    private mutating func startStep(_ c: Unicode.Scalar, reasoningAllowed: Bool,
+                                    jsonCallAllowed: Bool) -> [Unicode.Scalar] {
         if held.isEmpty && ToolCallJSONScanner.isSpace(c) { return [] }
         let text = held + [c]
         held = []

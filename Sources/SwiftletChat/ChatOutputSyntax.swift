@@ -23,16 +23,22 @@ public struct ChatOutputSyntax: Sendable, Equatable, Hashable {
     /// `<think>`, as DeepSeek-R1's and QwQ's do), so the output starts with reasoning and has only the
     /// closing tag — llama.cpp's `thinking_forced_open`.
     public var startsInReasoning: Bool
+    /// True when the template shows the offered tools to the model itself (it uses `tools`); when false
+    /// the generic format's system note lists them (minja's tools polyfill, `caps.supports_tools`).
+    public var templateShowsTools: Bool
 
-    public init(format: ChatOutputFormat, reasoning: ChatReasoningTags? = nil, startsInReasoning: Bool = false) {
+    public init(format: ChatOutputFormat, reasoning: ChatReasoningTags? = nil, startsInReasoning: Bool = false,
+                templateShowsTools: Bool = false) {
         self.format = format
         self.reasoning = reasoning
         self.startsInReasoning = startsInReasoning && reasoning != nil
+        self.templateShowsTools = templateShowsTools
     }
 
     /// The syntax of a template: the format from its source; `<think>` reasoning when the source has the
-    /// tag; and, given the prompt as rendered (with the generation prompt), whether that prompt ends in an
-    /// open `<think>` (trailing whitespace aside), as llama.cpp checks `string_ends_with(prompt, "<think>\n")`.
+    /// tag; whether it shows tools (its source mentions `tools`; minja renders a tool to find out); and,
+    /// given the prompt as rendered (with the generation prompt), whether that prompt ends in an open
+    /// `<think>` (trailing whitespace aside), as llama.cpp checks `string_ends_with(prompt, "<think>\n")`.
     public init(templateSource: String, renderedPrompt: String? = nil) {
         let format = ChatOutputFormat(templateSource: templateSource)
         let tags: ChatReasoningTags? = templateSource.contains(ChatReasoningTags.think.start) ? .think : nil
@@ -40,7 +46,8 @@ public struct ChatOutputSyntax: Sendable, Equatable, Hashable {
         if let tags, let prompt = renderedPrompt {
             open = Self.trimmingTrailingWhitespace(prompt).hasSuffix(tags.start)
         }
-        self.init(format: format, reasoning: tags, startsInReasoning: open)
+        self.init(format: format, reasoning: tags, startsInReasoning: open,
+                  templateShowsTools: templateSource.contains("tools"))
     }
 
     private static func trimmingTrailingWhitespace(_ s: String) -> Substring {

@@ -203,7 +203,8 @@ struct ToolCallObjectParser: Sendable {
         return .other
     }
 
-    private mutating func startValue(_ field: Field, _ c: Unicode.Scalar, into actions: inout [ToolCallAction]) -> Step {
+    private mutating func startValue(_ field: Field, _ c: Unicode.Scalar,
+                                     into actions: inout [ToolCallAction]) -> Step {
         switch field {
         case .name:
             guard c == "\"" else { return fail() }

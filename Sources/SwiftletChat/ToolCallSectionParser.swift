@@ -337,7 +337,8 @@ struct ToolCallSectionParser: Sendable {
         return .ended(leftover: [])
     }
 
-    private mutating func enterObject(_ c: Unicode.Scalar, inList: Bool, into actions: inout [ToolCallAction]) -> ToolCallStep {
+    private mutating func enterObject(_ c: Unicode.Scalar, inList: Bool,
+                                      into actions: inout [ToolCallAction]) -> ToolCallStep {
         var parser = newObject()
         let step = parser.push(c, into: &actions)
         guard step == .consumed else { return fail() }

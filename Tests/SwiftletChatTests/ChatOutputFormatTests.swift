@@ -38,23 +38,27 @@ import Testing
         let user = [ChatMessage(role: "user", content: "Hi")]
         let (bos, eos) = ("<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>")
         let source = try Self.template("deepseek-r1-distill-qwen")
-        let prompt = try ChatTemplate(source: source).render(messages: user, addGenerationPrompt: true, bosToken: bos, eosToken: eos)
+        let prompt = try ChatTemplate(source: source).render(messages: user, addGenerationPrompt: true, bosToken: bos,
+            eosToken: eos)
         #expect(prompt.hasSuffix("<｜Assistant｜><think>\n"))
         #expect(ChatOutputSyntax(templateSource: source, renderedPrompt: prompt).startsInReasoning)
         // llama.cpp's copy closes the block unless `enable_thinking` is set: then it does not start inside.
         let closing = try Self.template("deepseek-ai-DeepSeek-R1-Distill-Qwen-32B")
-        let closed = try ChatTemplate(source: closing).render(messages: user, addGenerationPrompt: true, bosToken: bos, eosToken: eos)
+        let closed = try ChatTemplate(source: closing).render(messages: user, addGenerationPrompt: true, bosToken: bos,
+            eosToken: eos)
         #expect(closed.hasSuffix("<think>\n</think>"))
         #expect(!ChatOutputSyntax(templateSource: closing, renderedPrompt: closed).startsInReasoning)
 
         // Qwen 3's generation prompt leaves the `<think>` to the model.
         let qwen3 = try Self.template("Qwen-Qwen3-0.6B")
         let qwenPrompt = try ChatTemplate(source: qwen3).render(
-            messages: [ChatMessage(role: "user", content: "Hi")], addGenerationPrompt: true, bosToken: "", eosToken: "<|im_end|>")
+            messages: [ChatMessage(role: "user", content: "Hi")], addGenerationPrompt: true, bosToken: "",
+                eosToken: "<|im_end|>")
         #expect(qwenPrompt.hasSuffix("<|im_start|>assistant\n"))
         #expect(!ChatOutputSyntax(templateSource: qwen3, renderedPrompt: qwenPrompt).startsInReasoning)
         // A template without reasoning tags never starts inside reasoning.
-        #expect(!ChatOutputSyntax(templateSource: "{{ '<|im_start|>assistant\\n' }}", renderedPrompt: "x<think>").startsInReasoning)
+        #expect(!ChatOutputSyntax(templateSource: "{{ '<|im_start|>assistant\\n' }}",
+            renderedPrompt: "x<think>").startsInReasoning)
     }
 
     // MARK: - Parsing (llama.cpp test-chat.cpp cases)
@@ -76,6 +80,9 @@ import Testing
     static let llama32 = ChatOutputSyntax(format: .llama3(builtinTools: false))
     static let tools = ["special_function", "special_function_with_opt", "python", "code_interpreter"]
     static let hello = "Hello, world!\nWhat's up?"
+    /// llama.cpp's `special_function` call text.
+    static let sf = "{\"name\": \"special_function\", \"arguments\": {\"arg1\": 1}}"
+    static let sfCall = ParsedToolCall(name: "special_function", arguments: "{\"arg1\": 1}")
     static func call(_ name: String = "special_function", _ arguments: String = "{\"arg1\": 1}", id: String? = nil)
         -> ParsedChatOutput {
         ParsedChatOutput(toolCalls: [ParsedToolCall(name: name, arguments: arguments, id: id)])
@@ -83,39 +90,41 @@ import Testing
 
     static let cases: [Case] = [
         // Hermes 2 Pro / Qwen 2.5 (test-chat.cpp: NousResearch-Hermes-2-Pro, Hermes-3, Qwen2.5, Reka-Edge).
-        Case(name: "hermes content", syntax: hermes, tools: tools, input: hello, expected: ParsedChatOutput(content: hello)),
+        Case(name: "hermes content", syntax: hermes, tools: tools, input: hello,
+            expected: ParsedChatOutput(content: hello)),
         Case(name: "hermes call", syntax: hermes, tools: tools,
-             input: "<tool_call>\n{\"name\": \"special_function\", \"arguments\": {\"arg1\": 1}}\n</tool_call>",
+             input: "<tool_call>\n\(sf)\n</tool_call>",
              expected: call()),
         Case(name: "hermes call without newlines", syntax: hermes, tools: tools,
-             input: "<tool_call>{\"name\": \"special_function\", \"arguments\": {\"arg1\": 1}}</tool_call>",
+             input: "<tool_call>\(sf)</tool_call>",
              expected: call()),
         Case(name: "hermes content then call", syntax: hermes, tools: tools,
-             input: "Hello, world!\nWhat's up?<tool_call>\n{\"name\": \"special_function\", \"arguments\": {\"arg1\": 1}}\n</tool_call>",
-             expected: ParsedChatOutput(content: hello, toolCalls: [ParsedToolCall(name: "special_function", arguments: "{\"arg1\": 1}")])),
+             input: "Hello, world!\nWhat's up?<tool_call>\n\(sf)\n</tool_call>",
+             expected: ParsedChatOutput(content: hello, toolCalls: [sfCall])),
         Case(name: "hermes content, newline, then call", syntax: hermes, tools: tools,
-             input: "Hello, world!\nWhat's up?\n<tool_call>\n{\"name\": \"special_function\", \"arguments\": {\"arg1\": 1}}\n</tool_call>",
-             expected: ParsedChatOutput(content: hello, toolCalls: [ParsedToolCall(name: "special_function", arguments: "{\"arg1\": 1}")])),
+             input: "Hello, world!\nWhat's up?\n<tool_call>\n\(sf)\n</tool_call>",
+             expected: ParsedChatOutput(content: hello, toolCalls: [sfCall])),
         Case(name: "hermes two calls", syntax: hermes, tools: tools,
-             input: "<tool_call>\n{\"name\": \"special_function\", \"arguments\": {\"arg1\": 1}}\n</tool_call>\n"
+             input: "<tool_call>\n\(sf)\n</tool_call>\n"
                 + "<tool_call>\n{\"name\": \"python\", \"arguments\": {\"code\":\"print('hello')\"}}\n</tool_call>",
              expected: ParsedChatOutput(toolCalls: [
-                ParsedToolCall(name: "special_function", arguments: "{\"arg1\": 1}"),
+                sfCall,
                 ParsedToolCall(name: "python", arguments: "{\"code\":\"print('hello')\"}"),
              ])),
         Case(name: "hermes parallel calls with optional argument", syntax: hermes, tools: tools,
-             input: "<tool_call>\n{\"name\": \"special_function\", \"arguments\": {\"arg1\": 1}}\n</tool_call>\n<tool_call>\n"
+             input: "<tool_call>\n\(sf)\n</tool_call>\n<tool_call>\n"
                 + "{\"name\": \"special_function_with_opt\", \"arguments\": {\"arg1\": 1, \"arg2\": 2}}\n</tool_call>",
              expected: ParsedChatOutput(toolCalls: [
-                ParsedToolCall(name: "special_function", arguments: "{\"arg1\": 1}"),
+                sfCall,
                 ParsedToolCall(name: "special_function_with_opt", arguments: "{\"arg1\": 1, \"arg2\": 2}"),
              ])),
         Case(name: "hermes tools not offered: markup is content", syntax: hermes, tools: [],
-             input: "<tool_call>\n{\"name\": \"special_function\", \"arguments\": {\"arg1\": 1}}\n</tool_call>",
-             expected: ParsedChatOutput(content: "<tool_call>\n{\"name\": \"special_function\", \"arguments\": {\"arg1\": 1}}\n</tool_call>")),
+             input: "<tool_call>\n\(sf)\n</tool_call>",
+             expected: ParsedChatOutput(content: "<tool_call>\n\(sf)\n</tool_call>")),
         Case(name: "hermes unknown tool: content", syntax: hermes, tools: tools,
              input: "Let me.\n<tool_call>{\"name\": \"other\", \"arguments\": {}}</tool_call>",
-             expected: ParsedChatOutput(content: "Let me.\n<tool_call>{\"name\": \"other\", \"arguments\": {}}</tool_call>")),
+             expected: ParsedChatOutput(
+                content: "Let me.\n<tool_call>{\"name\": \"other\", \"arguments\": {}}</tool_call>")),
         Case(name: "hermes marker without JSON: content", syntax: hermes, tools: tools,
              input: "Use <tool_call> tags to call tools.",
              expected: ParsedChatOutput(content: "Use <tool_call> tags to call tools.")),
@@ -128,7 +137,8 @@ import Testing
         Case(name: "hermes arguments turning invalid end the call", syntax: hermes, tools: tools,
              input: "<tool_call>{\"name\": \"special_function\", \"arguments\": {\"arg1\": 1,,}}</tool_call>",
              expected: ParsedChatOutput(content: ",}}</tool_call>",
-                                        toolCalls: [ParsedToolCall(name: "special_function", arguments: "{\"arg1\": 1,")])),
+                                        toolCalls: [ParsedToolCall(name: "special_function",
+                                            arguments: "{\"arg1\": 1,")])),
         Case(name: "hermes stringified arguments", syntax: hermes, tools: tools,
              input: "<tool_call>{\"name\": \"special_function\", \"arguments\": \"{\\\"arg1\\\": 1}\"}</tool_call>",
              expected: call()),
@@ -136,16 +146,16 @@ import Testing
              input: "<tool_call>{\"name\": \"python\", \"arguments\": {\"code\": \"a\nb\"}}</tool_call>",
              expected: call("python", "{\"code\": \"a\\nb\"}")),
         Case(name: "hermes content after the call", syntax: hermes, tools: tools,
-             input: "<tool_call>{\"name\": \"special_function\", \"arguments\": {\"arg1\": 1}}</tool_call>\n\nDone.",
-             expected: ParsedChatOutput(content: "Done.", toolCalls: [ParsedToolCall(name: "special_function", arguments: "{\"arg1\": 1}")])),
+             input: "<tool_call>\(sf)</tool_call>\n\nDone.",
+             expected: ParsedChatOutput(content: "Done.", toolCalls: [sfCall])),
         Case(name: "hermes call without closing tag", syntax: hermes, tools: tools,
-             input: "<tool_call>{\"name\": \"special_function\", \"arguments\": {\"arg1\": 1}}\nthen text",
-             expected: ParsedChatOutput(content: "then text", toolCalls: [ParsedToolCall(name: "special_function", arguments: "{\"arg1\": 1}")])),
+             input: "<tool_call>\(sf)\nthen text",
+             expected: ParsedChatOutput(content: "then text", toolCalls: [sfCall])),
         Case(name: "hermes arguments before name, no arguments", syntax: hermes, tools: tools,
              input: "<tool_call>{\"arguments\": {\"arg1\": 1}, \"name\": \"special_function\"}</tool_call>"
                 + "<tool_call>{\"name\": \"python\"}</tool_call>",
              expected: ParsedChatOutput(toolCalls: [
-                ParsedToolCall(name: "special_function", arguments: "{\"arg1\": 1}"),
+                sfCall,
                 ParsedToolCall(name: "python", arguments: "{}"),
              ])),
         // Reasoning.
@@ -156,32 +166,35 @@ import Testing
              input: "<think>I'm\nthinking</think>Hello, world!\nWhat's up?",
              expected: ParsedChatOutput(content: "<think>I'm\nthinking</think>Hello, world!\nWhat's up?")),
         Case(name: "qwen3 reasoning with newlines, then a call", syntax: qwen3, tools: tools,
-             input: "<think>\nI'm\nthinking\n</think>\n\n<tool_call>\n{\"name\": \"special_function\", \"arguments\": {\"arg1\": 1}}\n</tool_call>",
+             input: "<think>\nI'm\nthinking\n</think>\n\n<tool_call>\n\(sf)\n</tool_call>",
              expected: ParsedChatOutput(reasoning: "I'm\nthinking",
-                                        toolCalls: [ParsedToolCall(name: "special_function", arguments: "{\"arg1\": 1}")])),
+                                        toolCalls: [sfCall])),
         Case(name: "qwen3 empty reasoning", syntax: qwen3, tools: [],
              input: "<think>\n\n</think>\n\nHello, world!\nWhat's up?", expected: ParsedChatOutput(content: hello)),
         Case(name: "a late <think> is content", syntax: qwen3, tools: [],
              input: "Hi <think>x</think>", expected: ParsedChatOutput(content: "Hi <think>x</think>")),
         Case(name: "qwq forced-open reasoning, then call", syntax: qwq, tools: tools,
-             input: "I'm\nthinking</think>\n<tool_call>{\"name\": \"special_function\", \"arguments\": {\"arg1\": 1}}</tool_call>",
+             input: "I'm\nthinking</think>\n<tool_call>\(sf)</tool_call>",
              expected: ParsedChatOutput(reasoning: "I'm\nthinking",
-                                        toolCalls: [ParsedToolCall(name: "special_function", arguments: "{\"arg1\": 1}")])),
+                                        toolCalls: [sfCall])),
         Case(name: "qwq forced open", syntax: qwq, tools: [],
              input: "Let me think about this...\n</think>\nThe answer is 42.",
              expected: ParsedChatOutput(content: "The answer is 42.", reasoning: "Let me think about this...")),
         Case(name: "deepseek r1 forced open", syntax: deepSeekR1, tools: [],
-             input: "I'm\nthinking</think>Hello, world!\nWhat's up?", expected: ParsedChatOutput(content: hello, reasoning: "I'm\nthinking")),
+             input: "I'm\nthinking</think>Hello, world!\nWhat's up?", expected: ParsedChatOutput(content: hello,
+                 reasoning: "I'm\nthinking")),
         Case(name: "deepseek r1 empty reasoning", syntax: deepSeekR1, tools: [],
              input: "</think>Hello, world!\nWhat's up?", expected: ParsedChatOutput(content: hello)),
         Case(name: "unclosed reasoning stays reasoning", syntax: deepSeekR1, tools: [],
              input: "I'm still\nthinking ", expected: ParsedChatOutput(reasoning: "I'm still\nthinking")),
         // Mistral Nemo.
         Case(name: "mistral nemo call with id", syntax: ChatOutputSyntax(format: .mistralNemo), tools: tools,
-             input: "[TOOL_CALLS][{\"name\": \"special_function\", \"arguments\": {\"arg1\": 1}, \"id\": \"123456789\"}]",
+             input: "[TOOL_CALLS][{\"name\": \"special_function\", \"arguments\": {\"arg1\": 1}, "
+                 + "\"id\": \"123456789\"}]",
              expected: call(id: "123456789")),
         Case(name: "mistral nemo content and two calls", syntax: ChatOutputSyntax(format: .mistralNemo), tools: tools,
-             input: "Sure. [TOOL_CALLS] [{\"name\": \"special_function\", \"arguments\": {\"arg1\": 1}, \"id\": \"aaaaaaaaa\"}, "
+             input: "Sure. [TOOL_CALLS] [{\"name\": \"special_function\", \"arguments\": {\"arg1\": 1}, "
+                 + "\"id\": \"aaaaaaaaa\"}, "
                 + "{\"name\": \"python\", \"arguments\": {\"code\": \"1\"}, \"id\": 12}]",
              expected: ParsedChatOutput(content: "Sure.", toolCalls: [
                 ParsedToolCall(name: "special_function", arguments: "{\"arg1\": 1}", id: "aaaaaaaaa"),
@@ -193,40 +206,46 @@ import Testing
         Case(name: "llama 3.1 json call", syntax: llama31, tools: tools,
              input: "{\"name\": \"special_function\", \"parameters\": {\"arg1\": 1}}", expected: call()),
         Case(name: "llama 3.1 json call with type", syntax: llama31, tools: tools,
-             input: "\n{\"type\": \"function\", \"name\": \"special_function\", \"parameters\": {\"arg1\": 1}}", expected: call()),
+             input: "\n{\"type\": \"function\", \"name\": \"special_function\", \"parameters\": {\"arg1\": 1}}",
+                 expected: call()),
         Case(name: "llama 3.1 builtin code_interpreter", syntax: llama31, tools: tools,
              input: "<|python_tag|>code_interpreter.call(code=\"print('hey')\")",
              expected: call("code_interpreter", "{\"code\":\"print('hey')\"}")),
         Case(name: "llama 3.1 builtin python", syntax: llama31, tools: tools,
-             input: "<|python_tag|>python.call(code=\"print('hey')\")", expected: call("python", "{\"code\":\"print('hey')\"}")),
+             input: "<|python_tag|>python.call(code=\"print('hey')\")", expected: call("python",
+                 "{\"code\":\"print('hey')\"}")),
         Case(name: "llama 3.1 builtin with two arguments", syntax: llama31, tools: tools,
              input: "<|python_tag|>special_function.call(arg1=1, arg2 = \"two\")",
              expected: call("special_function", "{\"arg1\":1,\"arg2\":\"two\"}")),
-        Case(name: "llama 3.1 content", syntax: llama31, tools: tools, input: hello, expected: ParsedChatOutput(content: hello)),
+        Case(name: "llama 3.1 content", syntax: llama31, tools: tools, input: hello,
+            expected: ParsedChatOutput(content: hello)),
         Case(name: "llama 3.1 json that is not a call is content", syntax: llama31, tools: tools,
              input: "{\"answer\": 42}", expected: ParsedChatOutput(content: "{\"answer\": 42}")),
         Case(name: "llama json call only at the start", syntax: llama32, tools: tools,
              input: "Call: {\"name\": \"special_function\", \"parameters\": {\"arg1\": 1}}",
-             expected: ParsedChatOutput(content: "Call: {\"name\": \"special_function\", \"parameters\": {\"arg1\": 1}}")),
+             expected: ParsedChatOutput(
+                content: "Call: {\"name\": \"special_function\", \"parameters\": {\"arg1\": 1}}")),
         Case(name: "llama 3.2 has no python tag", syntax: llama32, tools: tools,
-             input: "<|python_tag|>python.call(code=\"1\")", expected: ParsedChatOutput(content: "<|python_tag|>python.call(code=\"1\")")),
+             input: "<|python_tag|>python.call(code=\"1\")",
+                 expected: ParsedChatOutput(content: "<|python_tag|>python.call(code=\"1\")")),
         // Phi-4-mini.
         Case(name: "phi-4-mini call", syntax: ChatOutputSyntax(format: .phi4Mini), tools: tools,
-             input: "<|tool_call|>{\"name\": \"special_function\", \"arguments\": {\"arg1\": 1}}<|/tool_call|>", expected: call()),
+             input: "<|tool_call|>\(sf)<|/tool_call|>", expected: call()),
         Case(name: "phi-4-mini array of calls", syntax: ChatOutputSyntax(format: .phi4Mini), tools: tools,
-             input: "I'll call.<|tool_call|>[{\"name\": \"special_function\", \"arguments\": {\"arg1\": 1}}, "
+             input: "I'll call.<|tool_call|>[\(sf), "
                 + "{\"name\": \"python\", \"arguments\": {}}]<|/tool_call|>",
              expected: ParsedChatOutput(content: "I'll call.", toolCalls: [
-                ParsedToolCall(name: "special_function", arguments: "{\"arg1\": 1}"),
+                sfCall,
                 ParsedToolCall(name: "python", arguments: "{}"),
              ])),
         // Generic (test-chat.cpp: gemma-2-2b-it, Phi-3.5).
         Case(name: "generic response", syntax: ChatOutputSyntax(format: .generic), tools: tools,
              input: "{\n  \"response\": \"Hello, world!\\nWhat's up?\"\n}", expected: ParsedChatOutput(content: hello)),
         Case(name: "generic tool_call", syntax: ChatOutputSyntax(format: .generic), tools: tools,
-             input: "{\"tool_call\": {\"name\": \"special_function\", \"arguments\": {\"arg1\": 1}}}", expected: call()),
+             input: "{\"tool_call\": \(sf)}", expected: call()),
         Case(name: "generic tool_calls with id", syntax: ChatOutputSyntax(format: .generic), tools: tools,
-             input: "{\n  \"tool_calls\": [\n    {\n      \"name\": \"special_function\",\n      \"arguments\": {\n        \"arg1\": 1\n      },\n"
+             input: "{\n  \"tool_calls\": [\n    {\n      \"name\": \"special_function\",\n"
+                 + "      \"arguments\": {\n        \"arg1\": 1\n      },\n"
                 + "      \"id\": \"123456789\"\n    }\n  ],\n  \"content\": \"\"\n}",
              expected: call("special_function", "{\n        \"arg1\": 1\n      }", id: "123456789")),
         Case(name: "generic cut-off arguments", syntax: ChatOutputSyntax(format: .generic), tools: tools,
@@ -245,7 +264,8 @@ import Testing
         Case(name: "generic without tools is content", syntax: ChatOutputSyntax(format: .generic), tools: [],
              input: "{\"response\": \"hi\"}", expected: ParsedChatOutput(content: "{\"response\": \"hi\"}")),
         Case(name: "non-ascii arguments", syntax: hermes, tools: tools,
-             input: "Voilà 🎉<tool_call>{\"name\": \"python\", \"arguments\": {\"code\": \"print('héllo 👋🏽')\"}}</tool_call>",
+             input: "Voilà 🎉<tool_call>{\"name\": \"python\", \"arguments\": "
+                 + "{\"code\": \"print('héllo 👋🏽')\"}}</tool_call>",
              expected: ParsedChatOutput(content: "Voilà 🎉", toolCalls: [
                 ParsedToolCall(name: "python", arguments: "{\"code\": \"print('héllo 👋🏽')\"}")])),
     ]
@@ -309,7 +329,9 @@ import Testing
             let content = seen.compactMap { if case .content(let s) = $0 { s } else { nil } }.joined()
             #expect("Sure.".hasPrefix(content))
             if !seen.contains(.toolCallEnd(index: 0)) {
-                argumentsBeforeEnd = seen.compactMap { if case .toolCallArguments(0, let d) = $0 { d } else { nil } }.joined()
+                argumentsBeforeEnd = seen.compactMap {
+                    if case .toolCallArguments(0, let d) = $0 { d } else { nil }
+                }.joined()
             }
             if argumentsBeforeEnd == "{\"code\": \"print(" {
                 // The call started and its arguments arrive before the call is complete.
@@ -321,7 +343,8 @@ import Testing
         #expect(seen.contains(.toolCallStart(index: 0, name: "python")))
         #expect(seen.last == .toolCallEnd(index: 0))
         #expect(seen.filter { if case .toolCallArguments = $0 { true } else { false } }.count > 5)
-        #expect(ParsedChatOutput(events: seen).toolCalls == [ParsedToolCall(name: "python", arguments: "{\"code\": \"print(1)\"}")])
+        #expect(ParsedChatOutput(events: seen).toolCalls == [ParsedToolCall(name: "python",
+            arguments: "{\"code\": \"print(1)\"}")])
     }
 
     @Test func partialMarkersAreHeldBack() {
