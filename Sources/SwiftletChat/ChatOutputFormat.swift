@@ -19,10 +19,16 @@
 /// The format matters only when tools are offered; without them every format's output is plain
 /// content (and reasoning, see ``ChatOutputSyntax``).
 public enum ChatOutputFormat: Sendable, Equatable, Hashable {
+    /// `<tool_call>` JSON `</tool_call>` (llama.cpp's `COMMON_CHAT_FORMAT_HERMES_2_PRO`).
     case hermes
+    /// A bare JSON call with `"parameters"`; `builtinTools`: `<|python_tag|>name.call(…)` too
+    /// (`COMMON_CHAT_FORMAT_LLAMA_3_X`, `…_WITH_BUILTIN_TOOLS`).
     case llama3(builtinTools: Bool)
+    /// `[TOOL_CALLS]` and a JSON array of calls with ids (`COMMON_CHAT_FORMAT_MISTRAL_NEMO`).
     case mistralNemo
+    /// `<|tool_call|>` JSON `<|/tool_call|>`.
     case phi4Mini
+    /// The whole answer a JSON object (`COMMON_CHAT_FORMAT_GENERIC`).
     case generic
 
     /// The format a template's source shows, tested in llama.cpp's order (older chat.cpp, before the

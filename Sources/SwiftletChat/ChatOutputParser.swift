@@ -68,6 +68,9 @@ public struct ChatOutputParser: Sendable {
     private var openCall: Int?
     private var finished = false
     private var events: [ChatOutputEvent] = []
+    private enum PendingKind: Equatable, Sendable { case content, reasoning, arguments(Int) }
+    private var pendingKind: PendingKind?
+    private var pendingText = ""
 
     /// A parser for output written in `syntax`, when the tools named `toolNames` were offered (none:
     /// pass `[]`, or when `tool_choice` is `none`).
@@ -329,25 +332,41 @@ public struct ChatOutputParser: Sendable {
 
     /// Appends an event, merging it into the previous one when both are text of the same kind.
     private mutating func emit(_ event: ChatOutputEvent) {
-        if let last = events.last {
-            switch (last, event) {
-            case (.content(let a), .content(let b)):
-                events[events.count - 1] = .content(a + b)
-                return
-            case (.reasoning(let a), .reasoning(let b)):
-                events[events.count - 1] = .reasoning(a + b)
-                return
-            case (.toolCallArguments(let i, let a), .toolCallArguments(let j, let b)) where i == j:
-                events[events.count - 1] = .toolCallArguments(index: i, delta: a + b)
-                return
-            default:
-                break
-            }
+        // Text is gathered in `pendingText` (appended in place: a long output stays linear) and becomes
+        // one event when something else comes.
+        let kind: PendingKind?
+        let text: String
+        switch event {
+        case .content(let t): (kind, text) = (.content, t)
+        case .reasoning(let t): (kind, text) = (.reasoning, t)
+        case .toolCallArguments(let index, let t): (kind, text) = (.arguments(index), t)
+        default: (kind, text) = (nil, "")
         }
+        if let kind {
+            if pendingKind != kind { flushPending() }
+            pendingKind = kind
+            pendingText += text
+            return
+        }
+        flushPending()
         events.append(event)
     }
 
+    private mutating func flushPending() {
+        guard let kind = pendingKind else { return }
+        let text = pendingText
+        pendingText = ""
+        pendingKind = nil
+        guard !text.isEmpty else { return }
+        switch kind {
+        case .content: events.append(.content(text))
+        case .reasoning: events.append(.reasoning(text))
+        case .arguments(let index): events.append(.toolCallArguments(index: index, delta: text))
+        }
+    }
+
     private mutating func takeEvents() -> [ChatOutputEvent] {
+        flushPending()
         defer { events = [] }
         return events
     }

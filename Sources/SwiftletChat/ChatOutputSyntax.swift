@@ -1,8 +1,11 @@
 /// The tags around a model's reasoning, as `<think>` … `</think>`.
 public struct ChatReasoningTags: Sendable, Equatable, Hashable {
+    /// The opening tag.
     public var start: String
+    /// The closing tag.
     public var end: String
 
+    /// Tags `start` … `end`.
     public init(start: String, end: String) {
         self.start = start
         self.end = end
@@ -27,6 +30,7 @@ public struct ChatOutputSyntax: Sendable, Equatable, Hashable {
     /// the generic format's system note lists them (minja's tools polyfill, `caps.supports_tools`).
     public var templateShowsTools: Bool
 
+    /// A syntax given part by part (`startsInReasoning` needs `reasoning`).
     public init(format: ChatOutputFormat, reasoning: ChatReasoningTags? = nil, startsInReasoning: Bool = false,
                 templateShowsTools: Bool = false) {
         self.format = format

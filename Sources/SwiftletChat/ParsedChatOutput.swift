@@ -7,6 +7,7 @@ public struct ParsedToolCall: Sendable, Equatable, Hashable {
     /// The id the model wrote, if any (Mistral Nemo's 9 characters, the generic format's `"id"`).
     public var id: String?
 
+    /// A call of `name` with `arguments` (JSON text).
     public init(name: String, arguments: String, id: String? = nil) {
         self.name = name
         self.arguments = arguments
@@ -24,6 +25,7 @@ public struct ParsedChatOutput: Sendable, Equatable, Hashable {
     /// The tool calls, in order.
     public var toolCalls: [ParsedToolCall]
 
+    /// An answer given part by part.
     public init(content: String? = nil, reasoning: String? = nil, toolCalls: [ParsedToolCall] = []) {
         self.content = content
         self.reasoning = reasoning
@@ -40,20 +42,28 @@ public struct ParsedChatOutput: Sendable, Equatable, Hashable {
     public mutating func apply(_ event: ChatOutputEvent) {
         switch event {
         case .content(let text):
-            content = (content ?? "") + text
+            Self.append(text, to: &content)
         case .reasoning(let text):
-            reasoning = (reasoning ?? "") + text
+            Self.append(text, to: &reasoning)
         case .toolCallStart(let index, let name):
             while toolCalls.count <= index { toolCalls.append(ParsedToolCall(name: "", arguments: "")) }
             toolCalls[index].name = name
         case .toolCallArguments(let index, let delta):
             guard toolCalls.indices.contains(index) else { return }
-            toolCalls[index].arguments += delta
+            toolCalls[index].arguments.append(delta)
         case .toolCallID(let index, let id):
             guard toolCalls.indices.contains(index) else { return }
             toolCalls[index].id = id
         case .toolCallEnd:
             break
         }
+    }
+
+    /// Appends in place (a stream of many small pieces stays linear).
+    private static func append(_ text: String, to target: inout String?) {
+        var value = target ?? ""
+        target = nil
+        value += text
+        target = value
     }
 }

@@ -39,6 +39,7 @@ public struct ToolCallPlan: Sendable, Equatable {
     /// as its `builtin_tools` variable, as llama.cpp does.
     public var builtinTools: [String]
 
+    /// A plan given field by field (the default is no constraint at all).
     public init(grammar: String? = nil, lazy: Bool = false, triggerWords: [String] = [], triggerPatterns: [String] = [],
                 preservedTokens: [String] = [], additionalStops: [String] = [], systemNote: String? = nil,
                 builtinTools: [String] = []) {

@@ -12,6 +12,7 @@ public struct ToolDefinition: Sendable, Equatable, Hashable {
     /// The parameters as given (`{}` when absent), for showing the tool to the model.
     public var declaredParameters: JSONValue
 
+    /// A tool; `parameters` nil, `null` or `{}` means it takes no arguments.
     public init(name: String, description: String = "", parameters: JSONValue? = nil) {
         self.name = name
         self.description = description

@@ -347,6 +347,47 @@ import Testing
             arguments: "{\"code\": \"print(1)\"}")])
     }
 
+    @Test func longOutputsAreReadInLinearTime() {
+        // 200 000 characters of content and of arguments, whole and in 3-character pieces.
+        let text = String(repeating: "word <tag> { } ", count: 13_400)
+        let code = String(repeating: "x = [1, 2]\\n", count: 16_700)
+        let output = text + "<tool_call>{\"name\": \"python\", \"arguments\": {\"code\": \"\(code)\"}}</tool_call>"
+        let parser = ChatOutputParser(syntax: Self.hermes, toolNames: Self.tools)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let whole = parser.parse(output)
+        var streaming = parser
+        var events: [ChatOutputEvent] = []
+        var rest = Substring(output)
+        while !rest.isEmpty {
+            events += streaming.feed(String(rest.prefix(3)))
+            rest = rest.dropFirst(3)
+        }
+        events += streaming.finish()
+        #expect(clock.now - start < .seconds(60))
+        #expect(whole.content == String(text.dropLast()))
+        #expect(whole.toolCalls.count == 1 && whole.toolCalls[0].arguments.count == code.count + 12)
+        #expect(ParsedChatOutput(events: events) == whole)
+    }
+
+    @Test func eventsComeInCallOrder() {
+        var parser = ChatOutputParser(syntax: ChatOutputSyntax(format: .mistralNemo), toolNames: Self.tools)
+        var events = parser.feed("OK [TOOL_CALLS][{\"name\": \"python\", \"arguments\": {\"code\": \"1\"}, ")
+        events += parser.feed("\"id\": \"abcdefghi\"}, {\"arguments\": {}, \"name\": \"special_function\"}] bye")
+        events += parser.finish()
+        #expect(events == [
+            .content("OK"),
+            .toolCallStart(index: 0, name: "python"),
+            .toolCallArguments(index: 0, delta: "{\"code\": \"1\"}"),
+            .toolCallID(index: 0, id: "abcdefghi"),
+            .toolCallEnd(index: 0),
+            .toolCallStart(index: 1, name: "special_function"),
+            .toolCallArguments(index: 1, delta: "{}"),
+            .toolCallEnd(index: 1),
+            .content("bye"),
+        ])
+    }
+
     @Test func partialMarkersAreHeldBack() {
         var parser = ChatOutputParser(syntax: Self.qwen3, toolNames: Self.tools)
         #expect(parser.feed("<thi") == [])
