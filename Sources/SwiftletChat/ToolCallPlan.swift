@@ -22,14 +22,16 @@ public struct ToolCallPlan: Sendable, Equatable {
     /// True when the grammar waits for a trigger.
     public var lazy: Bool
     /// Texts that start a lazy grammar wherever they appear (llama.cpp's `COMMON_GRAMMAR_TRIGGER_TYPE_WORD`,
-    /// `GrammarTrigger.word`); the grammar begins with the trigger text. As llama.cpp's server does, a
-    /// word that is a single token of the vocabulary may be matched as that token.
+    /// `GrammarTrigger.word`); the grammar begins with the trigger text. llama.cpp's server matches a word
+    /// that is a single token of the vocabulary as that token (`GrammarTrigger.token`); every trigger word
+    /// is also a preserved token.
     public var triggerWords: [String]
     /// Regular expressions that must match the whole output so far to start a lazy grammar, which then
     /// begins at the first capture group (`COMMON_GRAMMAR_TRIGGER_TYPE_PATTERN_FULL`, `GrammarTrigger.patternFull`).
     public var triggerPatterns: [String]
-    /// Texts the tokenizer should keep as single special tokens where the vocabulary has them, so that
-    /// markers are generated (and matched) whole (`preserved_tokens`).
+    /// The markers (`preserved_tokens`): those that are a single token of the vocabulary must be shown in
+    /// the output text even when they are special tokens (llama.cpp's server renders exactly these special
+    /// tokens and drops the others), so that ``ChatOutputParser`` sees them.
     public var preservedTokens: [String]
     /// Extra stop strings (Llama 3.x's `<|eom_id|>`, which ends a builtin-tool call).
     public var additionalStops: [String]

@@ -190,6 +190,16 @@ import Testing
         #expect(short.systemNote == ToolCallSystemNote.respondInJSON)
     }
 
+    @Test func triggerWordsArePreservedTokens() throws {
+        // llama.cpp's server refuses a one-token trigger word that is not a preserved token.
+        let formats: [ChatOutputFormat] = [.hermes, .phi4Mini, .mistralNemo, .llama3(builtinTools: true), .generic]
+        for format in formats {
+            let plan = try ToolCallPlan.make(format: format, tools: Self.search, choice: .auto, parallel: true)
+            #expect(Set(plan.triggerWords).isSubset(of: Set(plan.preservedTokens)), "\(format)")
+            #expect(!plan.lazy || !(plan.triggerWords + plan.triggerPatterns).isEmpty, "\(format)")
+        }
+    }
+
     @Test func theNoteJoinsTheSystemMessage() {
         let user = ChatMessage(role: "user", content: "Hi")
         #expect(ToolCallSystemNote.adding("N", to: [user]) == [ChatMessage(role: "system", content: "N"), user])
