@@ -69,7 +69,7 @@ item ::= "- " [A-Z] [a-z ]{2,24} "\n"
 ENUM_GBNF = r'''root ::= "positive" | "negative" | "neutral"
 '''
 
-CHAR_CLASSES_GBNF = r'''root  ::= line{3}
+CHAR_CLASSES_GBNF = r'''root  ::= line{6}
 line  ::= name " = " value "\n"
 name  ::= [a-z_] [a-z0-9_]{0,15}
 value ::= [0-9]+ | "\"" [^"\n]{1,30} "\"" | [A-Z] [^\n=;#]{0,20}
@@ -215,9 +215,9 @@ CASES = [
     ("enum_words", "an alternation of literal words; the grammar completes, so only an end-of-generation token follows",
      user('Is this review positive, negative or neutral? "The food was cold and the waiter was rude."'),
      ("grammar", ENUM_GBNF), 48),
-    ("char_classes", "character classes with ranges and negation, {0,15}, {1,30}, {3}; n_predict runs out "
+    ("char_classes", "character classes with ranges and negation, {0,15}, {1,30}, {6}; n_predict runs out "
      "before the grammar completes",
-     "# settings.py\nwidth = 640\nheight = 480\n", ("grammar", CHAR_CLASSES_GBNF), 24),
+     "# settings.py\nwidth = 640\nheight = 480\n", ("grammar", CHAR_CLASSES_GBNF), 48),
     ("arithmetic", "a recursive arithmetic expression grammar ending in = number",
      "Q: What is 12 times 7 plus 5?\nA: ", ("grammar", ARITHMETIC_GBNF), 48),
     ("non_ascii", "classes of non-ASCII characters (accented Latin, kana and CJK, emoji): multi-byte UTF-8 through "
@@ -397,17 +397,21 @@ def main():
     runs = [
         ("story, no grammar", dict(prompt=story, ignore_eos=True)),
         ("story, class grammar", dict(prompt=story, ignore_eos=True,
-                                      grammar='root ::= [A-Za-z0-9 ,.;:\'"!?()\n-]{300}')),
+                                      grammar=r"""root ::= [A-Za-z0-9 ,.;:'"!?()\n-]{300}""")),
         ("json_object prompt, no grammar", dict(prompt=chat)),
         ("json_object prompt, JSON grammar", dict(prompt=chat, grammar=JSON_GBNF)),
     ]
-    for label, extra in runs:
-        rates = []
-        for _ in range(9):
+    rates = {label: [] for label, _ in runs}
+    for _ in range(9):  # interleaved, so that other work on the machine disturbs every variant alike
+        for label, extra in runs:
             r = post(args.server, "/completion", dict(REQUEST, n_predict=64, **extra))
-            rates.append(r["timings"]["predicted_per_second"])
-        print(f"timing {label}: best {max(rates):.1f}, median {statistics.median(rates):.1f} predicted tokens/s "
-              f"(runs {[round(x, 1) for x in rates]}, {r['timings']['predicted_n']} tokens)")
+            rates[label].append(r["timings"]["predicted_per_second"])
+            rates[label + " n"] = r["timings"]["predicted_n"]
+    for label, _ in runs:
+        x = rates[label]
+        print(f"timing {label}: best {max(x):.1f}, median {statistics.median(x):.1f} predicted tokens/s "
+              f"({rates[label + ' n']} tokens)")
+
 
 if __name__ == "__main__":
     main()
