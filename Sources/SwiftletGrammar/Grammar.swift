@@ -25,6 +25,8 @@ public struct Grammar: Sendable, CustomStringConvertible {
     let ruleStarts: [Int32]
     /// The stacks before any input (llama.cpp's initial `stacks`), each advanced to a terminal or empty.
     let initialStacks: [[Int32]]
+    /// The memo of stack sets and transitions, shared by every matcher of this grammar (and its copies).
+    let automaton: GrammarAutomaton
 
     /// Parses and checks a grammar.
     ///
@@ -70,6 +72,7 @@ public struct Grammar: Sendable, CustomStringConvertible {
         self.elements = elements
         self.ruleStarts = starts
         self.initialStacks = GrammarStacks.initialStacks(elements: elements, ruleStarts: starts, root: Int(rootID))
+        self.automaton = GrammarAutomaton(GrammarStacks(elements: elements, ruleStarts: starts))
     }
 
     /// The rules in llama.cpp's `llama_grammar_parser::print` form, one line per rule id.

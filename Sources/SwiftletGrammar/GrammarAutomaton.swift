@@ -1,7 +1,7 @@
 import Synchronization
 
-/// A memo of a grammar's stack sets and their transitions by code point, shared by a matcher and its
-/// copies, and the token mask computed with it over the vocabulary's trie.
+/// A memo of a grammar's stack sets and their transitions by code point, shared by the matchers of a
+/// grammar, and the token mask computed with it over the vocabulary's trie.
 ///
 /// The transition of a set of stacks by a code point is a pure function of the grammar (llama.cpp's
 /// `llama_grammar_accept`), so sets are interned as small integers and their transitions cached: a mask
@@ -10,8 +10,8 @@ import Synchronization
 final class GrammarAutomaton: Sendable {
     private let cache: Mutex<AutomatonCache>
 
-    init(_ grammar: Grammar) {
-        cache = Mutex(AutomatonCache(machine: GrammarStacks(grammar)))
+    init(_ machine: GrammarStacks) {
+        cache = Mutex(AutomatonCache(machine: machine))
     }
 
     /// Marks in `allowed` the tokens of the trie that llama.cpp's `llama_grammar_apply_impl` keeps for these
@@ -177,22 +177,23 @@ struct AutomatonCache {
             let node = Int(frame.node)
             let state = frame.state
             let atBoundary = frame.remaining == 0
+            // Where the next code point of the list starts (the root, even inside a sequence cut by the
+            // previous token), token elements on top decide by id: `<[id]>` is decided at the end;
+            // `!<[id]>` keeps every token below whose next code point is whole and not 0.
+            if atBoundary || node == 0 {
+                for element in tokenTops[Int(state)] {
+                    namedTokens.append(Int(element.value))
+                    if element.kind == .token { continue }
+                    let excluded = Int64(element.value)
+                    if frame.coveredNot == excluded || frame.coveredNot == Int64.max { continue }
+                    markNotToken(node: node, excluded: Int(excluded), start: node == 0 ? partial : .none,
+                                 vocabulary: v, &allowed)
+                    frame.coveredNot = frame.coveredNot == -1 ? excluded : Int64.max
+                }
+            }
             var endAllowed: Bool
             if atBoundary {
                 endAllowed = true
-                // Token elements on top: `<[id]>` is decided later; `!<[id]>` keeps every token below whose
-                // next code point is whole and not 0 (llama.cpp compares ids there, mid-token or not).
-                for element in tokenTops[Int(state)] {
-                    if element.kind == .token {
-                        namedTokens.append(Int(element.value))
-                        continue
-                    }
-                    let excluded = Int64(element.value)
-                    namedTokens.append(Int(element.value))
-                    if frame.coveredNot == excluded || frame.coveredNot == Int64.max { continue }
-                    markNotToken(node: node, excluded: Int(excluded), vocabulary: v, &allowed)
-                    frame.coveredNot = frame.coveredNot == -1 ? excluded : Int64.max
-                }
                 // A subtree of ASCII bytes that all lead back to this set: every token in it is kept.
                 if !v.hasOtherBytes[node], let (low, high) = selfLoop(state),
                    v.asciiLow[node] & ~low == 0, v.asciiHigh[node] & ~high == 0 {
@@ -257,10 +258,12 @@ struct AutomatonCache {
         }
     }
 
-    /// `!<[excluded]>` on top at a code point boundary: keeps every token below `node` whose remaining bytes
-    /// are valid for llama.cpp's decoder and start with a whole code point other than 0.
-    private func markNotToken(node: Int, excluded: Int, vocabulary v: GrammarVocabulary, _ allowed: inout [Bool]) {
-        if node == 0 {
+    /// `!<[excluded]>` on top where a code point starts: keeps every token below `node` whose remaining bytes,
+    /// decoded after `start`, are valid for llama.cpp's decoder and give a first code point other than 0.
+    private func markNotToken(
+        node: Int, excluded: Int, start: PartialUTF8, vocabulary v: GrammarVocabulary, _ allowed: inout [Bool]
+    ) {
+        if node == 0 && start.remaining <= 0 {
             for token in v.wholeFirstCodePoint where Int(token) != excluded { allowed[Int(token)] = true }
             return
         }
@@ -268,7 +271,7 @@ struct AutomatonCache {
         for i in Int(v.ownEnd[node])..<Int(v.subtreeEnd[node]) {
             let token = Int(v.order[i])
             if token == excluded || allowed[token] { continue }
-            let (codePoints, partial) = PartialUTF8.decode(v.pieces[token][depth...], after: .none)
+            let (codePoints, partial) = PartialUTF8.decode(v.pieces[token][depth...], after: start)
             if partial.remaining >= 0, let first = codePoints.first, first != 0 { allowed[token] = true }
         }
     }

@@ -3,8 +3,8 @@
 /// UTF-8 sequence carried across tokens, `llama_grammar_apply_impl` for the allowed tokens and
 /// `llama_grammar_accept_impl` for accepting one, lazy triggers included.
 ///
-/// A value: copies evolve independently (they share an internal, thread-safe memo of the grammar's
-/// transitions).
+/// A value: copies evolve independently. Matchers of one ``Grammar`` value share an internal, thread-safe memo
+/// of its transitions, so a grammar reused across requests keeps its masks fast from the first token.
 ///
 /// ```swift
 /// var matcher = try GrammarMatcher(grammar: grammar, vocabulary: vocabulary)
@@ -82,7 +82,7 @@ public struct GrammarMatcher: Sendable {
         self.grammar = grammar
         self.vocabulary = vocabulary
         self.machine = GrammarStacks(grammar)
-        self.automaton = GrammarAutomaton(grammar)
+        self.automaton = grammar.automaton
         self.stacks = grammar.initialStacks
         self.triggerTokens = triggerTokens
         self.triggerMatchers = matchers
