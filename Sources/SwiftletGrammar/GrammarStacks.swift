@@ -191,27 +191,36 @@ struct GrammarStacks {
     ///
     /// A stack whose top is a token element decides by the token id as soon as it is reached, even in the
     /// middle of the token's code points, as llama.cpp's `llama_grammar_reject_candidates_for_stack` does.
+    /// llama.cpp follows each stack depth-first; the verdict is whether some path gets through, so this
+    /// follows the set of stacks code point by code point instead, merging equal stacks.
     func allows(_ stacks: [Stack], token: Int, codePoints: [UInt32], partial: PartialUTF8) -> Bool {
         let end = codePoints.firstIndex(of: 0) ?? codePoints.count
-        return stacks.contains { allows($0, token: token, codePoints: codePoints, end: end, at: 0, partial: partial) }
-    }
-
-    private func allows(
-        _ stack: Stack, token: Int, codePoints: [UInt32], end: Int, at index: Int, partial: PartialUTF8
-    ) -> Bool {
-        guard let top = stack.last else { return index == end && partial.remaining == 0 }
-        if elements[Int(top)].isToken {
-            return index == end ? partial.remaining == 0 : matchToken(top, token)
-        }
-        if index == end { return partial.remaining == 0 || matchPartialChar(top, partial) }
-        if !matchChar(top, codePoints[index]).0 { return false }
-        let after = matchChar(top, 0).1
-        var next = Stack(stack.dropLast())
-        if !isEndOfSequence(after) { next.append(after) }
-        var advanced: [Stack] = []
-        advance(next, into: &advanced)
-        return advanced.contains {
-            allows($0, token: token, codePoints: codePoints, end: end, at: index + 1, partial: partial)
+        var current = stacks
+        var index = 0
+        while true {
+            var next: [Stack] = []
+            for stack in current {
+                guard let top = stack.last else {
+                    if index == end && partial.remaining == 0 { return true }
+                    continue
+                }
+                if elements[Int(top)].isToken {
+                    if index == end ? partial.remaining == 0 : matchToken(top, token) { return true }
+                    continue
+                }
+                if index == end {
+                    if partial.remaining == 0 || matchPartialChar(top, partial) { return true }
+                    continue
+                }
+                let (matched, after) = matchChar(top, codePoints[index])
+                if !matched { continue }
+                var advanced = Stack(stack.dropLast())
+                if !isEndOfSequence(after) { advanced.append(after) }
+                advance(advanced, into: &next)
+            }
+            if index == end || next.isEmpty { return false }
+            current = next
+            index += 1
         }
     }
 }
