@@ -4,7 +4,8 @@
 Loads SmolLM2's vocabulary through a prebuilt libllama (vocab only), builds llama.cpp's grammar sampler
 (llama_sampler_init_grammar) for a few grammars, and walks each with seeded random choices among the
 allowed tokens, recording at every step which tokens of a fixed subset of the vocabulary the sampler's
-`apply` leaves (a bitmap over the subset) (llama.cpp judges each token alone, so a subset's verdicts are the full vocabulary's).
+`apply` leaves, as a bitmap over the subset (llama.cpp judges each token alone, so a subset's verdicts
+are the full vocabulary's).
 
 Usage: LLAMA_LIB=/path/to/libllama.so python3 Scripts/record-grammar-masks.py MODEL.gguf
 """

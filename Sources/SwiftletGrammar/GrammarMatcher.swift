@@ -66,7 +66,8 @@ public struct GrammarMatcher: Sendable {
             case .word(let word): matchers.append(TriggerMatcher(word: word))
             case .token(let token): tokens.insert(token)
             case .pattern(let pattern): matchers.append(try TriggerMatcher(pattern: pattern))
-            case .patternFull(let pattern): matchers.append(try TriggerMatcher(pattern: TriggerMatcher.anchored(pattern)))
+            case .patternFull(let pattern):
+                matchers.append(try TriggerMatcher(pattern: TriggerMatcher.anchored(pattern)))
             }
         }
         try self.init(grammar: grammar, vocabulary: vocabulary, triggerTokens: tokens, matchers: matchers, lazy: true)
@@ -97,8 +98,9 @@ public struct GrammarMatcher: Sendable {
         isAwaitingTrigger || stacks.contains { $0.isEmpty }
     }
 
-    /// Whether the grammar is complete and nothing can follow: only end-of-generation tokens are allowed, so
-    /// a caller may stop without sampling.
+    /// Whether the grammar is complete and nothing can follow: only end-of-generation tokens are allowed
+    /// (besides pieces that llama.cpp's decoder reads as no character at all, such as the overlong
+    /// `0xC0 0x80`), so a caller may stop without sampling.
     public var isExhausted: Bool {
         !isAwaitingTrigger && !stacks.isEmpty && stacks.allSatisfy { $0.isEmpty }
     }

@@ -422,8 +422,10 @@ struct GrammarParser {
         let id = symbolID(start..<nameEnd)
         definition[id] = start
         let name = text(start..<nameEnd)
-        guard byte(pos) == UInt8(ascii: ":") && byte(pos + 1) == UInt8(ascii: ":") && byte(pos + 2) == UInt8(ascii: "=")
-        else { throw error("expecting ::=", at: pos) }
+        let colon = UInt8(ascii: ":")
+        guard byte(pos) == colon && byte(pos + 1) == colon && byte(pos + 2) == UInt8(ascii: "=") else {
+            throw error("expecting ::=", at: pos)
+        }
         pos = parseSpace(pos + 3, newlineOK: true)
         pos = try parseAlternates(pos, ruleName: name, ruleID: id, nested: false)
         if byte(pos) == 0x0D {

@@ -16,8 +16,9 @@ struct PartialUTF8: Sendable, Hashable {
     /// or a continuation byte where a sequence should start, makes the whole result invalid (no code points,
     /// `remaining` -1); bytes inside a sequence started in this token are not checked; a trailing incomplete
     /// sequence is returned as the new partial state.
-    static func decode<C: Collection>(_ bytes: C, after start: PartialUTF8) -> (codePoints: [UInt32], partial: PartialUTF8)
-    where C.Element == UInt8 {
+    static func decode<C: Collection>(
+        _ bytes: C, after start: PartialUTF8
+    ) -> (codePoints: [UInt32], partial: PartialUTF8) where C.Element == UInt8 {
         var codePoints: [UInt32] = []
         codePoints.reserveCapacity(bytes.count)
         var value = start.value

@@ -23,7 +23,8 @@ import Testing
                     let character = multibyte.randomElement(using: &rng)!
                     // Whole, or its head, or its tail: tokens may cut characters anywhere.
                     let cut = Int.random(in: 0...character.count, using: &rng)
-                    piece += Bool.random(using: &rng) ? character[..<max(cut, 1)] : character[min(cut, character.count - 1)...]
+                    piece += Bool.random(using: &rng)
+                        ? character[..<max(cut, 1)] : character[min(cut, character.count - 1)...]
                 } else if kind < 19 {
                     piece += multibyte.randomElement(using: &rng)!
                 } else {
@@ -84,7 +85,8 @@ import Testing
     @Test(arguments: Array(0..<7))
     func trieMaskEqualsSingleTokenChecks(grammarIndex: Int) throws {
         for seed in [UInt64(1), 2, 3] {
-            try compareAlongRandomWalks(grammar: Self.grammars[grammarIndex], seed: seed &* 7919 &+ UInt64(grammarIndex))
+            try compareAlongRandomWalks(
+                grammar: Self.grammars[grammarIndex], seed: seed &* 7919 &+ UInt64(grammarIndex))
         }
     }
 
@@ -143,7 +145,8 @@ import Testing
     ]
 
     private func matcher(_ grammar: String) throws -> GrammarMatcher {
-        try GrammarMatcher(grammar: Grammar(grammar), vocabulary: GrammarVocabulary(pieces: pieces, endOfGeneration: []))
+        try GrammarMatcher(
+            grammar: Grammar(grammar), vocabulary: GrammarVocabulary(pieces: pieces, endOfGeneration: []))
     }
 
     private func allowedIDs(_ matcher: GrammarMatcher) -> [Int] {

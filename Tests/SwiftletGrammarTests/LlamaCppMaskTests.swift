@@ -21,8 +21,9 @@ import Testing
     }
 
     static let fixture: Fixture? = {
-        let url = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("Fixtures/grammar/llama_masks_smollm2.json")
+        let url = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/grammar/llama_masks_smollm2.json")
         guard let data = try? Data(contentsOf: url),
               let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
               let size = root["vocabulary_size"] as? Int, let ids = root["ids"] as? [Int],
