@@ -41,6 +41,12 @@ public struct ToolCallPlan: Sendable, Equatable {
     /// as its `builtin_tools` variable, as llama.cpp does.
     public var builtinTools: [String]
 
+    /// The triggers as the grammar matcher takes them (words, then full-match patterns, as llama.cpp
+    /// lists them); a caller with a vocabulary may turn one-token words into `GrammarTrigger.token`.
+    public var grammarTriggers: [GrammarTrigger] {
+        triggerWords.map(GrammarTrigger.word) + triggerPatterns.map(GrammarTrigger.patternFull)
+    }
+
     /// A plan given field by field (the default is no constraint at all).
     public init(grammar: String? = nil, lazy: Bool = false, triggerWords: [String] = [], triggerPatterns: [String] = [],
                 preservedTokens: [String] = [], additionalStops: [String] = [], systemNote: String? = nil,
