@@ -6,12 +6,16 @@ public enum ChatTemplateError: Error, Sendable, Equatable, CustomStringConvertib
     case render(String)
     /// The template called `raise_exception(message)`: it rejects the conversation.
     case raised(String)
+    /// What the template was to be given is not usable: tools or an extra variable that is not JSON,
+    /// tools that are not a JSON array, messages JSON that is not an array.
+    case invalidInput(String)
 
     public var description: String {
         switch self {
         case .syntax(let message, let line, let column): "template syntax error at line \(line), column \(column): \(message)"
         case .render(let message): "template error: \(message)"
         case .raised(let message): "the chat template rejected the conversation: \(message)"
+        case .invalidInput(let message): "invalid template input: \(message)"
         }
     }
 }

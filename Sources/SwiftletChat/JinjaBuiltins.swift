@@ -205,8 +205,10 @@ enum JinjaBuiltins {
         case "false": return v == .boolean(false) && v.typeName == "bool"
         case "mapping": if case .dict = v { return true }; return false
         case "sequence", "iterable":
-            switch v { case .list, .string, .dict: return true; default: return false }
-        case "callable": if case .function = v { return true }; return false
+            // jinja2's Undefined iterates as empty and has a length, so it passes both.
+            switch v { case .list, .string, .dict, .undefined: return true; default: return false }
+        case "callable":
+            switch v { case .function, .undefined: return true; default: return false }
         case "odd", "even", "divisibleby":
             guard case .integer(let i) = v else { throw .render("\(name) test needs an integer") }
             if name == "odd" { return i % 2 != 0 }
@@ -227,8 +229,12 @@ enum JinjaBuiltins {
             case (.boolean(let a), .boolean(let b)): return a == b
             default: return false
             }
-        case "lower": if case .string(let s) = v { return s.text == s.text.lowercased() }; return false
-        case "upper": if case .string(let s) = v { return s.text == s.text.uppercased() }; return false
+        case "lower", "upper":
+            // Python's str(value).islower() / isupper(): some cased character, none of the other case.
+            let text = v.rendered.text
+            let cased = text.contains { $0.isLowercase || $0.isUppercase }
+            let other: (Character) -> Bool = name == "lower" ? { $0.isUppercase } : { $0.isLowercase }
+            return cased && !text.contains(where: other)
         default: throw .render("no test named '\(name)'")
         }
     }

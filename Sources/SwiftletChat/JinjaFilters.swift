@@ -31,9 +31,28 @@ extension JinjaBuiltins {
             default: throw .render("object of type '\(v.typeName)' has no len()")
             }
         case "tojson":
-            var indent: Int?
-            if case .integer(let i)? = kw("indent", 0) { indent = i }
-            return .string(try JinjaJSON.dumps(v, indent: indent))
+            interpreter.watchDeep(v)
+            // Hugging Face's filter: tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False).
+            var style = JinjaJSON.Style()
+            switch kw("indent", 1) {
+            case nil, .none?: break
+            case .integer(let n)?: style = JinjaJSON.Style(indent: String(repeating: " ", count: max(0, min(n, 1000))))
+            case .boolean(let b)?: style = JinjaJSON.Style(indent: b ? " " : "")
+            case .string(let s)?: style = JinjaJSON.Style(indent: s.text)
+            case let other?: throw .render("tojson: indent must be an integer or a string, not '\(other.typeName)'")
+            }
+            switch kw("separators", 2) {
+            case nil, .none?: break
+            case .list(let l)? where l.count == 2:
+                guard case .string(let item) = l[0], case .string(let key) = l[1] else {
+                    throw .render("tojson: separators must be two strings")
+                }
+                (style.itemSeparator, style.keySeparator) = (item.text, key.text)
+            default: throw .render("tojson: separators must be a pair of strings")
+            }
+            style.sortKeys = kw("sort_keys", 3)?.truthy ?? false
+            style.ensureASCII = kw("ensure_ascii", 0)?.truthy ?? false
+            return .string(try JinjaJSON.dumps(v, style: style))
         case "upper": return .string(try needString().mapped { $0.uppercased() })
         case "lower": return .string(try needString().mapped { $0.lowercased() })
         case "title": return .string(try needString().mapped(jinjaTitle))
@@ -60,7 +79,9 @@ extension JinjaBuiltins {
             let l = try items()
             return l.last ?? .undefined("last")
         case "list": return .list(try items())
-        case "string": return .string(v.rendered)
+        case "string":
+            interpreter.watchDeep(v)
+            return .string(v.rendered)
         case "safe", "e", "escape", "forceescape":
             if name == "safe" { return v }
             return .string(try needString().mapped {

@@ -11,8 +11,25 @@ final class JinjaInterpreter {
     static let maximumOutputBytes = 50_000_000
     private var outputBytes = 0
 
-    init(globals: [String: JinjaValue]) {
+    /// For a capability probe: a string to watch for. ``probeMarkerUsed`` turns true when the template
+    /// reads it, as llama.cpp's `stats.used` does (see `ChatTemplateCapabilities`).
+    let probeMarker: String?
+    private(set) var probeMarkerUsed = false
+
+    init(globals: [String: JinjaValue], probeMarker: String? = nil) {
         scopes = [globals]
+        self.probeMarker = probeMarker
+    }
+
+    /// Notes a read of `v` (by name, attribute or index) for the probe, and returns it.
+    private func watched(_ v: JinjaValue) -> JinjaValue {
+        if let probeMarker, case .string(let s) = v, s.text == probeMarker { probeMarkerUsed = true }
+        return v
+    }
+
+    /// Notes a filter that reads the whole of `v` (llama.cpp marks what `tojson` and `string` write).
+    func watchDeep(_ v: JinjaValue) {
+        if let probeMarker, v.contains(string: probeMarker) { probeMarkerUsed = true }
     }
 
     func render(_ nodes: [JinjaNode]) throws(ChatTemplateError) -> [JinjaString.Piece] {
@@ -207,7 +224,7 @@ final class JinjaInterpreter {
         guard depth < JinjaInterpreter.maximumDepth * 4 else { throw .render("expression nested too deeply") }
         switch e {
         case .literal(let v): return v
-        case .name(let n, _): return lookup(n)
+        case .name(let n, _): return probeMarker == nil ? lookup(n) : watched(lookup(n))
         case .list(let items):
             var out: [JinjaValue] = []
             for i in items { out.append(try evaluate(i)) }
@@ -221,9 +238,9 @@ final class JinjaInterpreter {
             for (k, v) in pairs { d[try evaluate(k).rendered.text] = try evaluate(v) }
             return .dict(d)
         case .attribute(let base, let name, _):
-            return try attribute(try evaluate(base), name)
+            return watched(try attribute(try evaluate(base), name))
         case .subscript(let base, let index, _):
-            return try item(try evaluate(base), try evaluate(index))
+            return watched(try item(try evaluate(base), try evaluate(index)))
         case .slice(let base, let a, let b, let c):
             func opt(_ x: JinjaExpr?) throws(ChatTemplateError) -> Int? {
                 guard let x else { return nil }

@@ -4,14 +4,51 @@ import Foundation
 /// order, and `dumps` writes what Hugging Face's `tojson` filter writes (`ensure_ascii=False`).
 enum JinjaJSON {
     /// Parses JSON text; strings under a "content" key (and the "text" of a content part) are marked as
-    /// message content.
-    static func parse(_ text: String) throws(ChatTemplateError) -> JinjaValue {
+    /// message content, or every string when `markingAllStrings` (tools, tool-call arguments: text that
+    /// came from the caller, not from the template).
+    static func parse(_ text: String, markingAllStrings: Bool = false) throws(ChatTemplateError) -> JinjaValue {
         var p = Parser(bytes: Array(text.utf8))
         p.skipSpace()
-        let v = try p.value(contentKey: false, depth: 0)
+        let v = try p.value(contentKey: markingAllStrings, depth: 0)
         p.skipSpace()
         guard p.i == p.bytes.count else { throw .render("invalid JSON: trailing characters at byte \(p.i)") }
         return v
+    }
+
+    /// The members of a JSON object, each value as the exact text it was written with, in order
+    /// (a repeated key keeps its last value, as Python's `json.loads` does).
+    static func objectMembers(_ text: String) throws(ChatTemplateError) -> [(String, String)] {
+        var p = Parser(bytes: Array(text.utf8))
+        p.skipSpace()
+        guard p.i < p.bytes.count, p.bytes[p.i] == UInt8(ascii: "{") else { throw p.fail("expected an object") }
+        p.i += 1
+        var members: [(String, String)] = []
+        p.skipSpace()
+        if p.i < p.bytes.count, p.bytes[p.i] == UInt8(ascii: "}") {
+            p.i += 1
+        } else {
+            while true {
+                p.skipSpace()
+                guard p.i < p.bytes.count, p.bytes[p.i] == UInt8(ascii: "\"") else { throw p.fail("expected a key") }
+                let key = try p.string()
+                p.skipSpace()
+                guard p.i < p.bytes.count, p.bytes[p.i] == UInt8(ascii: ":") else { throw p.fail("expected ':'") }
+                p.i += 1
+                p.skipSpace()
+                let start = p.i
+                _ = try p.value(contentKey: false, depth: 1)
+                members.removeAll { $0.0 == key }
+                members.append((key, String(decoding: p.bytes[start..<p.i], as: UTF8.self)))
+                p.skipSpace()
+                guard p.i < p.bytes.count else { throw p.fail("unexpected end") }
+                if p.bytes[p.i] == UInt8(ascii: ",") { p.i += 1; continue }
+                if p.bytes[p.i] == UInt8(ascii: "}") { p.i += 1; break }
+                throw p.fail("expected ',' or '}'")
+            }
+        }
+        p.skipSpace()
+        guard p.i == p.bytes.count else { throw .render("invalid JSON: trailing characters at byte \(p.i)") }
+        return members
     }
 
     private struct Parser {
@@ -71,9 +108,13 @@ enum JinjaJSON {
                 let start = i
                 while i < bytes.count, "+-0123456789.eE".utf8.contains(bytes[i]) { i += 1 }
                 let t = String(decoding: bytes[start..<i], as: UTF8.self)
+                guard JinjaJSON.isNumber(bytes[start..<i]) else {
+                    i = start
+                    throw fail(t.isEmpty ? "unexpected character" : "bad number '\(t)'")
+                }
                 if !t.contains("."), !t.contains("e"), !t.contains("E"), let v = Int(t) { return .integer(v) }
-                if let v = Double(t), !t.isEmpty { return .double(v) }
-                throw fail("unexpected character")
+                if let v = Double(t) { return .double(v) }
+                throw fail("bad number '\(t)'")
             }
         }
 
@@ -108,10 +149,13 @@ enum JinjaJSON {
                             code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
                         }
                         out.append(contentsOf: Array(String(UnicodeScalar(code).map(Character.init) ?? "\u{FFFD}").utf8))
-                    default: out.append(e)
+                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(e)
+                    default: i -= 2; throw fail("bad escape")
                     }
                     continue
                 }
+                // JSON (and Python's json.loads) forbids raw control characters in strings.
+                guard c >= 0x20 else { throw fail("control character in a string") }
                 out.append(c)
                 i += 1
             }
@@ -127,10 +171,64 @@ enum JinjaJSON {
         }
     }
 
+    /// The text of a JSON number: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
+    static func isNumber(_ b: ArraySlice<UInt8>) -> Bool {
+        var i = b.startIndex
+        func digits() -> Int {
+            let s = i
+            while i < b.endIndex, (48...57).contains(b[i]) { i += 1 }
+            return i - s
+        }
+        if i < b.endIndex, b[i] == UInt8(ascii: "-") { i += 1 }
+        guard i < b.endIndex else { return false }
+        if b[i] == UInt8(ascii: "0") { i += 1 } else if digits() == 0 { return false }
+        if i < b.endIndex, b[i] == UInt8(ascii: ".") {
+            i += 1
+            if digits() == 0 { return false }
+        }
+        if i < b.endIndex, b[i] == UInt8(ascii: "e") || b[i] == UInt8(ascii: "E") {
+            i += 1
+            if i < b.endIndex, b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") { i += 1 }
+            if digits() == 0 { return false }
+        }
+        return i == b.endIndex
+    }
+
+    /// How `dumps` writes: Python's `json.dumps` arguments.
+    struct Style {
+        /// `indent`: nil writes one line; otherwise a newline before each item, indented by this string
+        /// per level (`indent=4` is four spaces, `indent=0` none).
+        var indent: String?
+        /// `separators`: between items and between a key and its value. Python's default is `(", ", ": ")`,
+        /// and `(",", ": ")` when indenting.
+        var itemSeparator: String
+        var keySeparator: String
+        /// `sort_keys`.
+        var sortKeys = false
+        /// `ensure_ascii`: non-ASCII characters written as `\uXXXX` escapes (HF's `tojson` passes False).
+        var ensureASCII = false
+
+        init(indent: String? = nil, separators: (String, String)? = nil, sortKeys: Bool = false,
+             ensureASCII: Bool = false) {
+            self.indent = indent
+            (itemSeparator, keySeparator) = separators ?? (indent == nil ? ", " : ",", ": ")
+            self.sortKeys = sortKeys
+            self.ensureASCII = ensureASCII
+        }
+    }
+
     /// `json.dumps(value, ensure_ascii=False, indent=indent)`.
-    static func dumps(_ v: JinjaValue, indent: Int?, level: Int = 0) throws(ChatTemplateError) -> String {
-        let itemSeparator = indent == nil ? ", " : ","
-        func newline(_ l: Int) -> String { indent.map { "\n" + String(repeating: " ", count: $0 * l) } ?? "" }
+    static func dumps(_ v: JinjaValue, indent: Int?) throws(ChatTemplateError) -> String {
+        try dumps(v, style: Style(indent: indent.map { String(repeating: " ", count: max(0, $0)) }))
+    }
+
+    /// `json.dumps` with the given arguments.
+    static func dumps(_ v: JinjaValue, style: Style, level: Int = 0) throws(ChatTemplateError) -> String {
+        guard level < 200 else { throw .render("the value is nested too deeply to write as JSON") }
+        func newline(_ l: Int) -> String {
+            style.indent.map { "\n" + String(repeating: $0, count: l) } ?? ""
+        }
+        let separator = style.itemSeparator + newline(level + 1)
         switch v {
         case .none: return "null"
         case .boolean(let b): return b ? "true" : "false"
@@ -139,24 +237,31 @@ enum JinjaJSON {
             if d.isNaN { return "NaN" }
             if d.isInfinite { return d < 0 ? "-Infinity" : "Infinity" }
             return JinjaValue.pythonFloat(d)
-        case .string(let s): return quote(s.text)
+        case .string(let s): return quote(s.text, ensureASCII: style.ensureASCII)
         case .list(let a):
             if a.isEmpty { return "[]" }
             var parts: [String] = []
-            for x in a { parts.append(try dumps(x, indent: indent, level: level + 1)) }
-            return "[" + newline(level + 1) + parts.joined(separator: itemSeparator + newline(level + 1)) + newline(level) + "]"
+            for x in a { parts.append(try dumps(x, style: style, level: level + 1)) }
+            return "[" + newline(level + 1) + parts.joined(separator: separator) + newline(level) + "]"
         case .dict(let d):
             if d.count == 0 { return "{}" }
+            var pairs = d.pairs
+            if style.sortKeys {
+                pairs.sort { $0.0.unicodeScalars.lexicographicallyPrecedes($1.0.unicodeScalars) }
+            }
             var parts: [String] = []
-            for (k, x) in d.pairs { parts.append(quote(k) + ": " + (try dumps(x, indent: indent, level: level + 1))) }
-            return "{" + newline(level + 1) + parts.joined(separator: itemSeparator + newline(level + 1)) + newline(level) + "}"
-        case .namespace(let n): return try dumps(.dict(n.attributes), indent: indent, level: level)
+            for (k, x) in pairs {
+                let value = try dumps(x, style: style, level: level + 1)
+                parts.append(quote(k, ensureASCII: style.ensureASCII) + style.keySeparator + value)
+            }
+            return "{" + newline(level + 1) + parts.joined(separator: separator) + newline(level) + "}"
+        case .namespace(let n): return try dumps(.dict(n.attributes), style: style, level: level)
         case .undefined: throw .render("Object of type Undefined is not JSON serializable")
         case .function: throw .render("Object of type function is not JSON serializable")
         }
     }
 
-    static func quote(_ s: String) -> String {
+    static func quote(_ s: String, ensureASCII: Bool = false) -> String {
         var out = "\""
         for c in s.unicodeScalars {
             switch c {
@@ -168,7 +273,12 @@ enum JinjaJSON {
             case "\u{08}": out += "\\b"
             case "\u{0C}": out += "\\f"
             default:
-                if c.value < 0x20 { out += String(format: "\\u%04x", c.value) } else { out.unicodeScalars.append(c) }
+                if c.value < 0x20 || (ensureASCII && c.value > 0x7E) {
+                    // Python's ensure_ascii escapes all but printable ASCII; above the BMP, a surrogate pair.
+                    for unit in String(c).utf16 { out += String(format: "\\u%04x", unit) }
+                } else {
+                    out.unicodeScalars.append(c)
+                }
             }
         }
         return out + "\""

@@ -208,6 +208,17 @@ enum JinjaValue: Equatable {
         }
     }
 
+    /// True when the value is the string `text` or holds it, at any depth.
+    func contains(string text: String) -> Bool {
+        switch self {
+        case .string(let s): s.text == text
+        case .list(let l): l.contains { $0.contains(string: text) }
+        case .dict(let d): d.pairs.contains { $0.0 == text || $0.1.contains(string: text) }
+        case .namespace(let ns): JinjaValue.dict(ns.attributes).contains(string: text)
+        default: false
+        }
+    }
+
     /// The value as a number when it is one (bool counts, as in Python).
     var number: Double? {
         switch self {

@@ -3,7 +3,12 @@
 Every template in Fixtures/chat-templates (real templates of well-known models, plus one written to
 exercise the Jinja features they use) is rendered over varied conversations. Where jinja2 raises (a
 template rejecting a conversation, a type error), swiftlet must fail cleanly: exit status 1 and a message.
+jinja2 gets the messages as llama.cpp hands them to templates (tool-call arguments parsed for templates
+that take them as objects), and
+`strftime_now` reads one fixed instant on both sides (`swiftlet template --now`).
 """
+import copy
+import datetime
 import json
 
 import gguf
@@ -51,7 +56,13 @@ CONVERSATIONS = {
 }
 
 
+# The instant strftime_now() reads, on both sides.
+NOW = datetime.datetime(2024, 7, 26, 9, 5, 3)
+
+
 def hf_environment():
+    """Hugging Face's jinja2 environment (transformers' _compile_jinja_template), with strftime_now
+    pinned to NOW."""
     def raise_exception(message):
         raise jinja2.exceptions.TemplateError(message)
 
@@ -61,13 +72,45 @@ def hf_environment():
     env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[loopcontrols])
     env.filters["tojson"] = tojson
     env.globals["raise_exception"] = raise_exception
+    env.globals["strftime_now"] = lambda format: NOW.strftime(format)
     return env
 
 
-def reference(source, messages, add_generation_prompt):
+# llama.cpp's verdict, per template of Fixtures/chat-templates, on whether it takes tool-call arguments as
+# objects (its `supports_object_arguments`, recorded from llama-server's /props; see
+# Fixtures/reference/README.md). Templates llama.cpp cannot load, and models' own, count as not.
+LLAMACPP = json.loads((FIXTURES / "reference/chat_templates_llamacpp.json").read_text(encoding="utf-8"))
+OBJECT_ARGUMENTS = {stem: t["caps"]["supports_object_arguments"]
+                    for stem, t in LLAMACPP["templates"].items() if "caps" in t}
+
+
+def llama_cpp_messages(messages, object_arguments):
+    """The messages as llama.cpp hands them to a template: content `null` (or missing beside tool calls)
+    made "", and, for a template that takes arguments as objects, tool-call arguments parsed from their
+    JSON text (left as text when not JSON); for one that does not, arguments given as an object written
+    as compact JSON text."""
+    out = copy.deepcopy(messages)
+    for m in out:
+        if m.get("content", 0) is None or ("content" not in m and "tool_calls" in m):
+            m["content"] = ""
+        for call in m.get("tool_calls") or []:
+            function = call.get("function", {})
+            args = function.get("arguments")
+            if object_arguments and isinstance(args, str):
+                try:
+                    function["arguments"] = json.loads(args)
+                except ValueError:
+                    pass
+            elif not object_arguments and args is not None and not isinstance(args, str):
+                function["arguments"] = json.dumps(args, ensure_ascii=False, separators=(",", ":"))
+    return out
+
+
+def reference(source, messages, add_generation_prompt, object_arguments):
     try:
         return hf_environment().from_string(source).render(
-            messages=messages, add_generation_prompt=add_generation_prompt, bos_token=BOS, eos_token=EOS)
+            messages=llama_cpp_messages(messages, object_arguments), add_generation_prompt=add_generation_prompt,
+            bos_token=BOS, eos_token=EOS)
     except Exception as error:  # jinja2 rejects: swiftlet must too
         return error
 
@@ -91,7 +134,8 @@ def template_gguf(path, source, tokens=("<unk>", BOS, EOS, "a", "b")):
 def render(swiftlet, model_path, messages, tmp_path, add_generation_prompt):
     messages_file = tmp_path / "messages.json"
     messages_file.write_text(json.dumps(messages, ensure_ascii=False), encoding="utf-8")
-    args = [swiftlet, "template", "--model", str(model_path), "--messages", str(messages_file)]
+    args = [swiftlet, "template", "--model", str(model_path), "--messages", str(messages_file),
+            "--now", NOW.isoformat()]
     if not add_generation_prompt:
         args.append("--no-generation-prompt")
     return run(*args, check=False)
@@ -105,7 +149,7 @@ def test_template_matches_jinja2(swiftlet, tmp_path, template):
     rendered = 0
     for name, messages in CONVERSATIONS.items():
         for add in (True, False):
-            expected = reference(source, messages, add)
+            expected = reference(source, messages, add, OBJECT_ARGUMENTS.get(template.stem, False))
             result = render(swiftlet, model_path, messages, tmp_path, add)
             label = f"{template.stem} / {name} / add_generation_prompt={add}"
             if isinstance(expected, Exception):
@@ -156,7 +200,7 @@ def test_real_models(swiftlet, tmp_path, path):
         result = render(swiftlet, path, messages, tmp_path, True)
         try:
             expected = hf_environment().from_string(source).render(
-                messages=messages, add_generation_prompt=True, bos_token=bos, eos_token=eos)
+                messages=llama_cpp_messages(messages, False), add_generation_prompt=True, bos_token=bos, eos_token=eos)
         except Exception:
             assert result.returncode == 1, name
             continue
