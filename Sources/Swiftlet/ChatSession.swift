@@ -31,12 +31,20 @@ public final class ChatSession: Sendable {
         }
         let (stream, continuation) = AsyncThrowingStream<GenerationEvent, any Error>.makeStream()
         let task = Task {
-            var reply = ""
+            var reply = "", reasoning = ""
+            var calls: [ChatToolCall] = []
             do {
                 for try await event in upstream {
-                    if case .text(let delta) = event { reply += delta }
-                    if case .finished = event {
-                        self.history.withLock { $0.append(ChatMessage(role: "assistant", content: reply)) }
+                    switch event {
+                    case .text(let delta): reply += delta
+                    case .reasoning(let delta): reasoning += delta
+                    case .toolCall(let call): calls.append(call)
+                    case .toolCallDelta: break
+                    case .finished:
+                        let message = ChatMessage(role: "assistant", content: reply,
+                                                  toolCalls: calls.isEmpty ? nil : calls,
+                                                  reasoningContent: reasoning.isEmpty ? nil : reasoning)
+                        self.history.withLock { $0.append(message) }
                     }
                     continuation.yield(event)
                 }

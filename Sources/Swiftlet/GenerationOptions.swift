@@ -1,6 +1,8 @@
+import SwiftletChat
+import SwiftletGrammar
 import SwiftletSampling
 
-/// How to generate: length, sampling and stop strings.
+/// How to generate: length, sampling, stop strings, and what the output must look like.
 public struct GenerationOptions: Sendable {
     /// The most tokens to generate; nil generates until an end-of-generation token or the context is full.
     public var maxTokens: Int?
@@ -8,13 +10,37 @@ public struct GenerationOptions: Sendable {
     public var sampling: SamplingParameters
     /// Generation stops when the text contains one of these; the stop string itself is not emitted.
     public var stop: [String]
+    /// A GBNF grammar (llama.cpp's format) the output must follow: each token is chosen among those the
+    /// grammar allows, and the end of generation only where the grammar can end.
+    public var grammar: String?
+    /// A JSON schema the output must follow (turned into a grammar as llama.cpp's converter does);
+    /// `{"type": "object"}` asks for any JSON object. Keywords that cannot be enforced are an error.
+    public var jsonSchema: JSONValue?
+    /// Tools the model may call (chat only); calls arrive as ``GenerationEvent/toolCall(_:)``.
+    public var tools: [ToolDefinition]
+    /// Whether and which tool the model must call.
+    public var toolChoice: ToolChoice
+    /// Whether the model may call several tools in one answer.
+    public var parallelToolCalls: Bool
+    /// Extra variables for the chat template, such as `enable_thinking` (llama-server's
+    /// `chat_template_kwargs`).
+    public var templateVariables: [String: JSONValue]
 
     /// Options with the given values; by default llama.cpp's sampler settings, no token limit but the
-    /// context, and no stop strings.
-    public init(maxTokens: Int? = nil, sampling: SamplingParameters = SamplingParameters(), stop: [String] = []) {
+    /// context, no stop strings and no constraint on the output.
+    public init(maxTokens: Int? = nil, sampling: SamplingParameters = SamplingParameters(), stop: [String] = [],
+                grammar: String? = nil, jsonSchema: JSONValue? = nil, tools: [ToolDefinition] = [],
+                toolChoice: ToolChoice = .auto, parallelToolCalls: Bool = true,
+                templateVariables: [String: JSONValue] = [:]) {
         self.maxTokens = maxTokens
         self.sampling = sampling
         self.stop = stop
+        self.grammar = grammar
+        self.jsonSchema = jsonSchema
+        self.tools = tools
+        self.toolChoice = toolChoice
+        self.parallelToolCalls = parallelToolCalls
+        self.templateVariables = templateVariables
     }
 }
 
@@ -26,6 +52,8 @@ public enum FinishReason: String, Sendable {
     case length
     /// The consumer stopped listening.
     case cancelled
+    /// The answer ended with tool calls.
+    case toolCalls = "tool_calls"
 }
 
 /// What a finished generation reports.
@@ -54,10 +82,30 @@ public struct GenerationSummary: Sendable {
     }
 }
 
-/// One event of a generation stream: text as it is produced, then a summary.
+/// One event of a generation stream: text, reasoning and tool calls as they are produced, then a summary.
 public enum GenerationEvent: Sendable {
+    /// A piece of the answer.
     case text(String)
+    /// A piece of the thinking a reasoning model does before it answers (`<think>…</think>`).
+    case reasoning(String)
+    /// A piece of a tool call as it is generated: the first piece of each call has its id and name, the
+    /// following ones pieces of its arguments' JSON text. ``toolCall(_:)`` follows with the whole call.
+    case toolCallDelta(ToolCallDelta)
+    /// A complete tool call.
+    case toolCall(ChatToolCall)
+    /// The end, with counts and timings.
     case finished(GenerationSummary)
+}
+
+/// A piece of a tool call being generated.
+public struct ToolCallDelta: Sendable, Equatable {
+    /// Which call of the answer (0, 1, …).
+    public var index: Int
+    /// The call's id and function name, in its first piece only.
+    public var id: String?
+    public var name: String?
+    /// A piece of the arguments' JSON text.
+    public var arguments: String
 }
 
 /// The stream `Model.chat` and `Model.complete` return: text deltas, then one

@@ -1,5 +1,7 @@
 import Foundation
+import Synchronization
 @_exported import SwiftletChat
+@_exported import SwiftletGrammar
 import SwiftletGGUF
 import SwiftletModel
 @_exported import SwiftletSampling
@@ -58,6 +60,10 @@ public final class Model: Sendable {
     /// Stop strings every chat adds: the fallback template's end-of-turn marker when the vocabulary
     /// has no such token (ChatML on Gemma), so the model's written `<|im_end|>` still ends the turn.
     public let chatStopStrings: [String]
+    /// How the template's model writes tool calls and reasoning (detected from the template).
+    public let outputFormat: ChatOutputFormat
+    /// Every token's bytes for grammars, built on the first constrained request.
+    private let grammarTokens = Mutex<GrammarVocabulary?>(nil)
 
     /// Loads the GGUF model at `path`, off the caller's executor.
     public static func load(_ path: String, options: LoadOptions = LoadOptions()) async throws -> Model {
@@ -105,6 +111,7 @@ public final class Model: Sendable {
         let imEnd = tokenizer.encode("<|im_end|>", addBOS: false, parseSpecial: true)
         chatStopStrings = !hasOwnTemplate && !(imEnd.count == 1 && endOfGenerationIDs.contains(imEnd[0]))
             ? ["<|im_end|>"] : []
+        outputFormat = ChatOutputFormat(templateSource: hasOwnTemplate ? template.source : "")
         scheduler = try Scheduler(model: network, tokenizer: tokenizer, endOfGeneration: endOfGenerationIDs,
                                   context: context, parallel: options.parallel)
     }
@@ -127,6 +134,13 @@ public final class Model: Sendable {
     /// control tokens parsed, message content without (a user who types `<|im_start|>` gets those
     /// characters, not the token). A BOS the template writes is not doubled by the automatic one.
     public func promptTokens(for messages: [ChatMessage], addGenerationPrompt: Bool = true) throws -> [Int] {
+        try prompt(for: messages, addGenerationPrompt: addGenerationPrompt, tools: nil, variables: [:]).tokens
+    }
+
+    /// The rendered prompt's tokens, and whether its text ends inside an open reasoning block (a template
+    /// that starts the answer with `<think>`).
+    func prompt(for messages: [ChatMessage], addGenerationPrompt: Bool, tools: JSONValue?,
+                variables: [String: JSONValue]) throws -> (tokens: [Int], text: String) {
         guard !messages.isEmpty else { throw SwiftletError.emptyConversation }
         var conversation = messages
         for i in conversation.indices {
@@ -138,36 +152,153 @@ public final class Model: Sendable {
         do {
             segments = try template.renderAdapting(
                 messages: conversation, addGenerationPrompt: addGenerationPrompt,
-                bosToken: bosText, eosToken: eosText)
+                bosToken: bosText, eosToken: eosText, tools: tools?.jsonText,
+                extraVariables: variables.mapValues(\.jsonText))
         } catch {
             throw SwiftletError.template(String(describing: error))
         }
         let startsWithBOS = !bosText.isEmpty && segments.first.map { !$0.isContent && $0.text.hasPrefix(bosText) } == true
-        return tokenizer.encode(segments: segments.map { (text: $0.text, parseSpecial: !$0.isContent) },
-                                addBOS: startsWithBOS ? false : nil)
+        let tokens = tokenizer.encode(segments: segments.map { (text: $0.text, parseSpecial: !$0.isContent) },
+                                      addBOS: startsWithBOS ? false : nil)
+        return (tokens, segments.map(\.text).joined())
     }
 
     /// Generates the assistant's reply to `messages`.
     ///
     /// Errors found before generation starts (an empty conversation, an unknown role, a prompt longer than
-    /// the context, invalid options) are thrown here; the stream then yields text deltas and ends with a
+    /// the context, invalid options, a grammar or schema that cannot be used) are thrown here; the stream
+    /// then yields text deltas (reasoning and tool calls as their own events) and ends with a
     /// ``GenerationEvent/finished(_:)`` summary. Cancelling the consuming task stops generation within one
     /// token and frees its sequence.
     public func chat(_ messages: [ChatMessage], options: GenerationOptions = GenerationOptions()) throws -> GenerationStream {
         var options = options
         options.stop += chatStopStrings
-        return try scheduler.submit(prompt: try promptTokens(for: messages), options: options)
+        let offered = options.toolChoice == .none ? [] : options.tools
+        if !offered.isEmpty, options.grammar != nil || options.jsonSchema != nil {
+            throw SwiftletError.invalidOption("tools cannot be combined with a grammar or a JSON schema")
+        }
+        if case .named(let name) = options.toolChoice, !offered.contains(where: { $0.name == name }) {
+            throw SwiftletError.invalidOption("the tool choice names '\(name)', which is not among the tools")
+        }
+        let source = hasOwnTemplate ? template.source : ""
+        var syntax = ChatOutputSyntax(templateSource: source)
+        var conversation = messages
+        var variables = options.templateVariables
+        var plan = try toolPlan(offered, syntax: syntax, options: options)
+        if let plan {
+            if let note = plan.systemNote { conversation = ToolCallSystemNote.adding(note, to: conversation) }
+            if !plan.builtinTools.isEmpty, variables["builtin_tools"] == nil {
+                variables["builtin_tools"] = .array(plan.builtinTools.map { .string($0) })
+            }
+            options.stop += plan.additionalStops
+        }
+        let rendered = try prompt(for: conversation, addGenerationPrompt: true,
+                                  tools: offered.isEmpty ? nil : .array(offered.map(\.openAIJSON)),
+                                  variables: variables)
+        let opened = ChatOutputSyntax(templateSource: source, renderedPrompt: rendered.text)
+        if opened.startsInReasoning != syntax.startsInReasoning {
+            syntax = opened
+            plan = try toolPlan(offered, syntax: syntax, options: options)
+        }
+        var output = GenerationOutput()
+        if let plan, let gbnf = plan.grammar {
+            output.grammar = try matcher(gbnf, triggers: plan.lazy ? plan.grammarTriggers : [])
+        } else {
+            output.grammar = try matcher(for: options)
+        }
+        output.reader = ChatOutputParser(syntax: syntax, toolNames: offered.map(\.name))
+        return try scheduler.submit(prompt: rendered.tokens, options: options, output: output)
     }
 
     /// Continues raw `prompt` text (no chat template; BOS per the model's metadata, special tokens parsed).
     public func complete(_ prompt: String, options: GenerationOptions = GenerationOptions()) throws -> GenerationStream {
         guard !prompt.isEmpty else { throw SwiftletError.emptyPrompt }
-        return try scheduler.submit(prompt: tokenizer.encode(prompt), options: options)
+        try refuseTools(options)
+        return try scheduler.submit(prompt: tokenizer.encode(prompt), options: options,
+                                    output: GenerationOutput(grammar: try matcher(for: options)))
     }
 
     /// Generates from an already tokenized `prompt`.
     public func generate(tokens prompt: [Int], options: GenerationOptions = GenerationOptions()) throws -> GenerationStream {
-        try scheduler.submit(prompt: prompt, options: options)
+        try refuseTools(options)
+        return try scheduler.submit(prompt: prompt, options: options,
+                                    output: GenerationOutput(grammar: try matcher(for: options)))
+    }
+
+    /// Generates a reply to `messages` as JSON following `schema`, and decodes it into `T`.
+    ///
+    /// ```swift
+    /// struct Title: Decodable { var title: String }
+    /// let schema = try JSONValue(parsing: #"{"type":"object","properties":{"title":{"type":"string"}},"required":["title"]}"#)
+    /// let t = try await model.respond(Title.self, to: messages, schema: schema)
+    /// ```
+    public func respond<T: Decodable>(_ type: T.Type, to messages: [ChatMessage], schema: JSONValue,
+                                      options: GenerationOptions = GenerationOptions()) async throws -> T {
+        var options = options
+        options.jsonSchema = schema
+        options.grammar = nil
+        var text = ""
+        var finish = FinishReason.stop
+        for try await event in try chat(messages, options: options) {
+            if case .text(let delta) = event { text += delta }
+            if case .finished(let s) = event { finish = s.finishReason }
+        }
+        guard finish == .stop else {
+            throw SwiftletError.invalidOutput("the answer ended (\(finish.rawValue)) before its JSON was complete")
+        }
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(text.utf8))
+        } catch {
+            throw SwiftletError.invalidOutput("the answer does not decode as \(T.self): \(error)")
+        }
+    }
+
+    /// How tool calls are constrained for this request (nil when no tools are offered).
+    private func toolPlan(_ offered: [ToolDefinition], syntax: ChatOutputSyntax,
+                          options: GenerationOptions) throws -> ToolCallPlan? {
+        guard !offered.isEmpty else { return nil }
+        do {
+            return try ToolCallPlan.make(syntax: syntax, tools: offered, choice: options.toolChoice,
+                                         parallel: options.parallelToolCalls)
+        } catch {
+            throw SwiftletError.invalidOption("tools: \(error)")
+        }
+    }
+
+    private func refuseTools(_ options: GenerationOptions) throws {
+        guard options.tools.isEmpty || options.toolChoice == .none else {
+            throw SwiftletError.invalidOption("tools need a chat (a chat template), not a raw completion")
+        }
+    }
+
+    /// The matcher for the grammar or JSON schema `options` ask for, if any.
+    private func matcher(for options: GenerationOptions) throws -> GrammarMatcher? {
+        if options.grammar != nil, options.jsonSchema != nil {
+            throw SwiftletError.invalidOption("give a grammar or a JSON schema, not both")
+        }
+        if let gbnf = options.grammar { return try matcher(gbnf, triggers: []) }
+        guard let schema = options.jsonSchema else { return nil }
+        let gbnf: String
+        do { gbnf = try JSONSchemaGrammar.gbnf(for: schema) } catch {
+            throw SwiftletError.invalidOption("JSON schema: \(error)")
+        }
+        return try matcher(gbnf, triggers: [])
+    }
+
+    private func matcher(_ gbnf: String, triggers: [GrammarTrigger]) throws -> GrammarMatcher {
+        do {
+            let grammar = try Grammar(gbnf, tokenizer: tokenizer)
+            let vocabulary = grammarTokens.withLock { cached in
+                if let cached { return cached }
+                let made = GrammarVocabulary(tokenizer: tokenizer, endOfGeneration: endOfGenerationIDs)
+                cached = made
+                return made
+            }
+            return triggers.isEmpty ? try GrammarMatcher(grammar: grammar, vocabulary: vocabulary)
+                : try GrammarMatcher(grammar: grammar, vocabulary: vocabulary, triggers: triggers)
+        } catch {
+            throw SwiftletError.invalidOption("grammar: \(error)")
+        }
     }
 
     /// A conversation that keeps its history; each turn reuses the cached prefix of the previous ones.

@@ -1,5 +1,7 @@
 import Foundation
 import Synchronization
+import SwiftletChat
+import SwiftletGrammar
 import SwiftletKVCache
 import SwiftletModel
 import SwiftletSampling
@@ -58,12 +60,20 @@ final class Scheduler: @unchecked Sendable {
         var started: UInt64 = 0
         var firstToken: UInt64 = 0
         var promptDone: UInt64 = 0
+        /// The grammar the tokens must follow, if any.
+        var grammar: GrammarMatcher?
+        /// Reads a chat answer's text into content, reasoning and tool calls; nil passes text through.
+        var reader: ChatOutputParser?
+        /// Tool calls begun so far: their ids and names, and their arguments as generated.
+        var calls: [ChatToolCall] = []
 
         init(prompt: [Int], options: GenerationOptions, sampler: Sampler, tokenizer: Tokenizer,
-             continuation: AsyncThrowingStream<GenerationEvent, any Error>.Continuation) {
+             output: GenerationOutput, continuation: AsyncThrowingStream<GenerationEvent, any Error>.Continuation) {
             self.prompt = prompt
             self.options = options
             self.sampler = sampler
+            self.grammar = output.grammar
+            self.reader = output.reader
             self.stops = StopStringMatcher(stops: options.stop)
             self.decoder = StreamingDecoder(tokenizer: tokenizer)
             self.continuation = continuation
@@ -85,7 +95,8 @@ final class Scheduler: @unchecked Sendable {
     }
 
     /// Queues a generation of `prompt` and returns its event stream.
-    func submit(prompt: [Int], options: GenerationOptions) throws -> GenerationStream {
+    func submit(prompt: [Int], options: GenerationOptions,
+                output: GenerationOutput = GenerationOutput()) throws -> GenerationStream {
         guard !prompt.isEmpty else { throw SwiftletError.emptyPrompt }
         guard prompt.count < context else {
             throw SwiftletError.contextLengthExceeded(promptTokens: prompt.count, contextLength: context)
@@ -98,7 +109,8 @@ final class Scheduler: @unchecked Sendable {
             throw SwiftletError.invalidOption(error.description)
         }
         let (stream, continuation) = AsyncThrowingStream<GenerationEvent, any Error>.makeStream()
-        let job = Job(prompt: prompt, options: options, sampler: sampler, tokenizer: tokenizer, continuation: continuation)
+        let job = Job(prompt: prompt, options: options, sampler: sampler, tokenizer: tokenizer, output: output,
+                      continuation: continuation)
         continuation.onTermination = { [weak self, job] _ in
             job.cancelled.store(true, ordering: .relaxed)
             self?.wake()
@@ -230,7 +242,19 @@ final class Scheduler: @unchecked Sendable {
 
         if let max = job.options.maxTokens, job.generated.count >= max { return finish(job, .length) }
         let history = job.prompt + job.generated
-        let token = job.sampler.sample(&logits, history: history)
+        let token: Int
+        if var grammar = job.grammar {
+            // llama.cpp's common_sampler_sample: the free choice if the grammar allows it, else a second
+            // draw among the tokens it allows; nothing allowed ends the generation.
+            guard let chosen = job.sampler.sample(&logits, history: history, isAllowed: { grammar.allows($0) },
+                                                  restrict: { grammar.mask(&$0) })
+            else { return finish(job, .stop) }
+            if !endOfGeneration.contains(chosen) { try grammar.accept(chosen) }
+            job.grammar = grammar
+            token = chosen
+        } else {
+            token = job.sampler.sample(&logits, history: history)
+        }
         if job.firstToken == 0 { job.firstToken = DispatchTime.now().uptimeNanoseconds }
         if endOfGeneration.contains(token) {
             return finish(job, .stop)
@@ -241,19 +265,58 @@ final class Scheduler: @unchecked Sendable {
 
         let piece = job.decoder.append(token)
         let (emit, hitStop) = job.stops.feed(piece)
-        if !emit.isEmpty { job.continuation.yield(.text(emit)) }
+        if !emit.isEmpty { publish(emit, job) }
         if hitStop { return finish(job, .stop, flush: false) }
         if let max = job.options.maxTokens, job.generated.count >= max { return finish(job, .length) }
         if slot.sequence.cache.count >= context { return finish(job, .length) }
         return false
     }
 
+    /// Passes generated text on: as it is, or read into content, reasoning and tool calls.
+    private func publish(_ text: String, _ job: Job) {
+        guard job.reader != nil else {
+            job.continuation.yield(.text(text))
+            return
+        }
+        for event in job.reader!.feed(text) { publish(event, job) }
+    }
+
+    private func publish(_ event: ChatOutputEvent, _ job: Job) {
+        switch event {
+        case .content(let text):
+            if !text.isEmpty { job.continuation.yield(.text(text)) }
+        case .reasoning(let text):
+            if !text.isEmpty { job.continuation.yield(.reasoning(text)) }
+        case .toolCallStart(let index, let name):
+            guard index == job.calls.count else { return }
+            let id = "call_" + String((0..<24).map { _ in Scheduler.idCharacters.randomElement() ?? "a" })
+            job.calls.append(ChatToolCall(id: id, name: name, arguments: ""))
+            job.continuation.yield(.toolCallDelta(ToolCallDelta(index: index, id: id, name: name, arguments: "")))
+        case .toolCallArguments(let index, let delta):
+            guard job.calls.indices.contains(index), !delta.isEmpty else { return }
+            job.calls[index].arguments += delta
+            job.continuation.yield(.toolCallDelta(ToolCallDelta(index: index, arguments: delta)))
+        case .toolCallID:
+            // The id the model wrote (Mistral) comes after the call began; the one already sent stays.
+            break
+        case .toolCallEnd(let index):
+            guard job.calls.indices.contains(index) else { return }
+            job.continuation.yield(.toolCall(job.calls[index]))
+        }
+    }
+
+    static let idCharacters = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+
     private func finish(_ job: Job, _ reason: FinishReason, flush: Bool = true) -> Bool {
         if flush {
             let (emit, _) = job.stops.feed(job.decoder.flush())
             let rest = emit + job.stops.flush()
-            if !rest.isEmpty { job.continuation.yield(.text(rest)) }
+            if !rest.isEmpty { publish(rest, job) }
         }
+        if job.reader != nil {
+            for event in job.reader!.finish() { publish(event, job) }
+        }
+        let reason = reason == .stop && !job.calls.isEmpty ? FinishReason.toolCalls : reason
         let now = DispatchTime.now().uptimeNanoseconds
         let promptDone = job.promptDone == 0 ? now : job.promptDone
         let first = job.firstToken == 0 ? now : job.firstToken
@@ -310,4 +373,11 @@ public struct EngineMetrics: Sendable {
         generationSecondsTotal += s.generationSeconds
         generatedAfterFirstTotal += max(0, s.completionTokens - 1)
     }
+}
+
+/// How a generation's tokens are chosen and its text read, beyond sampling: the grammar they must follow
+/// and the chat format that separates the answer from reasoning and tool calls.
+struct GenerationOutput: Sendable {
+    var grammar: GrammarMatcher?
+    var reader: ChatOutputParser?
 }

@@ -7,6 +7,8 @@ public enum SwiftletError: Error, Sendable, Equatable, CustomStringConvertible {
     case unknownRole(String)
     case template(String)
     case engine(String)
+    /// The model's answer is not what was asked for (``Model/respond(_:to:schema:options:)``).
+    case invalidOutput(String)
 
     public var description: String {
         switch self {
@@ -24,6 +26,8 @@ public enum SwiftletError: Error, Sendable, Equatable, CustomStringConvertible {
             "chat template error: \(message)"
         case .engine(let message):
             "engine error: \(message)"
+        case .invalidOutput(let message):
+            "invalid output: \(message)"
         }
     }
 }

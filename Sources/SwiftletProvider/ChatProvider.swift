@@ -51,28 +51,108 @@ public struct ChatProvider: Sendable {
     /// sequence is busy).
     public func chatCompletion(body: Data) throws(OpenAIError) -> Call {
         let request: ChatCompletionRequest = try Self.decode(body)
+        // The same body again, keeping key order: tools' parameters and schemas give property order.
+        let raw: JSONValue
+        do { raw = try JSONValue(parsing: body) } catch { throw .invalidRequest("We could not parse the JSON body of your request: \(error)") }
         try checkModel(request.model)
         if let n = request.n, n != 1 { throw .invalidRequest("Only n = 1 is supported, got \(n).", param: "n") }
-        if let format = request.responseFormat, format.type != "text" {
-            throw .invalidRequest("response_format '\(format.type)' is not supported; only 'text' is.", param: "response_format")
-        }
         guard !request.messages.isEmpty else { throw .invalidRequest("'messages' must contain at least one message.", param: "messages") }
         var messages: [ChatMessage] = []
         for (i, m) in request.messages.enumerated() {
             guard let text = (m.content ?? .none).text else {
                 throw .invalidRequest("messages[\(i)] has only image parts; this model reads text only.", param: "messages[\(i)].content")
             }
-            messages.append(ChatMessage(role: m.role, content: text))
+            var message = ChatMessage(role: m.role, content: text)
+            message.name = m.name
+            message.toolCallID = m.toolCallID
+            message.reasoningContent = m.reasoningContent
+            if let calls = m.toolCalls, !calls.isEmpty {
+                message.toolCalls = calls.enumerated().map { j, call in
+                    var arguments = call.function.arguments
+                    if arguments.isEmpty, let object = raw["messages"]?.array?[i]["tool_calls"]?.array?[j]["function"]?["arguments"] {
+                        arguments = object.jsonText
+                    }
+                    return ChatToolCall(id: call.id ?? "call_\(i)_\(j)", name: call.function.name, arguments: arguments)
+                }
+            }
+            messages.append(message)
         }
-        let options = try generationOptions(
+        var options = try generationOptions(
             temperature: request.temperature, topP: request.topP, topK: request.topK, minP: request.minP,
             typicalP: request.typicalP, repeatPenalty: request.repeatPenalty, presencePenalty: request.presencePenalty,
             frequencyPenalty: request.frequencyPenalty, seed: request.seed, stop: request.stop?.values ?? [],
             maxTokens: request.maxCompletionTokens ?? request.maxTokens, logitBias: request.logitBias)
+        try Self.applyStructure(request, raw: raw, to: &options)
         let stream: GenerationStream
         do { stream = try model.chat(messages, options: options) } catch { throw Self.map(error) }
         return Call(kind: .chat, id: "chatcmpl-" + Self.randomID(), created: Int(Date().timeIntervalSince1970),
                     isStreaming: request.stream ?? false, includeUsage: request.streamOptions?.includeUsage ?? false, stream: stream)
+    }
+
+    /// Tools, tool choice, response format, grammar and template variables of a chat request.
+    static func applyStructure(_ request: ChatCompletionRequest, raw: JSONValue,
+                               to options: inout GenerationOptions) throws(OpenAIError) {
+        for (i, tool) in (request.tools ?? []).enumerated() {
+            guard tool.type == "function", let function = tool.function else {
+                throw .invalidRequest("tools[\(i)].type '\(tool.type)' is not supported; only 'function' tools are.",
+                                      param: "tools[\(i)].type")
+            }
+            guard !function.name.isEmpty else {
+                throw .invalidRequest("tools[\(i)].function.name must not be empty.", param: "tools[\(i)].function.name")
+            }
+            guard !options.tools.contains(where: { $0.name == function.name }) else {
+                throw .invalidRequest("tools[\(i)]: the function name '\(function.name)' is given twice.", param: "tools")
+            }
+            let parameters = raw["tools"]?.array?[i]["function"]?["parameters"]
+            options.tools.append(ToolDefinition(name: function.name, description: function.description ?? "",
+                                                parameters: parameters))
+        }
+        switch request.toolChoice {
+        case nil, .mode("auto"): options.toolChoice = .auto
+        case .mode("none"): options.toolChoice = .none
+        case .mode("required"): options.toolChoice = .required
+        case .mode(let other):
+            throw .invalidRequest("tool_choice '\(other)' is not one of 'auto', 'none', 'required'.", param: "tool_choice")
+        case .function(let name):
+            guard options.tools.contains(where: { $0.name == name }) else {
+                throw .invalidRequest("tool_choice names the function '\(name)', which is not in 'tools'.", param: "tool_choice")
+            }
+            options.toolChoice = .named(name)
+        }
+        if options.tools.isEmpty, options.toolChoice == .required {
+            throw .invalidRequest("tool_choice 'required' needs at least one tool in 'tools'.", param: "tool_choice")
+        }
+        options.parallelToolCalls = request.parallelToolCalls ?? true
+        if let format = request.responseFormat {
+            switch format.type {
+            case "text": break
+            case "json_object":
+                options.jsonSchema = raw["response_format"]?["schema"] ?? .object([("type", .string("object"))])
+            case "json_schema":
+                guard let schema = raw["response_format"]?["json_schema"]?["schema"] ?? raw["response_format"]?["schema"]
+                else {
+                    throw .invalidRequest("response_format of type 'json_schema' needs 'json_schema.schema'.",
+                                          param: "response_format.json_schema.schema")
+                }
+                options.jsonSchema = schema
+            default:
+                throw .invalidRequest("response_format '\(format.type)' is not one of 'text', 'json_object', 'json_schema'.",
+                                      param: "response_format")
+            }
+        }
+        options.grammar = request.grammar
+        if options.grammar != nil, options.jsonSchema != nil {
+            throw .invalidRequest("Give 'grammar' or 'response_format', not both.", param: "grammar")
+        }
+        if request.chatTemplateKwargs != nil {
+            guard let kwargs = raw["chat_template_kwargs"]?.object else {
+                throw .invalidRequest("chat_template_kwargs must be an object.", param: "chat_template_kwargs")
+            }
+            for (key, value) in kwargs { options.templateVariables[key] = value }
+        }
+        if request.reasoningEffort == "none", options.templateVariables["enable_thinking"] == nil {
+            options.templateVariables["enable_thinking"] = .bool(false)
+        }
     }
 
     /// Decodes and validates a legacy completion request (raw prompt, no chat template) and starts it.
@@ -128,12 +208,16 @@ public struct ChatProvider: Sendable {
 
     /// Runs a non-streamed call to the end and returns its response body (JSON).
     public func response(_ call: Call) async throws(OpenAIError) -> Data {
-        var text = ""
+        var text = "", reasoning = ""
+        var calls: [ResponseToolCall] = []
         var summary: GenerationSummary?
         do {
             for try await event in call.stream {
                 switch event {
                 case .text(let delta): text += delta
+                case .reasoning(let delta): reasoning += delta
+                case .toolCallDelta: break
+                case .toolCall(let c): calls.append(ResponseToolCall(id: c.id, name: c.name, arguments: c.arguments))
                 case .finished(let s): summary = s
                 }
             }
@@ -144,8 +228,12 @@ public struct ChatProvider: Sendable {
         let usage = Self.usage(summary)
         switch call.kind {
         case .chat:
+            // As OpenAI answers: content null when the model only called tools.
+            let message = ChatCompletion.Message(
+                role: "assistant", content: calls.isEmpty || !text.isEmpty ? text : nil,
+                reasoningContent: reasoning.isEmpty ? nil : reasoning, toolCalls: calls.isEmpty ? nil : calls)
             return Self.json(ChatCompletion(id: call.id, created: call.created, model: modelID, choices: [
-                .init(index: 0, message: .init(role: "assistant", content: text), finishReason: Self.finishReason(summary)),
+                .init(index: 0, message: message, finishReason: Self.finishReason(summary)),
             ], usage: usage))
         case .text:
             return Self.json(TextCompletion(id: call.id, created: call.created, model: modelID, choices: [
@@ -181,6 +269,14 @@ public struct ChatProvider: Sendable {
                     case .chat: try await writer.send(Self.event(chunk(call, delta: .init(content: delta))))
                     case .text: try await writer.send(Self.event(textChunk(call, text: delta, finish: nil, usage: nil)))
                     }
+                case .reasoning(let delta):
+                    try await writer.send(Self.event(chunk(call, delta: .init(reasoningContent: delta))))
+                case .toolCallDelta(let d):
+                    let piece = ChatCompletionChunk.Delta.ToolCall(index: d.index, id: d.id, name: d.name,
+                                                                   arguments: d.arguments)
+                    try await writer.send(Self.event(chunk(call, delta: .init(toolCalls: [piece]))))
+                case .toolCall:
+                    break
                 case .finished(let s):
                     let usage = Self.usage(s)
                     switch call.kind {
@@ -249,7 +345,11 @@ public struct ChatProvider: Sendable {
     }
 
     static func finishReason(_ s: GenerationSummary) -> String {
-        s.finishReason == .length ? "length" : "stop"
+        switch s.finishReason {
+        case .length: "length"
+        case .toolCalls: "tool_calls"
+        case .stop, .cancelled: "stop"
+        }
     }
 
     static func randomID() -> String {
@@ -265,7 +365,7 @@ public struct ChatProvider: Sendable {
             return .invalidRequest(e.description, param: "messages", code: "context_length_exceeded")
         case .emptyConversation, .emptyPrompt, .invalidOption, .unknownRole, .template:
             return .invalidRequest(e.description)
-        case .engine:
+        case .engine, .invalidOutput:
             return .server(e.description)
         }
     }

@@ -25,12 +25,51 @@ public struct Usage: Sendable, Equatable, Codable {
     }
 }
 
+/// A call the model made, as OpenAI returns it: `{id, type: "function", function: {name, arguments}}`.
+public struct ResponseToolCall: Sendable, Equatable, Codable {
+    public struct Function: Sendable, Equatable, Codable {
+        public var name: String
+        /// The arguments object as JSON text.
+        public var arguments: String
+    }
+    public var id: String
+    public var type = "function"
+    public var function: Function
+
+    public init(id: String, name: String, arguments: String) {
+        self.id = id
+        function = Function(name: name, arguments: arguments)
+    }
+}
+
 /// A whole (non-streamed) chat answer.
 public struct ChatCompletion: Sendable, Codable {
     public struct Message: Sendable, Codable {
         public var role: String
-        public var content: String
-        public init(role: String, content: String) { self.role = role; self.content = content }
+        /// The answer's text; null when the model only called tools.
+        public var content: String?
+        /// The thinking a reasoning model did before answering (llama-server's `reasoning_content`).
+        public var reasoningContent: String?
+        public var toolCalls: [ResponseToolCall]?
+        enum CodingKeys: String, CodingKey {
+            case role, content
+            case reasoningContent = "reasoning_content"
+            case toolCalls = "tool_calls"
+        }
+        public init(role: String, content: String?, reasoningContent: String? = nil,
+                    toolCalls: [ResponseToolCall]? = nil) {
+            self.role = role
+            self.content = content
+            self.reasoningContent = reasoningContent
+            self.toolCalls = toolCalls
+        }
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(role, forKey: .role)
+            try c.encode(content, forKey: .content)  // null, not absent, as OpenAI writes it
+            try c.encodeIfPresent(reasoningContent, forKey: .reasoningContent)
+            try c.encodeIfPresent(toolCalls, forKey: .toolCalls)
+        }
     }
     public struct Choice: Sendable, Codable {
         public var index: Int
@@ -55,9 +94,40 @@ public struct ChatCompletion: Sendable, Codable {
 /// `usage` only where there is one.
 public struct ChatCompletionChunk: Sendable, Encodable {
     public struct Delta: Sendable, Encodable {
+        /// A piece of a tool call: the first piece of each call carries `id`, `type` and the name, the
+        /// following ones pieces of `arguments`; `index` says which call.
+        public struct ToolCall: Sendable, Encodable {
+            public struct Function: Sendable, Encodable {
+                public var name: String?
+                public var arguments: String?
+            }
+            public var index: Int
+            public var id: String?
+            public var type: String?
+            public var function: Function
+            public init(index: Int, id: String? = nil, name: String? = nil, arguments: String? = nil) {
+                self.index = index
+                self.id = id
+                type = id == nil ? nil : "function"
+                function = Function(name: name, arguments: arguments)
+            }
+        }
         public var role: String?
         public var content: String?
-        public init(role: String? = nil, content: String? = nil) { self.role = role; self.content = content }
+        public var reasoningContent: String?
+        public var toolCalls: [ToolCall]?
+        enum CodingKeys: String, CodingKey {
+            case role, content
+            case reasoningContent = "reasoning_content"
+            case toolCalls = "tool_calls"
+        }
+        public init(role: String? = nil, content: String? = nil, reasoningContent: String? = nil,
+                    toolCalls: [ToolCall]? = nil) {
+            self.role = role
+            self.content = content
+            self.reasoningContent = reasoningContent
+            self.toolCalls = toolCalls
+        }
     }
     public struct Choice: Sendable, Encodable {
         public var index: Int

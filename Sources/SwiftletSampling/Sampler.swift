@@ -37,6 +37,23 @@ public struct Sampler: Sendable {
         return candidates[candidates.count - 1].id
     }
 
+    /// Chooses a token that `isAllowed` accepts, as llama.cpp's `common_sampler_sample` applies a grammar:
+    /// sample without the constraint first; if that token is not allowed, restore the logits, let
+    /// `restrict` set every disallowed token's logit to -infinity, and sample again. Checking one token
+    /// first keeps a constrained step almost as cheap as a free one when the model already complies.
+    /// Returns nil when the constraint leaves no token at all.
+    public mutating func sample(_ logits: inout [Float], history: some BidirectionalCollection<Int>,
+                                isAllowed: (Int) -> Bool, restrict: (inout [Float]) -> Void) -> Int? {
+        let original = logits
+        let first = sample(&logits, history: history)
+        if isAllowed(first) { return first }
+        logits = original
+        restrict(&logits)
+        guard logits.contains(where: { $0 > -Float.infinity }) else { return nil }
+        let second = sample(&logits, history: history)
+        return logits[second] > -Float.infinity ? second : nil
+    }
+
     /// The index of the largest logit (the first, on ties).
     public static func argmax(_ logits: [Float]) -> Int {
         var best = 0

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Swiftlet
 import SwiftletChat
+import SwiftletGrammar
 import SwiftletSampling
 
 /// Sampling flags shared by the commands that generate.
@@ -13,6 +14,7 @@ struct SamplingFlags: ParsableArguments {
     @Option(name: .customLong("repeat-penalty"), help: "Repetition penalty (1: off).") var repeatPenalty: Float = 1.0
     @Option(help: "Random seed.") var seed: UInt64?
     @Option(name: .shortAndLong, help: "Most tokens to generate per reply.") var n: Int?
+    @OptionGroup var constraint: ConstraintFlags
 
     func options() throws -> GenerationOptions {
         var p = SamplingParameters()
@@ -24,7 +26,36 @@ struct SamplingFlags: ParsableArguments {
         if let seed { p.seed = seed }
         try p.validate()
         if let n, n < 1 { throw CLIError("-n must be at least 1, got \(n)") }
-        return GenerationOptions(maxTokens: n, sampling: p)
+        var options = GenerationOptions(maxTokens: n, sampling: p)
+        (options.grammar, options.jsonSchema) = try constraint.load()
+        return options
+    }
+}
+
+/// `--grammar-file` and `--json-schema`: what the output must look like.
+struct ConstraintFlags: ParsableArguments {
+    @Option(name: .customLong("grammar-file"), help: ArgumentHelp(
+        "Constrain the output to a GBNF grammar (llama.cpp's format) read from this file.", valueName: "file"))
+    var grammarFile: String?
+    @Option(name: .customLong("json-schema"), help: ArgumentHelp(
+        "Constrain the output to JSON following the JSON schema in this file.", valueName: "file"))
+    var jsonSchema: String?
+
+    /// The grammar text and the parsed schema the flags name (checked: both at once is an error).
+    func load() throws -> (grammar: String?, schema: JSONValue?) {
+        if grammarFile != nil, jsonSchema != nil { throw CLIError("give --grammar-file or --json-schema, not both") }
+        func read(_ path: String) throws -> String {
+            do { return try String(contentsOfFile: path, encoding: .utf8) } catch {
+                throw CLIError("cannot read \(path): \(error.localizedDescription)")
+            }
+        }
+        let grammar = try grammarFile.map(read)
+        let schema = try jsonSchema.map { path -> JSONValue in
+            do { return try JSONValue(parsing: try read(path)) } catch let error as GrammarError {
+                throw CLIError("\(path) is not JSON: \(error)")
+            }
+        }
+        return (grammar, schema)
     }
 }
 
@@ -71,6 +102,13 @@ struct Chat: AsyncParsableCommand {
             switch event {
             case .text(let delta):
                 FileHandle.standardOutput.write(Data(delta.utf8))
+            case .reasoning(let delta):
+                // Thinking goes to standard error, so the answer alone can be piped.
+                FileHandle.standardError.write(Data(delta.utf8))
+            case .toolCallDelta:
+                break
+            case .toolCall(let call):
+                FileHandle.standardOutput.write(Data("[tool call \(call.name) \(call.arguments)]".utf8))
             case .finished(let s):
                 FileHandle.standardOutput.write(Data("\n".utf8))
                 printError(String(format: "[%d prompt tokens (%d cached), %d generated, %.1f tokens/s, first token %.0f ms, %@]",

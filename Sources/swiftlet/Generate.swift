@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import Swiftlet
 import SwiftletGGUF
+import SwiftletGrammar
 import SwiftletModel
 import SwiftletSampling
 import SwiftletTokenizer
@@ -20,6 +22,7 @@ struct Generate: ParsableCommand {
     @Option(help: "Dump named intermediate activations (attn_norm-0.f32, …) into this directory (slow; debugging).")
     var dump: String?
     @Flag(help: "Print one JSON object with prompt tokens, generated tokens, text, timings and peak RSS.") var json = false
+    @OptionGroup var constraint: ConstraintFlags
 
     func validate() throws {
         guard n >= 0 else { throw ValidationError("-n must be at least 0") }
@@ -43,6 +46,7 @@ struct Generate: ParsableCommand {
             let endTokens = EndOfGeneration.tokenIDs(
                 tokens: md["tokenizer.ggml.tokens"]?.typedArray?.strings ?? [],
                 declared: ["eos", "eot", "eom"].map { md["tokenizer.ggml.\($0)_token_id"]?.int })
+            var grammar = try matcher(tokenizer: tokenizer, endOfGeneration: endTokens)
             let cache = try lm.makeCache(context: ctx)
             let loaded = ProcessStats.now()
 
@@ -55,7 +59,17 @@ struct Generate: ParsableCommand {
             var generated: [Int] = []
             var shown = ""
             while generated.count < n {
-                let next = sampler.sample(&logits, history: promptTokens + generated)
+                let next: Int
+                if var g = grammar {
+                    guard let chosen = sampler.sample(&logits, history: promptTokens + generated,
+                                                      isAllowed: { g.allows($0) }, restrict: { g.mask(&$0) })
+                    else { break }
+                    if !endTokens.contains(chosen) { try g.accept(chosen) }
+                    grammar = g
+                    next = chosen
+                } else {
+                    next = sampler.sample(&logits, history: promptTokens + generated)
+                }
                 generated.append(next)
                 if endTokens.contains(next) { break }
                 if !json {
@@ -99,5 +113,13 @@ struct Generate: ParsableCommand {
                                   Double(decodeCount) / max(done - prompted, 1e-9)))
             }
         }
+    }
+
+    /// The grammar `--grammar-file` or `--json-schema` asks for, over this model's tokens.
+    func matcher(tokenizer: Tokenizer, endOfGeneration: Set<Int>) throws -> GrammarMatcher? {
+        let (text, schema) = try constraint.load()
+        guard let gbnf = try text ?? schema.map({ try JSONSchemaGrammar.gbnf(for: $0) }) else { return nil }
+        return try GrammarMatcher(grammar: Grammar(gbnf, tokenizer: tokenizer),
+                                  vocabulary: GrammarVocabulary(tokenizer: tokenizer, endOfGeneration: endOfGeneration))
     }
 }

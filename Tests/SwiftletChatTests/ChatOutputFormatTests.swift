@@ -16,15 +16,15 @@ import Testing
     // MARK: - Detection
 
     @Test(arguments: [
-        ("Qwen-Qwen2.5-7B-Instruct", ChatOutputFormat.hermes, false),
-        ("Qwen-Qwen3-0.6B", .hermes, true),
-        ("NousResearch-Hermes-3-Llama-3.1-8B-tool_use", .hermes, false),
-        ("meta-llama-Llama-3.1-8B-Instruct", .llama3(builtinTools: true), false),
-        ("meta-llama-Llama-3.2-3B-Instruct", .llama3(builtinTools: false), false),
-        ("mistralai-Mistral-Nemo-Instruct-2407", .mistralNemo, false),
+        ("qwen2.5-instruct", ChatOutputFormat.hermes, false),
+        ("qwen3", .hermes, true),
+        ("hermes-3-tool-use", .hermes, false),
+        ("llama-3.1-instruct", .llama3(builtinTools: true), false),
+        ("llama-3.2-instruct", .llama3(builtinTools: false), false),
+        ("mistral-nemo-instruct", .mistralNemo, false),
         ("phi-4-mini", .phi4Mini, false),
-        ("HuggingFaceTB-SmolLM2-135M-Instruct", .generic, false),
-        ("deepseek-ai-DeepSeek-R1-Distill-Qwen-32B", .generic, true),
+        ("smollm2-instruct", .generic, false),
+        ("deepseek-r1-distill-qwen-32b", .generic, true),
     ])
     func detectsTheFormatOfRealTemplates(name: String, format: ChatOutputFormat, thinks: Bool) throws {
         let syntax = ChatOutputSyntax(templateSource: try Self.template(name))
@@ -43,14 +43,14 @@ import Testing
         #expect(prompt.hasSuffix("<｜Assistant｜><think>\n"))
         #expect(ChatOutputSyntax(templateSource: source, renderedPrompt: prompt).startsInReasoning)
         // llama.cpp's copy closes the block unless `enable_thinking` is set: then it does not start inside.
-        let closing = try Self.template("deepseek-ai-DeepSeek-R1-Distill-Qwen-32B")
+        let closing = try Self.template("deepseek-r1-distill-qwen-32b")
         let closed = try ChatTemplate(source: closing).render(messages: user, addGenerationPrompt: true, bosToken: bos,
             eosToken: eos)
         #expect(closed.hasSuffix("<think>\n</think>"))
         #expect(!ChatOutputSyntax(templateSource: closing, renderedPrompt: closed).startsInReasoning)
 
         // Qwen 3's generation prompt leaves the `<think>` to the model.
-        let qwen3 = try Self.template("Qwen-Qwen3-0.6B")
+        let qwen3 = try Self.template("qwen3")
         let qwenPrompt = try ChatTemplate(source: qwen3).render(
             messages: [ChatMessage(role: "user", content: "Hi")], addGenerationPrompt: true, bosToken: "",
                 eosToken: "<|im_end|>")

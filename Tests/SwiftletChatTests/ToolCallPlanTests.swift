@@ -126,7 +126,7 @@ import Testing
     }
 
     @Test func genericAlwaysAppliesAndExplainsItself() throws {
-        let source = try ChatOutputFormatTests.template("HuggingFaceTB-SmolLM2-135M-Instruct")
+        let source = try ChatOutputFormatTests.template("smollm2-instruct")
         let smol = ChatOutputSyntax(templateSource: source)
         #expect(smol.format == .generic && !smol.templateShowsTools)
         let plan = try ToolCallPlan.make(syntax: smol, tools: Self.tools, choice: .auto, parallel: false)

@@ -137,3 +137,27 @@ struct StopStringTests {
         #expect(m.feed("abc") == ("abc", false))
     }
 }
+
+struct ConstrainedSamplerTests {
+    @Test func keepsAnAllowedChoiceAndResamplesADisallowedOne() throws {
+        var s = try Sampler(parameters: .greedy)
+        var logits: [Float] = [0.1, 2.5, -1, 2.4]
+        let free = s.sample(&logits, history: [Int](), isAllowed: { _ in true }, restrict: { _ in Issue.record() })
+        #expect(free == 1)
+        logits = [0.1, 2.5, -1, 2.4]
+        let even = s.sample(&logits, history: [Int](), isAllowed: { $0 % 2 == 0 }, restrict: { l in
+            for i in l.indices where i % 2 != 0 { l[i] = -.infinity }
+        })
+        #expect(even == 0)
+    }
+
+    @Test func nothingAllowedGivesNil() throws {
+        var s = try Sampler(parameters: params())
+        var logits: [Float] = [1, 2, 3]
+        #expect(s.sample(&logits, history: [Int](), isAllowed: { _ in false }, restrict: { l in
+            for i in l.indices { l[i] = -.infinity }
+        }) == nil)
+    }
+
+    func params() -> SamplingParameters { SamplingParameters() }
+}

@@ -18,6 +18,7 @@ import Testing
             switch event {
             case .text(let delta): text += delta
             case .finished(let s): summary = s
+            case .reasoning, .toolCallDelta, .toolCall: Issue.record("a plain chat gave \(event)")
             }
         }
         return (text, try #require(summary))
