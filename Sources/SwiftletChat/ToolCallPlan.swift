@@ -197,15 +197,14 @@ struct ToolCallGrammarWriter {
     mutating func generic(_ tools: [ToolDefinition], required: Bool, parallel: Bool) throws(GrammarError) {
         var schemas: [JSONValue] = []
         for tool in tools {
-            var properties: [(key: String, value: JSONValue)] = [
+            let properties: [(key: String, value: JSONValue)] = [
                 ("name", .object([("type", .string("string")), ("const", .string(tool.name))])),
                 ("arguments", tool.parameters),
             ]
-            var requiredKeys: [JSONValue] = [.string("name"), .string("arguments")]
-            if parallel {
-                properties.append(("id", .object([("type", .string("string")), ("minLength", .number("4"))])))
-                requiredKeys.append(.string("id"))
-            }
+            // llama.cpp's older generic format also asked parallel calls for an `"id"` string of 4 characters
+            // or more; the server assigns ids itself, and small models given an unbounded string there kept
+            // writing it until `max_tokens`, so the grammar asks for none.
+            let requiredKeys: [JSONValue] = [.string("name"), .string("arguments")]
             var schema: [(key: String, value: JSONValue)] = [
                 ("type", .string("object")), ("properties", .object(properties)), ("required", .array(requiredKeys)),
             ]

@@ -263,7 +263,11 @@ struct JSONSchemaReader {
     ) throws(GrammarError) -> SchemaNode {
         var items = SchemaNode.any
         if schema["items"] != nil || schema["prefixItems"] != nil {
-            let key = schema["items"] != nil ? "items" : "prefixItems"
+            // `prefixItems` with `items: false` is JSON Schema 2020-12's closed tuple: exactly what a tuple
+            // here allows (llama.cpp would read `items` and refuse `false`).
+            let closedTuple = schema["items"] == .bool(false) && schema["prefixItems"]?.array != nil
+            if closedTuple { consumed.insert("items") }
+            let key = schema["items"] != nil && !closedTuple ? "items" : "prefixItems"
             consumed.insert(key)
             let value = schema[key] ?? .null
             if case .array(let list) = value {

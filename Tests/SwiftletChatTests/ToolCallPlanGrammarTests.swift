@@ -127,9 +127,10 @@ import Testing
                      "{\n  \"tool_call\": {\n    \"name\": \"noargs\",\n    \"arguments\": {}\n  }\n}"],
             refuses: ["Hello", "{\"tool_calls\": [\(Self.call)]}"])
         try Self.check(ChatOutputSyntax(format: .generic), .required, parallel: true,
-            allows: ["{\"tool_calls\": [{\"name\": \"get_weather\", \"arguments\": {\"location\": \"Paris\"}, "
-                     + "\"id\": \"call1\"}]}"],
-            refuses: ["{\"response\": \"Hello!\"}", "{\"tool_calls\": []}"])
+            allows: ["{\"tool_calls\": [{\"name\": \"get_weather\", \"arguments\": {\"location\": \"Paris\"}}]}"],
+            refuses: ["{\"response\": \"Hello!\"}", "{\"tool_calls\": []}",
+                      "{\"tool_calls\": [{\"name\": \"get_weather\", \"arguments\": {\"location\": \"Paris\"}, "
+                      + "\"id\": \"call1\"}]}"])
         let opened = ChatOutputSyntax(format: .generic, reasoning: .think, startsInReasoning: true)
         try Self.check(opened, .auto, parallel: false,
             allows: ["Thinking...</think>\n{\"response\": \"Hi\"}"], refuses: ["{\"response\": \"Hi\"}"])

@@ -180,10 +180,10 @@ import Testing
         let required = try ToolCallPlan.make(syntax: smol, tools: Self.tools, choice: .required, parallel: false)
         #expect(!required.grammar!.contains("response"))
         #expect(required.grammar!.contains(#"root ::= "{" space tool-call-kv space "}""#))
-        // Parallel: a `tool_calls` array whose calls have ids.
+        // Parallel: a `tool_calls` array; the server gives the ids, so the calls have none.
         let parallel = try ToolCallPlan.make(syntax: smol, tools: Self.tools, choice: .required, parallel: true)
         #expect(parallel.grammar!.contains("tool-calls"))
-        #expect(parallel.grammar!.contains(#""\"id\"" space ":" space"#))
+        #expect(!parallel.grammar!.contains(#""\"id\"" space ":" space"#))
         // A template that shows the tools gets only the instruction.
         let shows = ChatOutputSyntax(format: .generic, templateShowsTools: true)
         let short = try ToolCallPlan.make(syntax: shows, tools: Self.tools, choice: .auto, parallel: false)

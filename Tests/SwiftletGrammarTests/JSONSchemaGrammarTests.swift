@@ -179,7 +179,7 @@ enum JSONSchemaReference {
             ##"{"anyOf": [{"type": "integer"}], "oneOf": [{"type": "string"}]}"##,
             "'anyOf' is not supported beside oneOf"
         ),
-        (##"{"type": "array", "prefixItems": [{}], "items": false}"##, "schema false"),
+        (##"{"type": "array", "items": false}"##, "schema false"),
         (
             ##"{"type": "array", "items": [{"type": "string"}], "additionalItems": {"type": "integer"}}"##,
             "'additionalItems'"
@@ -219,6 +219,7 @@ enum JSONSchemaReference {
         ##"{"type": "integer", "minimum": 3, "exclusiveMinimum": 1}"##,
         ##"{"type": "array", "prefixItems": [{}, {}], "minItems": 1, "maxItems": 2}"##,
         ##"{"const": "a", "enum": ["a"], "type": "string"}"##,
+        ##"{"type": "array", "prefixItems": [{"type": "boolean"}, {}], "items": false}"##,
     ]
 
     @Test(arguments: harmless)

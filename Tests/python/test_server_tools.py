@@ -46,7 +46,7 @@ SCHEMAS = {
         "properties": {
             "name": {"type": "string", "minLength": 1, "maxLength": 30},
             "age": {"type": "integer", "minimum": 0, "maximum": 150},
-            "email": {"type": "string", "pattern": "^[a-z]+@[a-z]+\\.com$"},
+            "email": {"type": "string", "pattern": "^[a-z]{1,12}@[a-z]{1,12}\\.com$"},
             "tags": {"type": "array", "items": {"type": "string", "maxLength": 12}, "minItems": 1, "maxItems": 3},
         },
         "required": ["name", "age", "tags"],
@@ -221,3 +221,57 @@ def test_bad_tools_are_400(server):
     with pytest.raises(openai.BadRequestError) as error:
         chat(server, messages=ASK, tools=TOOLS, tool_choice={"type": "function", "function": {"name": "nope"}})
     assert "nope" in error.value.body["message"]
+
+
+# Reasoning: SmolLM2's weights with Qwen 3's chat template (a template that thinks), and a grammar that makes
+# the 135M model write a `<think>` block before its answer.
+THINKING = 'root ::= "<think>" [a-z ]{8,40} "</think>" "\\n\\n" [A-Z] [a-z ]{5,40} "."'
+
+
+@pytest.fixture(scope="module")
+def thinking_server(swiftlet, tmp_path_factory):
+    import subprocess
+    import sys
+
+    from conftest import FIXTURES, SMOLLM2, model
+    path = tmp_path_factory.mktemp("qwen3") / "smollm2-qwen3-template.gguf"
+    subprocess.run([sys.executable, "-m", "gguf.scripts.gguf_new_metadata", model(SMOLLM2), str(path),
+                    "--chat-template-file", str(FIXTURES / "chat-templates/qwen3.jinja"), "--force"],
+                   check=True, capture_output=True)
+    s = Server(swiftlet, "--model", str(path))
+    yield s
+    assert s.stop() == 0
+
+
+def test_reasoning_is_its_own_field(thinking_server):
+    r = chat(thinking_server, messages=ASK, temperature=0, extra_body={"grammar": THINKING})
+    message = r.choices[0].message
+    reasoning = message.model_extra["reasoning_content"]
+    assert reasoning and "<think>" not in reasoning and "</think>" not in reasoning
+    assert message.content and "think>" not in message.content and message.content.endswith(".")
+
+    reasoning_pieces, content_pieces = [], []
+    with thinking_server.client().chat.completions.create(model=MODEL_ID, messages=ASK, temperature=0, max_tokens=200,
+                                                          stream=True, extra_body={"grammar": THINKING}) as stream:
+        for chunk in stream:
+            if chunk.choices:
+                delta = chunk.choices[0].delta
+                if (delta.model_extra or {}).get("reasoning_content"):
+                    reasoning_pieces.append(delta.model_extra["reasoning_content"])
+                if delta.content:
+                    content_pieces.append(delta.content)
+    assert "".join(reasoning_pieces) == reasoning
+    assert "".join(content_pieces) == message.content
+
+
+def test_thinking_can_be_turned_off(thinking_server):
+    def prompt_tokens(**extra):
+        return chat(thinking_server, messages=ASK, temperature=0, max_tokens=1, extra_body=extra).usage.prompt_tokens
+    on = prompt_tokens()
+    off = prompt_tokens(chat_template_kwargs={"enable_thinking": False})
+    # Qwen 3's template answers enable_thinking false with an empty <think></think> block in the prompt.
+    assert off > on
+    assert prompt_tokens(reasoning_effort="none") == off
+    assert prompt_tokens(reasoning_effort="low") == on
+    with pytest.raises(openai.BadRequestError):
+        chat(thinking_server, messages=ASK, extra_body={"chat_template_kwargs": [1]})
