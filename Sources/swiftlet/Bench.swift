@@ -19,8 +19,27 @@ struct Bench: AsyncParsableCommand {
     @Option(name: .short, help: "Prompt batch size.") var b: Int = 512
     @Flag(help: "Measure chat latency instead: load time, peak RSS, and time to first token of a ~500-token chat prompt and of the next turn (prefix reuse).")
     var chat = false
+    @Option(name: .customLong("grammar-file"), help: ArgumentHelp(
+        "Measure what a GBNF grammar costs instead: -n tokens after one prompt, free and constrained, alternately.",
+        valueName: "file"))
+    var grammarFile: String?
 
     func run() async throws {
+        if let grammarFile {
+            try await reportingErrorsAsync {
+                let threads = try Bench.parseList(t, flag: "-t")
+                let tokens = try Bench.parseList(n, flag: "-n")
+                guard let count = threads.first, (1...256).contains(count) else { throw CLIError("-t: thread counts must be 1...256") }
+                guard let n = tokens.first, n >= 1 else { throw CLIError("-n: give a number of tokens ≥ 1") }
+                guard r >= 1 else { throw CLIError("-r: repetitions must be at least 1") }
+                let grammar: String
+                do { grammar = try String(contentsOfFile: grammarFile, encoding: .utf8) } catch {
+                    throw CLIError("cannot read \(grammarFile): \(error.localizedDescription)")
+                }
+                try await BenchGrammar.run(model: model, grammar: grammar, tokens: n, threads: count, repetitions: r)
+            }
+            return
+        }
         if chat {
             try await reportingErrorsAsync {
                 let threads = try Bench.parseList(t, flag: "-t")
