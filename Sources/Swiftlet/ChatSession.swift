@@ -18,8 +18,22 @@ public final class ChatSession: Sendable {
 
     /// Sends `text` as the user's next message and streams the assistant's reply.
     public func send(_ text: String, options: GenerationOptions = GenerationOptions()) throws -> GenerationStream {
+        try send(ChatMessage(role: "user", content: text), options: options)
+    }
+
+    /// Answers a tool call the assistant made (its ``GenerationEvent/toolCall(_:)``) with `result`, and
+    /// streams the assistant's next reply. Pass the same tools in `options` so it may call again.
+    public func sendToolResult(_ result: String, for call: ChatToolCall,
+                               options: GenerationOptions = GenerationOptions()) throws -> GenerationStream {
+        try send(ChatMessage(role: "tool", content: result, toolCallID: call.id, name: call.name), options: options)
+    }
+
+    /// Appends `message` (a user turn, a tool result…) and streams the assistant's reply; the reply, with
+    /// its tool calls and reasoning, joins the history when it finishes. A message that cannot be sent
+    /// (the request fails before generating) is taken back out.
+    public func send(_ message: ChatMessage, options: GenerationOptions = GenerationOptions()) throws -> GenerationStream {
         let conversation = history.withLock { history -> [ChatMessage] in
-            history.append(ChatMessage(role: "user", content: text))
+            history.append(message)
             return history
         }
         let upstream: GenerationStream

@@ -124,9 +124,34 @@ public struct ToolCallPlan: Sendable, Equatable {
         if !lazy {
             plan.triggerWords = []
             plan.triggerPatterns = []
+        } else if let tags = syntax.reasoning, !plan.triggerWords.isEmpty {
+            // A marker written while thinking is not a call (the parser reads it as reasoning): the words
+            // become patterns that look only past the reasoning, as b11312's sampler pauses the grammar.
+            plan.triggerPatterns = plan.triggerWords.map { Self.pastReasoning(tags, syntax.startsInReasoning, $0) }
+                + plan.triggerPatterns
+            plan.triggerWords = []
         }
         plan.grammar = writer.gbnf
         return plan
+    }
+
+    /// A whole-output pattern whose first group is `word` found after the reasoning block: after the
+    /// closing tag when the prompt opened the block, else after a block the output starts with (or
+    /// anywhere, when it starts with none).
+    public static func pastReasoning(_ tags: ChatReasoningTags, _ opened: Bool, _ word: String) -> String {
+        let start = escaped(tags.start), end = escaped(tags.end)
+        let reasoning = opened ? "[\\s\\S]*?\(end)" : "(?:(?!\\s*\(start))|\\s*\(start)[\\s\\S]*?\(end))"
+        return reasoning + "[\\s\\S]*?(" + escaped(word) + ")[\\s\\S]*"
+    }
+
+    /// `text` with every regular-expression metacharacter escaped.
+    static func escaped(_ text: String) -> String {
+        var out = ""
+        for c in text {
+            if "\\^$.|?*+()[]{}/-".contains(c) { out.append("\\") }
+            out.append(c)
+        }
+        return out
     }
 }
 

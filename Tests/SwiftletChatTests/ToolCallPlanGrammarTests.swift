@@ -64,6 +64,21 @@ import Testing
         }
     }
 
+    /// A marker written while thinking starts no grammar; one after the reasoning does.
+    @Test func hermesAutoLooksPastTheReasoning() throws {
+        let call = Self.call
+        let thinking = ChatOutputSyntax(format: .hermes, reasoning: .think)
+        try Self.check(thinking, .auto, parallel: false,
+            allows: ["<think>I could write <tool_call> {oops</think>\nNo call needed.",
+                     "<think>ok</think>\n<tool_call>\n\(call)\n</tool_call>", "No thinking <tool_call>\n\(call)\n</tool_call>"],
+            refuses: ["<think>ok</think>\n<tool_call>\n{\"name\": \"nope\", \"arguments\": {}}\n</tool_call>",
+                      "<tool_call>\n{\"name\": \"nope\", \"arguments\": {}}\n</tool_call>"])
+        let opened = ChatOutputSyntax(format: .hermes, reasoning: .think, startsInReasoning: true)
+        try Self.check(opened, .auto, parallel: false,
+            allows: ["still thinking <tool_call> {oops</think>\nDone.", "hm</think>\n<tool_call>\n\(call)\n</tool_call>"],
+            refuses: ["hm</think>\n<tool_call>\n{\"name\": \"nope\", \"arguments\": {}}\n</tool_call>"])
+    }
+
     @Test func hermesAuto() throws {
         let call = Self.call
         try Self.check(ChatOutputSyntax(format: .hermes), .auto, parallel: false,
