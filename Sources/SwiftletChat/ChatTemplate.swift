@@ -68,7 +68,8 @@ public struct ChatTemplate: @unchecked Sendable {
 
     /// Extra variables from the JSON text of an object (`{"enable_thinking": false}`, a request's
     /// `chat_template_kwargs`): each member's value as the JSON text it was written with, ready for the
-    /// `extraVariables` of ``render(messages:addGenerationPrompt:bosToken:eosToken:tools:extraVariables:now:)``.
+    /// `extraVariables` of
+    /// ``render(messages:addGenerationPrompt:bosToken:eosToken:tools:extraVariables:now:)``.
     public static func extraVariables(fromJSONObject text: String) throws(ChatTemplateError) -> [String: String] {
         do {
             return Dictionary(try JinjaJSON.objectMembers(text), uniquingKeysWith: { _, last in last })
@@ -114,8 +115,8 @@ public struct ChatTemplate: @unchecked Sendable {
     /// a string or a list of parts), as llama.cpp gives them to the template: every field as written,
     /// except that a `null` content (or none, beside `tool_calls`) becomes `""` and each tool call's
     /// `arguments` is parsed from its JSON text for a template that ``supportsObjectArguments``, or
-    /// written as compact JSON text, when given as an object, for one that does not. The other parameters are those of
-    /// ``render(messages:addGenerationPrompt:bosToken:eosToken:tools:extraVariables:now:)``.
+    /// written as compact JSON text, when given as an object, for one that does not. The other parameters
+    /// are those of ``render(messages:addGenerationPrompt:bosToken:eosToken:tools:extraVariables:now:)``.
     public func render(messagesJSON: Data, addGenerationPrompt: Bool, bosToken: String, eosToken: String,
                        tools: String? = nil, extraVariables: [String: String] = [:],
                        now: Date = Date()) throws(ChatTemplateError) -> String {
@@ -131,8 +132,9 @@ public struct ChatTemplate: @unchecked Sendable {
             .map(\.text).joined()
     }
 
-    /// Renders as ``renderSegments(messages:addGenerationPrompt:bosToken:eosToken:tools:extraVariables:now:)``,
-    /// but when the template rejects the conversation (it allows no system message, or demands strict
+    /// Renders as
+    /// ``renderSegments(messages:addGenerationPrompt:bosToken:eosToken:tools:extraVariables:now:)``, but
+    /// when the template rejects the conversation (it allows no system message, or demands strict
     /// user/assistant alternation), renders it again adapted (see ``adapt(_:)``). Throws the original
     /// error if that fails too.
     public func renderAdapting(messages: [ChatMessage], addGenerationPrompt: Bool, bosToken: String, eosToken: String,

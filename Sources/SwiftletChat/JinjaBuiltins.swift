@@ -27,14 +27,14 @@ enum JinjaBuiltins {
         case "namespace":
             return .function(JinjaFunction(name: "namespace") { args, kwargs throws(ChatTemplateError) in
                 var d = JinjaDict()
-                for a in args { if case .dict(let x) = a { for (k, v) in x.pairs { d[k] = v } } }
+                for a in args { if case .dict(let x) = a { for (k, v) in x.pairs { d.set(x.keyValue(k), v) } } }
                 for (k, v) in kwargs { d[k] = v }
                 return .namespace(JinjaNamespace(d))
             })
         case "dict":
             return .function(JinjaFunction(name: "dict") { args, kwargs throws(ChatTemplateError) in
                 var d = JinjaDict()
-                for a in args { if case .dict(let x) = a { for (k, v) in x.pairs { d[k] = v } } }
+                for a in args { if case .dict(let x) = a { for (k, v) in x.pairs { d.set(x.keyValue(k), v) } } }
                 for (k, v) in kwargs { d[k] = v }
                 return .dict(d)
             })
@@ -67,7 +67,7 @@ enum JinjaBuiltins {
                 guard case .string(let x) = a else { throw .render("'in <string>' requires string as left operand, not \(a.typeName)") }
                 return .boolean(x.text.isEmpty || s.text.contains(x.text))
             case .list(let l): return .boolean(l.contains(a))
-            case .dict(let d): return .boolean(d[a.rendered.text] != nil && a.typeName == "str")
+            case .dict(let d): return .boolean(d.lookup(a) != nil)
             case .namespace(let ns): return .boolean(ns.attributes[a.rendered.text] != nil)
             case .undefined: return .boolean(false)
             default: throw .render("argument of type '\(b.typeName)' is not iterable")
@@ -241,6 +241,12 @@ enum JinjaBuiltins {
 
     // MARK: Methods (Python's str, dict and list methods templates call)
 
+    /// The names of Python's dict methods. jinja2 looks an attribute up on the object before its items,
+    /// so `schema.items` is the method even when the schema has an "items" key; the sandbox leaves the
+    /// methods that change a dict undefined.
+    static let dictMethods: Set<String> = ["items", "keys", "values", "get", "copy", "fromkeys", "clear", "pop",
+                                           "popitem", "setdefault", "update"]
+
     static func method(_ base: JinjaValue, _ name: String) -> JinjaValue? {
         func fn(_ body: @escaping ([JinjaValue], [(String, JinjaValue)]) throws(ChatTemplateError) -> JinjaValue) -> JinjaValue {
             .function(JinjaFunction(name: name, call: body))
@@ -312,13 +318,14 @@ enum JinjaBuiltins {
             }
         case .dict(let d):
             switch name {
-            case "items": return fn { _, _ in .list(d.pairs.map { .list([.string($0.0), $0.1]) }) }
-            case "keys": return fn { _, _ in .list(d.keys.map { .string($0) }) }
+            case "items": return fn { _, _ in .list(d.pairs.map { .list([d.keyValue($0.0), $0.1]) }) }
+            case "keys": return fn { _, _ in .list(d.keyValues) }
+            case "copy": return fn { _, _ in base }
             case "values": return fn { _, _ in .list(d.pairs.map(\.1)) }
             case "get":
                 return fn { args, _ in
                     guard let k = args.first else { return .none }
-                    return d[k.rendered.text] ?? (args.count > 1 ? args[1] : .none)
+                    return d.lookup(k) ?? (args.count > 1 ? args[1] : .none)
                 }
             default: return nil
             }

@@ -127,7 +127,7 @@ extension JinjaBuiltins {
             return .double((x * scale).rounded(rule) / scale)
         case "items":
             switch v {
-            case .dict(let d): return .list(d.pairs.map { .list([.string($0.0), $0.1]) })
+            case .dict(let d): return .list(d.pairs.map { .list([d.keyValue($0.0), $0.1]) })
             case .undefined: return .list([])
             default: throw .render("items needs a mapping")
             }
@@ -135,16 +135,22 @@ extension JinjaBuiltins {
             guard case .dict(let d) = v else { throw .render("dictsort needs a mapping") }
             let byValue: Bool = { if case .string(let s)? = kw("by", 1) { return s.text == "value" }; return false }()
             let reverse = kw("reverse", 2)?.truthy ?? false
-            var pairs = d.pairs
+            // jinja2 compares string keys (or values) ignoring case unless case_sensitive.
+            let caseSensitive = kw("case_sensitive", 0)?.truthy ?? false
+            func folded(_ x: JinjaValue) -> JinjaValue {
+                if !caseSensitive, case .string(let s) = x { return .string(s.text.lowercased()) }
+                return x
+            }
+            var pairs = d.pairs.map { (d.keyValue($0.0), $0.1) }
             var failure: ChatTemplateError?
             pairs.sort { a, b in
                 do {
-                    let c = byValue ? try compare(a.1, b.1) : try compare(.string(a.0.lowercased()), .string(b.0.lowercased()))
+                    let c = byValue ? try compare(folded(a.1), folded(b.1)) : try compare(folded(a.0), folded(b.0))
                     return reverse ? c > 0 : c < 0
                 } catch { failure = error as? ChatTemplateError; return false }
             }
             if let failure { throw failure }
-            return .list(pairs.map { .list([.string($0.0), $0.1]) })
+            return .list(pairs.map { .list([$0.0, $0.1]) })
         case "selectattr", "rejectattr":
             guard case .string(let attr)? = args.first else { throw .render("\(name) needs an attribute name") }
             let select = name == "selectattr"

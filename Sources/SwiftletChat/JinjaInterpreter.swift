@@ -235,7 +235,14 @@ final class JinjaInterpreter {
             return .list(out)
         case .dict(let pairs):
             var d = JinjaDict()
-            for (k, v) in pairs { d[try evaluate(k).rendered.text] = try evaluate(v) }
+            for (k, v) in pairs {
+                let key = try evaluate(k)
+                switch key {
+                case .list, .dict, .namespace, .function, .undefined:
+                    throw .render("unhashable type: '\(key.typeName)'")
+                default: d.set(key, try evaluate(v))
+                }
+            }
             return .dict(d)
         case .attribute(let base, let name, _):
             return watched(try attribute(try evaluate(base), name))
@@ -304,9 +311,8 @@ final class JinjaInterpreter {
         switch base {
         case .undefined(let n): throw .render("'\(n)' is undefined")
         case .dict(let d):
-            if let v = d[name] { return v }
-            if let m = JinjaBuiltins.method(base, name) { return m }
-            return .undefined(name)
+            if JinjaBuiltins.dictMethods.contains(name) { return JinjaBuiltins.method(base, name) ?? .undefined(name) }
+            return d[name] ?? .undefined(name)
         case .namespace(let ns): return ns.attributes[name] ?? .undefined(name)
         default:
             return JinjaBuiltins.method(base, name) ?? .undefined(name)
@@ -330,7 +336,7 @@ final class JinjaInterpreter {
         case (.namespace(let ns), .string(let key)):
             return ns.attributes[key.text] ?? .undefined(key.text)
         case (.dict(let d), _):
-            return d[index.rendered.text] ?? .undefined(index.rendered.text)
+            return d.lookup(index) ?? .undefined(index.rendered.text)
         default:
             return .undefined("[]")
         }
@@ -345,7 +351,7 @@ final class JinjaInterpreter {
         switch v {
         case .undefined: return []
         case .list(let l): return l
-        case .dict(let d): return d.keys.map { .string($0) }
+        case .dict(let d): return d.keyValues
         case .string(let s): return s.text.map { .string(String($0), isContent: s.hasContent) }
         case .namespace(let ns): return ns.attributes.keys.map { .string($0) }
         default: throw .render("'\(v.typeName)' object is not iterable")

@@ -245,7 +245,14 @@ enum JinjaJSON {
             return "[" + newline(level + 1) + parts.joined(separator: separator) + newline(level) + "]"
         case .dict(let d):
             if d.count == 0 { return "{}" }
-            var pairs = d.pairs
+            // Python writes a key that is not a string as JSON text of it ("1", "true", "null").
+            var pairs: [(String, JinjaValue)] = []
+            for (k, x) in d.pairs {
+                switch d.keyValue(k) {
+                case .string: pairs.append((k, x))
+                case let other: pairs.append((try dumps(other, style: style), x))
+                }
+            }
             if style.sortKeys {
                 pairs.sort { $0.0.unicodeScalars.lexicographicallyPrecedes($1.0.unicodeScalars) }
             }

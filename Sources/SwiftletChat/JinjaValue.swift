@@ -69,10 +69,14 @@ struct JinjaFunction {
     let call: ([JinjaValue], [(String, JinjaValue)]) throws(ChatTemplateError) -> JinjaValue
 }
 
-/// An insertion-ordered dictionary with string keys (JSON objects, dict literals, loop objects).
+/// An insertion-ordered dictionary (JSON objects, dict literals, loop objects). Keys are strings, as
+/// JSON's are; a dict literal may also use numbers, booleans or none (`{0: 0, 512: 128}`), which are
+/// stored under an internal string and keep their value for iteration, printing and lookups.
 struct JinjaDict: Equatable {
     private(set) var keys: [String] = []
     private var storage: [String: JinjaValue] = [:]
+    /// The key value of each internal string standing for a key that is not a string.
+    private var otherKeys: [String: JinjaValue] = [:]
 
     init() {}
     init(_ pairs: [(String, JinjaValue)]) { for (k, v) in pairs { self[k] = v } }
@@ -88,6 +92,36 @@ struct JinjaDict: Equatable {
 
     var count: Int { keys.count }
     var pairs: [(String, JinjaValue)] { keys.map { ($0, storage[$0]!) } }
+
+    /// The internal string of a key: a string itself; another value a string no JSON key holds, equal
+    /// for keys Python finds equal (`1`, `1.0` and `True`).
+    private static func internalKey(_ key: JinjaValue) -> String {
+        switch key {
+        case .string(let s): return s.text
+        case .none: return "\u{0}None"
+        case .boolean, .integer, .double:
+            let d = key.number ?? 0
+            if d == d.rounded(), abs(d) < 1e18 { return "\u{0}" + String(Int(d)) }
+            return "\u{0}" + JinjaValue.pythonFloat(d)
+        default: return "\u{0}" + key.pythonRepr()
+        }
+    }
+
+    /// The key as the template sees it: the string, or the value a literal gave.
+    func keyValue(_ key: String) -> JinjaValue { otherKeys[key] ?? .string(key) }
+
+    /// The keys as values, in order.
+    var keyValues: [JinjaValue] { keys.map(keyValue) }
+
+    /// Python's `d[key]`: a string finds a string key, another value a key equal to it.
+    func lookup(_ key: JinjaValue) -> JinjaValue? { storage[JinjaDict.internalKey(key)] }
+
+    /// Python's `d[key] = value`.
+    mutating func set(_ key: JinjaValue, _ value: JinjaValue) {
+        let k = JinjaDict.internalKey(key)
+        if case .string = key {} else if otherKeys[k] == nil { otherKeys[k] = key }
+        self[k] = value
+    }
 
     static func == (a: JinjaDict, b: JinjaDict) -> Bool {
         a.keys.count == b.keys.count && a.keys.allSatisfy { b.storage[$0] == a.storage[$0] }
@@ -159,7 +193,9 @@ enum JinjaValue: Equatable {
         case .double(let d): return JinjaValue.pythonFloat(d)
         case .string(let s): return topLevel ? s.text : JinjaValue.pythonQuoted(s.text)
         case .list(let l): return "[" + l.map { $0.pythonRepr() }.joined(separator: ", ") + "]"
-        case .dict(let d): return "{" + d.pairs.map { JinjaValue.pythonQuoted($0.0) + ": " + $0.1.pythonRepr() }.joined(separator: ", ") + "}"
+        case .dict(let d):
+            let items = d.pairs.map { d.keyValue($0.0).pythonRepr() + ": " + $0.1.pythonRepr() }
+            return "{" + items.joined(separator: ", ") + "}"
         case .namespace: return "<Namespace>"
         case .function(let f): return "<function \(f.name)>"
         }
