@@ -67,7 +67,8 @@ public struct ChatTemplate: @unchecked Sendable {
     }()
 
     /// Extra variables from the JSON text of an object (`{"enable_thinking": false}`, a request's
-    /// `chat_template_kwargs`): each member's value as the JSON text it was written with, ready for the
+    /// `chat_template_kwargs`): each member's value as compact JSON text (keys in order, numbers as
+    /// written), ready for the
     /// `extraVariables` of
     /// ``render(messages:addGenerationPrompt:bosToken:eosToken:tools:extraVariables:now:)``.
     public static func extraVariables(fromJSONObject text: String) throws(ChatTemplateError) -> [String: String] {

@@ -87,10 +87,10 @@ import Testing
         #expect(throws: ChatTemplateError.self) { try render(source, [], extra: ["": "1"]) }
     }
 
-    @Test func extraVariablesFromAJSONObjectKeepTheirText() throws {
+    @Test func extraVariablesFromAJSONObjectKeepTheirValues() throws {
         let object = #" {"b": {"z": 1, "a": [true, 2.50]}, "a": "x", "b2": null, "a": 3} "#
         let variables = try ChatTemplate.extraVariables(fromJSONObject: object)
-        #expect(variables == ["b": #"{"z": 1, "a": [true, 2.50]}"#, "a": "3", "b2": "null"])
+        #expect(variables == ["b": #"{"z":1,"a":[true,2.50]}"#, "a": "3", "b2": "null"])
         #expect(throws: ChatTemplateError.self) { try ChatTemplate.extraVariables(fromJSONObject: "[1]") }
         #expect(throws: ChatTemplateError.self) { try ChatTemplate.extraVariables(fromJSONObject: #"{"a": }"#) }
     }
