@@ -154,13 +154,13 @@ def test_unsupported_options_are_400(server):
     with pytest.raises(openai.BadRequestError):
         client.chat.completions.create(model=MODEL_ID, messages=[QUESTION], n=2)
     with pytest.raises(openai.BadRequestError):
-        client.chat.completions.create(model=MODEL_ID, messages=[QUESTION], response_format={"type": "json_object"})
+        client.chat.completions.create(model=MODEL_ID, messages=[QUESTION], response_format={"type": "xml"})
     with pytest.raises(openai.BadRequestError):
         client.chat.completions.create(model=MODEL_ID, messages=[QUESTION], temperature=-1)
     with pytest.raises(openai.BadRequestError):
         client.chat.completions.create(model=MODEL_ID, messages=[{"role": "user", "content": [
             {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}]}])
-    # Text with an image: the text is used; tools are accepted and answered as plain chat.
+    # Text with an image: the text is used (tools: test_server_tools.py).
     r = client.chat.completions.create(model=MODEL_ID, max_tokens=2, messages=[{"role": "user", "content": [
         {"type": "text", "text": "Hi"}, {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}]}],
         tools=[{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}], user="0123456789abcdef01234567")
