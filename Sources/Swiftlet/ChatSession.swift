@@ -2,15 +2,15 @@ import Synchronization
 import SwiftletChat
 
 /// A conversation with a model. Each ``send(_:options:)`` appends the user's message, streams the reply
-/// and appends it to the history when it finishes; the model's cache keeps the conversation's prefix,
-/// so a turn evaluates only its new tokens.
+/// and appends it to the history when it finishes (a cancelled or failed turn takes its message back);
+/// the model's cache keeps the conversation's prefix, so a turn evaluates only its new tokens.
 public final class ChatSession: Sendable {
     public let model: Model
     private let history: Mutex<[ChatMessage]>
 
-    init(model: Model, system: String?) {
+    init(model: Model, history: [ChatMessage]) {
         self.model = model
-        history = Mutex(system.map { [ChatMessage(role: "system", content: $0)] } ?? [])
+        self.history = Mutex(history)
     }
 
     /// The conversation so far.
@@ -47,6 +47,7 @@ public final class ChatSession: Sendable {
         let task = Task {
             var reply = "", reasoning = ""
             var calls: [ChatToolCall] = []
+            var answered = false
             do {
                 for try await event in upstream {
                     switch event {
@@ -54,20 +55,35 @@ public final class ChatSession: Sendable {
                     case .reasoning(let delta): reasoning += delta
                     case .toolCall(let call): calls.append(call)
                     case .toolCallDelta: break
+                    case .finished(let summary) where summary.finishReason == .cancelled:
+                        answered = true
+                        self.takeBack(message)
                     case .finished:
-                        let message = ChatMessage(role: "assistant", content: reply,
-                                                  toolCalls: calls.isEmpty ? nil : calls,
-                                                  reasoningContent: reasoning.isEmpty ? nil : reasoning)
-                        self.history.withLock { $0.append(message) }
+                        answered = true
+                        let reply = ChatMessage(role: "assistant", content: reply,
+                                                toolCalls: calls.isEmpty ? nil : calls,
+                                                reasoningContent: reasoning.isEmpty ? nil : reasoning)
+                        self.history.withLock { $0.append(reply) }
                     }
                     continuation.yield(event)
                 }
+                if !answered { self.takeBack(message) }
                 continuation.finish()
             } catch {
+                if !answered { self.takeBack(message) }
                 continuation.finish(throwing: error)
             }
         }
         continuation.onTermination = { _ in task.cancel() }
-        return GenerationStream(base: stream) { task.cancel() }
+        // Cancelling stops the generation, which then ends with a `.cancelled` summary.
+        return GenerationStream(base: stream) { upstream.cancel() }
+    }
+
+    /// Removes `message` again: a turn that got no answer (cancelled, failed) leaves no trace, so the next
+    /// one does not follow two user messages in a row.
+    private func takeBack(_ message: ChatMessage) {
+        history.withLock { history in
+            if let i = history.lastIndex(of: message) { history.remove(at: i) }
+        }
     }
 }

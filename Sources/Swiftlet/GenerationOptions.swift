@@ -50,7 +50,8 @@ public enum FinishReason: String, Sendable {
     case stop
     /// `maxTokens` reached, or the context is full.
     case length
-    /// The consumer stopped listening.
+    /// The generation was stopped: ``GenerationStream/cancel()``, or the consuming task was cancelled
+    /// (a consumer still iterating receives this last summary).
     case cancelled
     /// The answer ended with tool calls.
     case toolCalls = "tool_calls"

@@ -303,6 +303,11 @@ public final class Model: Sendable {
 
     /// A conversation that keeps its history; each turn reuses the cached prefix of the previous ones.
     public func session(system: String? = nil) -> ChatSession {
-        ChatSession(model: self, system: system)
+        ChatSession(model: self, history: system.map { [ChatMessage(role: "system", content: $0)] } ?? [])
+    }
+
+    /// A conversation that continues `history` (a saved one, say).
+    public func session(history: [ChatMessage]) -> ChatSession {
+        ChatSession(model: self, history: history)
     }
 }

@@ -153,9 +153,10 @@ final class Scheduler: @unchecked Sendable {
                 condition.unlock()
                 return
             }
+            var abandoned: [Job] = []
             waiting.removeAll { job in
                 guard job.cancelled.load(ordering: .relaxed) else { return false }
-                job.continuation.finish()
+                abandoned.append(job)
                 return true
             }
             while !waiting.isEmpty, let slot = bestFreeSlot(for: waiting[0].prompt) {
@@ -167,6 +168,17 @@ final class Scheduler: @unchecked Sendable {
             metrics.withLock { $0.queueDepth = waiting.count; $0.activeSequences = active.count }
             let turn = active
             condition.unlock()
+
+            // Finished outside the lock: ending a stream runs its termination handler, which takes the lock.
+            for job in abandoned {
+                // Never started: its summary says so, with the time it waited.
+                let waited = Double(DispatchTime.now().uptimeNanoseconds - job.enqueued) / 1e9
+                job.continuation.yield(.finished(GenerationSummary(
+                    finishReason: .cancelled, promptTokens: job.prompt.count, cachedPromptTokens: 0,
+                    completionTokens: 0, timeToFirstToken: 0, promptSeconds: 0, generationSeconds: 0,
+                    queueSeconds: waited)))
+                job.continuation.finish()
+            }
 
             for job in turn {
                 clock += 1
@@ -204,8 +216,8 @@ final class Scheduler: @unchecked Sendable {
     /// Advances `job` by one turn; returns true when it has finished.
     private func step(_ job: Job) throws -> Bool {
         if job.cancelled.load(ordering: .relaxed) {
-            job.continuation.finish()
-            return true
+            if job.started == 0 { job.started = DispatchTime.now().uptimeNanoseconds }
+            return finish(job, .cancelled)
         }
         guard let slot = job.slot else { return true }
         let now = DispatchTime.now().uptimeNanoseconds

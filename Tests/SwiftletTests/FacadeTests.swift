@@ -185,3 +185,52 @@ import Testing
         #expect(smol.hasOwnTemplate && smol.chatStopStrings.isEmpty)
     }
 }
+
+/// What a stopped generation reports, and what a stopped turn leaves in a session.
+@Suite(.serialized) struct CancellationTests {
+    @Test func cancelEndsWithACancelledSummary() async throws {
+        let model = try await FacadeTests.load(parallel: 1)
+        let stream = try model.complete("Once upon a time", options: FacadeTests.greedy(400))
+        var pieces = 0
+        var summary: GenerationSummary?
+        for try await event in stream {
+            if case .text = event {
+                pieces += 1
+                if pieces == 2 { stream.cancel() }
+            }
+            if case .finished(let s) = event { summary = s }
+        }
+        let s = try #require(summary)
+        #expect(s.finishReason == .cancelled)
+        #expect(s.completionTokens < 10)
+    }
+
+    @Test func aQueuedRequestCancelledBeforeItStartsSaysSo() async throws {
+        let model = try await FacadeTests.load(parallel: 1)
+        let running = try model.complete("Once upon a time", options: FacadeTests.greedy(60))
+        let queued = try model.complete("Hello", options: FacadeTests.greedy(5))
+        queued.cancel()
+        let (_, s) = try await FacadeTests.collect(queued)
+        #expect(s.finishReason == .cancelled && s.completionTokens == 0)
+        running.cancel()
+    }
+
+    @Test func aCancelledTurnLeavesNoTraceInTheSession() async throws {
+        let model = try await FacadeTests.load(parallel: 1)
+        let saved = [ChatMessage(role: "system", content: "Be brief."), ChatMessage(role: "user", content: "Hi"),
+                     ChatMessage(role: "assistant", content: "Hello!")]
+        let session = model.session(history: saved)
+        let stream = try session.send("Tell me a long story.", options: FacadeTests.greedy(300))
+        var last: FinishReason?
+        for try await event in stream {
+            if case .text = event { stream.cancel() }
+            if case .finished(let s) = event { last = s.finishReason }
+        }
+        #expect(last == .cancelled)
+        #expect(session.messages == saved)
+        let (reply, s) = try await FacadeTests.collect(try session.send("What did I say first?",
+                                                                          options: FacadeTests.greedy(8)))
+        #expect(!reply.isEmpty && s.finishReason != .cancelled)
+        #expect(session.messages.map(\.role) == ["system", "user", "assistant", "user", "assistant"])
+    }
+}
