@@ -31,7 +31,8 @@ public final class ChatSession: Sendable {
     /// Appends `message` (a user turn, a tool result…) and streams the assistant's reply; the reply, with
     /// its tool calls and reasoning, joins the history when it finishes. A message that cannot be sent
     /// (the request fails before generating) is taken back out.
-    public func send(_ message: ChatMessage, options: GenerationOptions = GenerationOptions()) throws -> GenerationStream {
+    public func send(_ message: ChatMessage,
+                     options: GenerationOptions = GenerationOptions()) throws -> GenerationStream {
         let conversation = history.withLock { history -> [ChatMessage] in
             history.append(message)
             return history

@@ -229,7 +229,9 @@ public final class Model: Sendable {
     ///
     /// ```swift
     /// struct Title: Decodable { var title: String }
-    /// let schema = try JSONValue(parsing: #"{"type":"object","properties":{"title":{"type":"string"}},"required":["title"]}"#)
+    /// let schema = try JSONValue(parsing: #"""
+    ///     {"type": "object", "properties": {"title": {"type": "string"}}, "required": ["title"]}
+    ///     """#)
     /// let t = try await model.respond(Title.self, to: messages, schema: schema)
     /// ```
     public func respond<T: Decodable>(_ type: T.Type, to messages: [ChatMessage], schema: JSONValue,

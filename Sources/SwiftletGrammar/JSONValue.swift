@@ -200,7 +200,9 @@ struct JSONTextParser {
 
     mutating func literal(_ word: String) throws(GrammarError) {
         let w = Array(word.utf8)
-        guard i + w.count <= bytes.count, Array(bytes[i..<i + w.count]) == w else { throw error("unexpected character") }
+        guard i + w.count <= bytes.count, Array(bytes[i..<i + w.count]) == w else {
+            throw error("unexpected character")
+        }
         i += w.count
     }
 

@@ -53,7 +53,9 @@ public struct ChatProvider: Sendable {
         let request: ChatCompletionRequest = try Self.decode(body)
         // The same body again, keeping key order: tools' parameters and schemas give property order.
         let raw: JSONValue
-        do { raw = try JSONValue(parsing: body) } catch { throw .invalidRequest("We could not parse the JSON body of your request: \(error)") }
+        do { raw = try JSONValue(parsing: body) } catch {
+            throw .invalidRequest("We could not parse the JSON body of your request: \(error)")
+        }
         try checkModel(request.model)
         if let n = request.n, n != 1 { throw .invalidRequest("Only n = 1 is supported, got \(n).", param: "n") }
         guard !request.messages.isEmpty else { throw .invalidRequest("'messages' must contain at least one message.", param: "messages") }
@@ -69,9 +71,8 @@ public struct ChatProvider: Sendable {
             if let calls = m.toolCalls, !calls.isEmpty {
                 message.toolCalls = calls.enumerated().map { j, call in
                     var arguments = call.function.arguments
-                    if arguments.isEmpty, let object = raw["messages"]?.array?[i]["tool_calls"]?.array?[j]["function"]?["arguments"] {
-                        arguments = object.jsonText
-                    }
+                    let given = raw["messages"]?.array?[i]["tool_calls"]?.array?[j]["function"]?["arguments"]
+                    if arguments.isEmpty, let object = given { arguments = object.jsonText }
                     return ChatToolCall(id: call.id ?? "call_\(i)_\(j)", name: call.function.name, arguments: arguments)
                 }
             }
@@ -98,10 +99,12 @@ public struct ChatProvider: Sendable {
                                       param: "tools[\(i)].type")
             }
             guard !function.name.isEmpty else {
-                throw .invalidRequest("tools[\(i)].function.name must not be empty.", param: "tools[\(i)].function.name")
+                throw .invalidRequest("tools[\(i)].function.name must not be empty.",
+                                      param: "tools[\(i)].function.name")
             }
             guard !options.tools.contains(where: { $0.name == function.name }) else {
-                throw .invalidRequest("tools[\(i)]: the function name '\(function.name)' is given twice.", param: "tools")
+                throw .invalidRequest("tools[\(i)]: the function name '\(function.name)' is given twice.",
+                                      param: "tools")
             }
             let parameters = raw["tools"]?.array?[i]["function"]?["parameters"]
             options.tools.append(ToolDefinition(name: function.name, description: function.description ?? "",
@@ -112,10 +115,12 @@ public struct ChatProvider: Sendable {
         case .mode("none"): options.toolChoice = .none
         case .mode("required"): options.toolChoice = .required
         case .mode(let other):
-            throw .invalidRequest("tool_choice '\(other)' is not one of 'auto', 'none', 'required'.", param: "tool_choice")
+            throw .invalidRequest("tool_choice '\(other)' is not one of 'auto', 'none', 'required'.",
+                                  param: "tool_choice")
         case .function(let name):
             guard options.tools.contains(where: { $0.name == name }) else {
-                throw .invalidRequest("tool_choice names the function '\(name)', which is not in 'tools'.", param: "tool_choice")
+                throw .invalidRequest("tool_choice names the function '\(name)', which is not in 'tools'.",
+                                      param: "tool_choice")
             }
             options.toolChoice = .named(name)
         }
@@ -129,15 +134,16 @@ public struct ChatProvider: Sendable {
             case "json_object":
                 options.jsonSchema = raw["response_format"]?["schema"] ?? .object([("type", .string("object"))])
             case "json_schema":
-                guard let schema = raw["response_format"]?["json_schema"]?["schema"] ?? raw["response_format"]?["schema"]
-                else {
+                let format = raw["response_format"]
+                guard let schema = format?["json_schema"]?["schema"] ?? format?["schema"] else {
                     throw .invalidRequest("response_format of type 'json_schema' needs 'json_schema.schema'.",
                                           param: "response_format.json_schema.schema")
                 }
                 options.jsonSchema = schema
             default:
-                throw .invalidRequest("response_format '\(format.type)' is not one of 'text', 'json_object', 'json_schema'.",
-                                      param: "response_format")
+                throw .invalidRequest(
+                    "response_format '\(format.type)' is not one of 'text', 'json_object', 'json_schema'.",
+                    param: "response_format")
             }
         }
         options.grammar = request.grammar

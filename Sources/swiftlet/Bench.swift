@@ -29,7 +29,9 @@ struct Bench: AsyncParsableCommand {
             try await reportingErrorsAsync {
                 let threads = try Bench.parseList(t, flag: "-t")
                 let tokens = try Bench.parseList(n, flag: "-n")
-                guard let count = threads.first, (1...256).contains(count) else { throw CLIError("-t: thread counts must be 1...256") }
+                guard let count = threads.first, (1...256).contains(count) else {
+                    throw CLIError("-t: thread counts must be 1...256")
+                }
                 guard let n = tokens.first, n >= 1 else { throw CLIError("-n: give a number of tokens ≥ 1") }
                 guard r >= 1 else { throw CLIError("-r: repetitions must be at least 1") }
                 let grammar: String

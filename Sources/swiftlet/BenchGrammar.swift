@@ -2,14 +2,15 @@ import Foundation
 import Swiftlet
 
 /// `swiftlet bench --grammar-file F`: what a grammar costs. Generates `-n` tokens after the same raw prompt
-/// through the facade (no chat template, so no stop strings), free and under the grammar, alternately, and prints the median tokens/s of each and
-/// their ratio. End-of-generation tokens are banned in both, so both runs generate the same number of
+/// through the facade (no chat template, so no stop strings), free and under the grammar, alternately,
+/// and prints the median tokens/s of each and their ratio. End-of-generation tokens are banned in both, so both runs generate the same number of
 /// tokens (the grammar must allow at least `-n`).
 enum BenchGrammar {
     static let prompt = "Write a long story about a dragon who learns to read, and the knight who teaches her."
 
     static func run(model path: String, grammar: String, tokens: Int, threads: Int, repetitions: Int) async throws {
-        let model = try await Swiftlet.Model.load(path, options: .init(contextLength: 2048, parallel: 1, threads: threads))
+        let model = try await Swiftlet.Model.load(path, options: .init(contextLength: 2048, parallel: 1,
+                                                                         threads: threads))
         var sampling = SamplingParameters.greedy
         for id in model.endOfGenerationIDs { sampling.logitBias[id] = -.infinity }
         let free = GenerationOptions(maxTokens: tokens, sampling: sampling)
@@ -25,7 +26,8 @@ enum BenchGrammar {
                 }
                 guard let summary else { throw CLIError("the generation ended without a summary") }
                 guard summary.completionTokens == tokens else {
-                    throw CLIError("\(isConstrained ? "constrained" : "free") run generated \(summary.completionTokens) "
+                    let run = isConstrained ? "constrained" : "free"
+                    throw CLIError("\(run) run generated \(summary.completionTokens) "
                                    + "tokens, not \(tokens): the grammar must allow at least -n tokens")
                 }
                 if rep > 0 {

@@ -70,12 +70,14 @@ import Testing
         let thinking = ChatOutputSyntax(format: .hermes, reasoning: .think)
         try Self.check(thinking, .auto, parallel: false,
             allows: ["<think>I could write <tool_call> {oops</think>\nNo call needed.",
-                     "<think>ok</think>\n<tool_call>\n\(call)\n</tool_call>", "No thinking <tool_call>\n\(call)\n</tool_call>"],
+                     "<think>ok</think>\n<tool_call>\n\(call)\n</tool_call>",
+                     "No thinking <tool_call>\n\(call)\n</tool_call>"],
             refuses: ["<think>ok</think>\n<tool_call>\n{\"name\": \"nope\", \"arguments\": {}}\n</tool_call>",
                       "<tool_call>\n{\"name\": \"nope\", \"arguments\": {}}\n</tool_call>"])
         let opened = ChatOutputSyntax(format: .hermes, reasoning: .think, startsInReasoning: true)
         try Self.check(opened, .auto, parallel: false,
-            allows: ["still thinking <tool_call> {oops</think>\nDone.", "hm</think>\n<tool_call>\n\(call)\n</tool_call>"],
+            allows: ["still thinking <tool_call> {oops</think>\nDone.",
+                     "hm</think>\n<tool_call>\n\(call)\n</tool_call>"],
             refuses: ["hm</think>\n<tool_call>\n{\"name\": \"nope\", \"arguments\": {}}\n</tool_call>"])
     }
 

@@ -38,9 +38,11 @@ import Testing
         if let schema = raw["json_schema"] {
             options.jsonSchema = schema
         } else {
-            options.grammar = try #require(reference.grammar)
+            let grammar: String = try #require(reference.grammar, "\(reference.name) has no grammar")
+            options.grammar = grammar
         }
-        let (text, summary) = try await FacadeTests.collect(try model.generate(tokens: reference.promptIDs, options: options))
+        let stream = try model.generate(tokens: reference.promptIDs, options: options)
+        let (text, summary) = try await FacadeTests.collect(stream)
         let generated = reference.tokens.filter { !model.endOfGenerationIDs.contains($0) }
         #expect(text == reference.text, "\(reference.name)")
         #expect(summary.completionTokens == generated.count, "\(reference.name)")
@@ -108,7 +110,8 @@ import Testing
         #expect { _ = try model.chat(messages, options: GenerationOptions(jsonSchema: schema)) } throws: { error in
             "\(error)".contains("multipleOf")
         }
-        #expect { _ = try model.chat(messages, options: GenerationOptions(grammar: "root ::= \"a\"\nx ::= (")) } throws: {
+        let broken = GenerationOptions(grammar: "root ::= \"a\"\nx ::= (")
+        #expect { _ = try model.chat(messages, options: broken) } throws: {
             "\($0)".contains("line 2")
         }
         #expect(throws: SwiftletError.self) {
