@@ -116,25 +116,6 @@ enum JinjaJSON {
     }
 
     static func quote(_ s: String, ensureASCII: Bool = false) -> String {
-        var out = "\""
-        for c in s.unicodeScalars {
-            switch c {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            default:
-                if c.value < 0x20 || (ensureASCII && c.value > 0x7E) {
-                    // Python's ensure_ascii escapes all but printable ASCII; above the BMP, a surrogate pair.
-                    for unit in String(c).utf16 { out += String(format: "\\u%04x", unit) }
-                } else {
-                    out.unicodeScalars.append(c)
-                }
-            }
-        }
-        return out + "\""
+        JSONValue.quoted(s, ensureASCII: ensureASCII)
     }
 }

@@ -128,8 +128,9 @@ public enum JSONValue: Sendable, Equatable, Hashable {
         }
     }
 
-    /// Writes `s` as a JSON string literal.
-    public static func writeString(_ s: String, to out: inout String) {
+    /// Writes `s` as a JSON string literal, as Python's `json.dumps` does: control characters escaped and,
+    /// with `ensureASCII`, everything but printable ASCII too (above the BMP as a surrogate pair).
+    public static func writeString(_ s: String, ensureASCII: Bool = false, to out: inout String) {
         out += "\""
         for u in s.unicodeScalars {
             switch u {
@@ -141,9 +142,11 @@ public enum JSONValue: Sendable, Equatable, Hashable {
             case "\u{08}": out += "\\b"
             case "\u{0C}": out += "\\f"
             default:
-                if u.value < 0x20 {
-                    let hex = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                if u.value < 0x20 || (ensureASCII && u.value > 0x7E) {
+                    for unit in String(u).utf16 {
+                        let hex = String(unit, radix: 16)
+                        out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                    }
                 } else {
                     out.unicodeScalars.append(u)
                 }
@@ -153,9 +156,9 @@ public enum JSONValue: Sendable, Equatable, Hashable {
     }
 
     /// `s` as a JSON string literal.
-    public static func quoted(_ s: String) -> String {
+    public static func quoted(_ s: String, ensureASCII: Bool = false) -> String {
         var out = ""
-        writeString(s, to: &out)
+        writeString(s, ensureASCII: ensureASCII, to: &out)
         return out
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import SwiftletChat
+import SwiftletSampling
 import Testing
 
 /// Template format detection, and reading model output (tool calls, reasoning) as llama.cpp's
@@ -281,7 +282,7 @@ import Testing
     func streamingMatchesWholeTextOnRandomSplits(_ c: Case) {
         let whole = Self.events(c, pieces: [c.input])
         #expect(ParsedChatOutput(events: whole) == c.expected)
-        var rng = SplitMix64(seed: c.name.unicodeScalars.reduce(7) { $0 &* 31 &+ UInt64($1.value) })
+        var rng = SeededRandom(seed: c.name.unicodeScalars.reduce(7) { $0 &* 31 &+ UInt64($1.value) })
         let scalars = Array(c.input.unicodeScalars)
         for trial in 0..<150 {
             var pieces: [String] = []
@@ -398,18 +399,5 @@ import Testing
         #expect(parser.feed("s> are") == [.content(" <tools> are")])
         #expect(parser.feed(" <") == [])
         #expect(parser.finish() == [.content(" <")])
-    }
-}
-
-/// A small deterministic generator for the random splits.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,4 +1,5 @@
 import SwiftletGrammar
+import SwiftletSampling
 import Testing
 
 /// The trie-walked mask against the single-token check, and llama.cpp's rules for special pieces.
@@ -6,7 +7,7 @@ import Testing
     /// A random vocabulary: grammar characters, whole and cut multi-byte characters, invalid bytes (stray
     /// continuations, overlong forms, 0xF8+), NUL bytes, an empty piece and end-of-generation tokens.
     static func randomVocabulary(seed: UInt64, count: Int) -> GrammarVocabulary {
-        var rng = SplitMix(seed: seed)
+        var rng = SeededRandom(seed: seed)
         let ascii = Array("{}[]\":,. -+0123456789eEabcdfnrtuxyz\\\n\t<>/_".utf8)
         let multibyte: [[UInt8]] = ["é", "ü", "あ", "😀", "€", "\u{7FF}", "\u{FFFF}"].map { Array($0.utf8) }
         let invalid: [[UInt8]] = [[0x80], [0xBF], [0xC0, 0x80], [0xC1, 0xBF], [0xE0, 0x80, 0x80], [0xF8], [0xFF],
@@ -53,7 +54,7 @@ import Testing
     private func compareAlongRandomWalks(grammar text: String, seed: UInt64) throws {
         let vocabulary = Self.randomVocabulary(seed: seed, count: 600)
         let grammar = try Grammar(text)
-        var rng = SplitMix(seed: seed ^ 0xABCDEF)
+        var rng = SeededRandom(seed: seed ^ 0xABCDEF)
         for _ in 0..<6 {
             var matcher = try GrammarMatcher(grammar: grammar, vocabulary: vocabulary)
             for _ in 0..<40 {
