@@ -28,7 +28,12 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.24.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         .target(name: "SwiftletGGUF"),
@@ -52,7 +57,15 @@ let package = Package(
             dependencies: [
                 "SwiftletProvider",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(
@@ -67,6 +80,7 @@ let package = Package(
                 "Swiftlet",
                 "SwiftletServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Docs/LibreChat.md's example of mounting the routes in a host application; built with the package.
@@ -93,6 +107,14 @@ let package = Package(
         .testTarget(name: "SwiftletGrammarTests", dependencies: ["SwiftletGrammar", "SwiftletSampling"]),
         .testTarget(name: "SwiftletChatTests", dependencies: ["SwiftletChat", "SwiftletGrammar", "SwiftletSampling"]),
         .testTarget(name: "SwiftletProviderTests", dependencies: ["SwiftletProvider"]),
+        .testTarget(
+            name: "SwiftletServerTests",
+            dependencies: [
+                "SwiftletServer", "SwiftletTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
         .testTarget(name: "SwiftletTests", dependencies: ["Swiftlet", "SwiftletTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -22,9 +22,26 @@ public struct ChatProvider: Sendable {
     /// Deepest JSON nesting a request may have.
     public static let maximumJSONDepth = 64
 
+    /// Bytes of text the longest token of the vocabulary stands for: a text of `n` bytes needs at least
+    /// `n / longestTokenBytes` tokens, so a longer one than the context can hold is refused before it is
+    /// rendered or tokenized (a few megabytes of prompt would otherwise cost seconds of tokenizing).
+    public let longestTokenBytes: Int
+
     public init(model: Swiftlet.Model, modelID: String? = nil) {
         self.model = model
         self.modelID = modelID ?? model.id
+        let tokenizer = model.tokenizer
+        longestTokenBytes = max(1, (0..<tokenizer.vocabularySize).reduce(0) { max($0, tokenizer.tokenBytes($1).count) })
+    }
+
+    /// Refuses `bytes` of request text that no tokenization could fit in the context.
+    func checkFits(textBytes bytes: Int, param: String) throws(OpenAIError) {
+        let fewestTokens = (bytes + longestTokenBytes - 1) / longestTokenBytes
+        guard fewestTokens <= model.contextLength else {
+            throw .invalidRequest(
+                "The request's text is \(bytes) bytes, at least \(fewestTokens) tokens, more than this model's context "
+                    + "of \(model.contextLength) tokens.", param: param, code: "context_length_exceeded")
+        }
     }
 
     /// A generation started for a request, with what its response needs.
@@ -78,6 +95,7 @@ public struct ChatProvider: Sendable {
             }
             messages.append(message)
         }
+        try checkFits(textBytes: messages.reduce(0) { $0 + $1.content.utf8.count }, param: "messages")
         var options = try generationOptions(
             temperature: request.temperature, topP: request.topP, topK: request.topK, minP: request.minP,
             typicalP: request.typicalP, repeatPenalty: request.repeatPenalty, presencePenalty: request.presencePenalty,
@@ -167,6 +185,7 @@ public struct ChatProvider: Sendable {
         try checkModel(request.model)
         if let n = request.n, n != 1 { throw .invalidRequest("Only n = 1 is supported, got \(n).", param: "n") }
         guard !request.prompt.text.isEmpty else { throw .invalidRequest("'prompt' must not be empty.", param: "prompt") }
+        try checkFits(textBytes: request.prompt.text.utf8.count, param: "prompt")
         let options = try generationOptions(
             temperature: request.temperature, topP: request.topP, topK: request.topK, minP: request.minP,
             typicalP: nil, repeatPenalty: request.repeatPenalty, presencePenalty: request.presencePenalty,
@@ -214,6 +233,12 @@ public struct ChatProvider: Sendable {
 
     /// Runs a non-streamed call to the end and returns its response body (JSON).
     public func response(_ call: Call) async throws(OpenAIError) -> Data {
+        try await respond(call).body
+    }
+
+    /// Runs a non-streamed call to the end and returns its response body (JSON) with the generation's
+    /// summary (token counts and timings, for logs and metrics).
+    public func respond(_ call: Call) async throws(OpenAIError) -> (body: Data, summary: GenerationSummary) {
         var text = "", reasoning = ""
         var calls: [ResponseToolCall] = []
         var summary: GenerationSummary?
@@ -238,13 +263,13 @@ public struct ChatProvider: Sendable {
             let message = ChatCompletion.Message(
                 role: "assistant", content: calls.isEmpty || !text.isEmpty ? text : nil,
                 reasoningContent: reasoning.isEmpty ? nil : reasoning, toolCalls: calls.isEmpty ? nil : calls)
-            return Self.json(ChatCompletion(id: call.id, created: call.created, model: modelID, choices: [
+            return (Self.json(ChatCompletion(id: call.id, created: call.created, model: modelID, choices: [
                 .init(index: 0, message: message, finishReason: Self.finishReason(summary)),
-            ], usage: usage))
+            ], usage: usage)), summary)
         case .text:
-            return Self.json(TextCompletion(id: call.id, created: call.created, model: modelID, choices: [
+            return (Self.json(TextCompletion(id: call.id, created: call.created, model: modelID, choices: [
                 .init(text: text, index: 0, finishReason: Self.finishReason(summary)),
-            ], usage: usage))
+            ], usage: usage)), summary)
         }
     }
 
@@ -253,8 +278,11 @@ public struct ChatProvider: Sendable {
     /// with the finish reason and usage, and `data: [DONE]`; an error after the stream began is one
     /// `data: {"error": …}` event. A keep-alive comment goes out every `keepAlive` until the first token
     /// (the request may wait in the queue, or a long prompt may be evaluated). When `write` throws (the
-    /// client went away) the generation stops within one token.
-    public func stream(_ call: Call, keepAlive: Duration = .seconds(10), write: @escaping @Sendable (String) async throws -> Void) async throws {
+    /// client went away) the generation stops within one token. Returns the generation's summary when it
+    /// reached its end.
+    @discardableResult
+    public func stream(_ call: Call, keepAlive: Duration = .seconds(10),
+                       write: @escaping @Sendable (String) async throws -> Void) async throws -> GenerationSummary? {
         let writer = SerialWriter(write)
         let ticker = Task {
             while !Task.isCancelled {
@@ -263,6 +291,7 @@ public struct ChatProvider: Sendable {
             }
         }
         defer { ticker.cancel() }
+        var summary: GenerationSummary?
         if call.kind == .chat {
             try await writer.send(Self.event(chunk(call, delta: .init(role: "assistant", content: ""))))
         }
@@ -284,6 +313,7 @@ public struct ChatProvider: Sendable {
                 case .toolCall:
                     break
                 case .finished(let s):
+                    summary = s
                     let usage = Self.usage(s)
                     switch call.kind {
                     case .chat:
@@ -302,9 +332,10 @@ public struct ChatProvider: Sendable {
             throw error.underlying
         } catch {
             try await writer.send("data: " + String(decoding: Self.json(Self.map(error)), as: UTF8.self) + "\n\n")
-            return
+            return summary
         }
         try await writer.send("data: [DONE]\n\n")
+        return summary
     }
 
     private func chunk(_ call: Call, delta: ChatCompletionChunk.Delta, finish: String? = nil) -> ChatCompletionChunk {

@@ -64,6 +64,17 @@ public struct OpenAIError: Error, Sendable, Equatable, Codable, CustomStringConv
         OpenAIError(status: 404, message: "Unknown request URL: \(path).", type: "invalid_request_error", code: "unknown_url")
     }
 
+    /// 405: a known path asked with a method it does not answer; `allow` lists those it does.
+    public static func methodNotAllowed(_ method: String, _ path: String, allow: String) -> OpenAIError {
+        OpenAIError(status: 405, message: "\(path) does not answer \(method); it answers \(allow).",
+                    type: "invalid_request_error", code: "method_not_allowed")
+    }
+
+    /// 503: the server cannot take the request now (shutting down, or at a limit).
+    public static func unavailable(_ message: String) -> OpenAIError {
+        OpenAIError(status: 503, message: message, type: "server_error", code: "unavailable")
+    }
+
     /// 413: the body exceeds the server's limit.
     public static func tooLarge(limit: Int) -> OpenAIError {
         OpenAIError(status: 413, message: "The request body exceeds the limit of \(limit) bytes.", type: "invalid_request_error", code: "request_too_large")

@@ -1,103 +1,275 @@
 import Foundation
 import Hummingbird
+import Logging
+import NIOCore
+import Prometheus
 import Swiftlet
 import SwiftletProvider
 import Synchronization
 
-/// Swiftlet's OpenAI-compatible routes, ready to mount on any Hummingbird router:
+/// Swiftlet's OpenAI-compatible routes, ready to mount on any Hummingbird router or group:
 ///
 /// ```swift
 /// let model = try await Swiftlet.Model.load(path, options: .init(contextLength: 4096, parallel: 2))
 /// let endpoints = SwiftletEndpoints(provider: ChatProvider(model: model), apiKey: "secret")
-/// let router = Router()
-/// endpoints.register(on: router)          // /v1/chat/completions, /v1/completions, /v1/models, /health, /metrics
+/// let router = Router(context: SwiftletRequestContext.self)
+/// try endpoints.register(on: router.group("/llm"))   // /llm/v1/chat/completions, …, /llm/health, /llm/metrics
 /// try await Application(router: router).runService()
 /// ```
 /// Every route but `/health` requires `Authorization: Bearer <apiKey>` when a key is set. Errors are
-/// OpenAI-shaped JSON with the matching status.
+/// OpenAI-shaped JSON with the matching status; a known path asked with another method is answered 405
+/// with `Allow`, and `HEAD` works wherever `GET` does.
+///
+/// With a context that knows its connection (``SwiftletRequestContext``, or any ``ConnectionRequestContext``)
+/// a generation stops within one token of its client leaving, streamed or not, and a request still waiting
+/// in the queue leaves it unevaluated. With another context, a stream stops at its next failed write and a
+/// non-streamed request runs to its end.
+///
+/// Each request is logged as one line (method, path, status, tokens, duration; never the text) at `info`
+/// on the logger given, and counted in the Prometheus registry given.
 public final class SwiftletEndpoints: Sendable {
+    /// Groups of routes to mount.
+    public struct Routes: OptionSet, Sendable {
+        public let rawValue: Int
+        public init(rawValue: Int) { self.rawValue = rawValue }
+        /// `/v1/chat/completions`, `/v1/completions`, `/v1/models`.
+        public static let openAI = Routes(rawValue: 1)
+        /// `/health`, which needs no key.
+        public static let health = Routes(rawValue: 2)
+        /// `/metrics`, Prometheus text.
+        public static let metrics = Routes(rawValue: 4)
+        public static let all: Routes = [.openAI, .health, .metrics]
+    }
+
     public let provider: ChatProvider
     public let apiKey: String?
     /// Largest request body accepted; a larger one is answered 413.
     public let maxBodyBytes: Int
     /// Interval of `: keep-alive` comments on a stream waiting for its first token.
     public let keepAlive: Duration
-    private let counters = Mutex(Counters())
+    /// Where the access log and warnings go.
+    public let logger: Logger
+    /// The registry `/metrics` renders; pass your application's to serve both from one place.
+    public var registry: PrometheusCollectorRegistry { metrics.registry }
 
-    struct Counters {
-        var httpRequests: [String: Int] = [:]
+    let metrics: ServerMetrics
+    private let running = Mutex(Running())
+
+    /// Requests in progress that shutdown may have to cut short.
+    struct Running {
+        var draining = false
+        var next = 0
+        var aborts: [Int: @Sendable () -> Void] = [:]
     }
 
-    public init(provider: ChatProvider, apiKey: String? = nil, maxBodyBytes: Int = 8 << 20, keepAlive: Duration = .seconds(10)) {
+    public init(provider: ChatProvider, apiKey: String? = nil, maxBodyBytes: Int = 8 << 20,
+                keepAlive: Duration = .seconds(10), logger: Logger = Logger(label: "swiftlet.server"),
+                registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.provider = provider
         self.apiKey = apiKey.flatMap { $0.isEmpty ? nil : $0 }
         self.maxBodyBytes = maxBodyBytes
         self.keepAlive = keepAlive
+        self.logger = logger
+        self.metrics = ServerMetrics(registry: registry)
     }
 
-    /// Adds the routes to `router`.
-    public func register<Context: RequestContext>(on router: Router<Context>) {
-        router.get("/health") { _, _ in
-            self.count("health", 200)
-            return Self.json(200, Data(#"{"status":"ok"}"#.utf8))
+    // MARK: Mounting
+
+    /// A route of Swiftlet's, with the methods it answers.
+    struct Route {
+        let path: String
+        let name: String
+        let method: HTTPRequest.Method
+    }
+
+    static func routes(_ groups: Routes) -> [Route] {
+        var routes: [Route] = []
+        if groups.contains(.openAI) {
+            routes += [Route(path: "/v1/chat/completions", name: "chat_completions", method: .post),
+                       Route(path: "/v1/completions", name: "completions", method: .post),
+                       Route(path: "/v1/models", name: "models", method: .get)]
         }
-        router.get("/v1/models") { request, _ in
-            if let denied = self.deny(request, route: "models") { return denied }
-            self.count("models", 200)
-            return Self.json(200, ChatProvider.json(self.provider.models()))
+        if groups.contains(.health) { routes.append(Route(path: "/health", name: "health", method: .get)) }
+        if groups.contains(.metrics) { routes.append(Route(path: "/metrics", name: "metrics", method: .get)) }
+        return routes
+    }
+
+    /// Methods answered 405 on Swiftlet's paths (others are Hummingbird's 404).
+    static let refusedMethods: [HTTPRequest.Method] = [.get, .head, .post, .put, .delete, .patch, .options]
+
+    /// Adds the routes to `router`, a `Router` or a group of one (`router.group("/llm")`).
+    ///
+    /// - Throws: ``SwiftletServerError/routeClash(_:)`` when the router already answers one of the routes
+    ///   (leave it out with `routes`, or mount under a prefix); nothing is added then.
+    public func register<Context: RequestContext>(on router: some RouterMethods<Context>,
+                                                  routes groups: Routes = .all) throws(SwiftletServerError) {
+        let routes = Self.routes(groups)
+        if let (prefix, existing) = RouterInspection.routes(of: router) {
+            let taken = Set(existing.map { "\($0.method.rawValue) \($0.path)" })
+            for route in routes {
+                let path = RouterInspection.join(prefix, route.path)
+                for method in [route.method] + Self.refusedMethods where taken.contains("\(method.rawValue) \(path)") {
+                    throw .routeClash("\(method.rawValue) \(path)")
+                }
+            }
         }
-        router.get("/metrics") { request, _ in
-            if let denied = self.deny(request, route: "metrics") { return denied }
-            self.count("metrics", 200)
+        for route in routes {
+            let allow = route.method == .get ? "GET, HEAD" : route.method.rawValue
+            for method in Self.refusedMethods {
+                switch method {
+                case route.method:
+                    router.on(RouterPath(route.path), method: method) { request, context in
+                        await self.answer(route, request, context: context)
+                    }
+                case .head where route.method == .get:
+                    router.on(RouterPath(route.path), method: .head) { request, context in
+                        let response = await self.answer(route, request, context: context)
+                        return Self.headResponse(response)
+                    }
+                default:
+                    router.on(RouterPath(route.path), method: method) { request, _ in
+                        var response = self.errorResponse(.methodNotAllowed(method.rawValue, route.path, allow: allow),
+                                                          route: route.name, request: request, started: .now)
+                        response.headers[.allow] = allow
+                        return response
+                    }
+                }
+            }
+        }
+    }
+
+    private func answer<Context: RequestContext>(_ route: Route, _ request: Request, context: Context) async -> Response {
+        let started = ContinuousClock.now
+        if route.name != "health", let denied = deny(request, route: route.name, started: started) { return denied }
+        switch route.name {
+        case "health":
+            return finish(Self.json(200, Data(#"{"status":"ok"}"#.utf8)), route: route.name, request: request,
+                          started: started)
+        case "models":
+            return finish(Self.json(200, ChatProvider.json(provider.models())), route: route.name, request: request,
+                          started: started)
+        case "metrics":
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
-            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: self.metricsText())))
-        }
-        router.post("/v1/chat/completions") { request, _ in
-            await self.generate(request, route: "chat_completions") { body throws(OpenAIError) in try self.provider.chatCompletion(body: body) }
-        }
-        router.post("/v1/completions") { request, _ in
-            await self.generate(request, route: "completions") { body throws(OpenAIError) in try self.provider.textCompletion(body: body) }
+            let text = metrics.render(engine: provider.model.metrics)
+            return finish(Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: text))),
+                          route: route.name, request: request, started: started)
+        case "chat_completions":
+            return await generate(request, context: context, route: route.name, started: started) {
+                body throws(OpenAIError) in try self.provider.chatCompletion(body: body)
+            }
+        default:
+            return await generate(request, context: context, route: route.name, started: started) {
+                body throws(OpenAIError) in try self.provider.textCompletion(body: body)
+            }
         }
     }
 
-    private func generate(_ request: Request, route: String,
-                          start: (Data) throws(OpenAIError) -> ChatProvider.Call) async -> Response {
-        if let denied = deny(request, route: route) { return denied }
+    /// A GET response as HEAD answers it: the same status and headers, the body's length, no body.
+    static func headResponse(_ response: Response) -> Response {
+        var headers = response.headers
+        if headers[.contentLength] == nil, let length = response.body.contentLength {
+            headers[.contentLength] = String(length)
+        }
+        return Response(status: response.status, headers: headers, body: ResponseBody())
+    }
+
+    // MARK: Generation
+
+    private func generate<Context: RequestContext>(
+        _ request: Request, context: Context, route: String, started: ContinuousClock.Instant,
+        start: @escaping @Sendable (Data) throws(OpenAIError) -> ChatProvider.Call
+    ) async -> Response {
+        if running.withLock({ $0.draining }) {
+            return errorResponse(.unavailable("The server is shutting down."), route: route, request: request,
+                                 started: started)
+        }
+        let connection = (context as? any ConnectionRequestContext)?.connection
         let call: ChatProvider.Call
         do {
             let body = try await readBody(request)
-            call = try start(body)
+            // Decoding, rendering and tokenizing a large prompt takes CPU time; it runs off the concurrency
+            // pool so that other requests (`/health` among them) are answered meanwhile.
+            call = try await Offload.run { () throws(OpenAIError) in try start(body) }
         } catch let error as OpenAIError {
-            return errorResponse(error, route: route)
+            return errorResponse(error, route: route, request: request, started: started)
         } catch {
-            return errorResponse(.invalidRequest("The request body could not be read: \(error)"), route: route)
+            return errorResponse(.invalidRequest("The request body could not be read: \(error)"), route: route,
+                                 request: request, started: started)
         }
-        count(route, 200)
-        if !call.isStreaming {
-            do {
-                return Self.json(200, try await provider.response(call))
-            } catch {
-                return errorResponse(ChatProvider.map(error), route: route, counted: true)
+        return call.isStreaming
+            ? stream(call, request: request, connection: connection, route: route, started: started)
+            : await respond(call, request: request, connection: connection, route: route, started: started)
+    }
+
+    private func respond(_ call: ChatProvider.Call, request: Request, connection: (any Channel)?, route: String,
+                         started: ContinuousClock.Instant) async -> Response {
+        let provider = self.provider
+        let task = Task { () async throws -> (body: Data, summary: GenerationSummary) in try await provider.respond(call) }
+        let key = track { task.cancel() }
+        defer { untrack(key) }
+        // A closed connection (the client left) cancels the generation, wherever it is.
+        connection?.closeFuture.whenComplete { _ in task.cancel() }
+        switch await task.result {
+        case .success(let (body, summary)):
+            metrics.finished(summary)
+            return finish(Self.json(200, body), route: route, request: request, started: started, summary: summary)
+        case .failure(let error):
+            if connection.map({ !$0.isActive }) == true {
+                // Nobody to answer: nginx's 499 "client closed request", for the log.
+                log(request, status: 499, started: started, summary: nil)
+                metrics.answered(route: route, status: 499)
+                return Self.json(499, Data())
             }
+            let failure = task.isCancelled ? .unavailable("The server is shutting down.") : ChatProvider.map(error)
+            return errorResponse(failure, route: route, request: request, started: started)
         }
+    }
+
+    private func stream(_ call: ChatProvider.Call, request: Request, connection: (any Channel)?, route: String,
+                        started: ContinuousClock.Instant) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-cache"
         let provider = self.provider, keepAlive = self.keepAlive
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             let (events, continuation) = AsyncStream<String>.makeStream()
+            let outcome = Mutex<GenerationSummary?>(nil)
             let producer = Task {
-                try? await provider.stream(call, keepAlive: keepAlive) { event in continuation.yield(event) }
+                let summary = try? await provider.stream(call, keepAlive: keepAlive) { event in continuation.yield(event) }
+                outcome.withLock { $0 = summary ?? nil }
                 continuation.finish()
             }
-            // Leaving early (the client went away and a write failed) cancels the producer, which
-            // stops the generation within one token and frees its sequence.
-            defer { producer.cancel() }
-            for await event in events {
-                try await writer.write(ByteBuffer(string: event))
+            // Shutdown past its deadline ends the stream with an error event.
+            let key = self.track {
+                let error = OpenAIError.unavailable("The server is shutting down; the reply was cut short.")
+                continuation.yield("data: " + String(decoding: ChatProvider.json(error), as: UTF8.self) + "\n\n")
+                continuation.finish()
+                producer.cancel()
             }
-            try await writer.finish(nil)
+            // The client leaving stops the generation within one token, or takes it out of the queue.
+            connection?.closeFuture.whenComplete { _ in
+                producer.cancel()
+                continuation.finish()
+            }
+            defer {
+                producer.cancel()
+                self.untrack(key)
+            }
+            var status = 200
+            do {
+                for await event in events {
+                    try await writer.write(ByteBuffer(string: event))
+                }
+                try await writer.finish(nil)
+            } catch {
+                status = 499
+            }
+            if connection.map({ !$0.isActive }) == true { status = 499 }
+            let summary = outcome.withLock { $0 }
+            if let summary { self.metrics.finished(summary) }
+            self.log(request, status: status, started: started, summary: summary)
+            self.metrics.answered(route: route, status: status)
         })
     }
 
@@ -110,56 +282,83 @@ public final class SwiftletEndpoints: Sendable {
         return data
     }
 
+    // MARK: Shutdown
+
+    /// Refuses new generations (503) from now on; running ones go on.
+    public func stopAccepting() {
+        running.withLock { $0.draining = true }
+    }
+
+    /// Cuts every running request short: a stream gets a last error event and ends, a non-streamed
+    /// request is answered 503. Returns how many there were.
+    @discardableResult
+    public func abortRunning() -> Int {
+        let aborts = running.withLock { state in
+            state.draining = true
+            defer { state.aborts = [:] }
+            return Array(state.aborts.values)
+        }
+        for abort in aborts { abort() }
+        return aborts.count
+    }
+
+    /// Requests still running.
+    public var runningRequests: Int { running.withLock { $0.aborts.count } }
+
+    private func track(_ abort: @escaping @Sendable () -> Void) -> Int {
+        running.withLock { state in
+            state.next += 1
+            state.aborts[state.next] = abort
+            return state.next
+        }
+    }
+
+    private func untrack(_ key: Int) {
+        _ = running.withLock { $0.aborts.removeValue(forKey: key) }
+    }
+
+    // MARK: Answers
+
     /// A 401 response when a key is set and the request does not carry it.
-    private func deny(_ request: Request, route: String) -> Response? {
+    private func deny(_ request: Request, route: String, started: ContinuousClock.Instant) -> Response? {
         guard let apiKey else { return nil }
         // RFC 9110 §11.1: the scheme is case-insensitive ("bearer", "BEARER"); the key is not.
         let parts = (request.headers[.authorization] ?? "").split(separator: " ", maxSplits: 1)
         if parts.count == 2, parts[0].lowercased() == "bearer", parts[1] == apiKey { return nil }
-        return errorResponse(.invalidAPIKey, route: route)
+        return errorResponse(.invalidAPIKey, route: route, request: request, started: started)
     }
 
-    func errorResponse(_ error: OpenAIError, route: String, counted: Bool = false) -> Response {
-        if !counted { count(route, error.status) }
-        return Self.json(error.status, ChatProvider.json(error))
+    func errorResponse(_ error: OpenAIError, route: String, request: Request,
+                       started: ContinuousClock.Instant) -> Response {
+        finish(Self.json(error.status, ChatProvider.json(error)), route: route, request: request, started: started)
+    }
+
+    /// Counts and logs a response before it goes out.
+    private func finish(_ response: Response, route: String, request: Request, started: ContinuousClock.Instant,
+                        summary: GenerationSummary? = nil) -> Response {
+        let status = Int(response.status.code)
+        metrics.answered(route: route, status: status)
+        log(request, status: status, started: started, summary: summary)
+        return response
+    }
+
+    /// The access log: one line per request, never its text.
+    func log(_ request: Request, status: Int, started: ContinuousClock.Instant, summary: GenerationSummary?) {
+        let elapsed = ContinuousClock.now - started
+        let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        var line = "\(request.method.rawValue) \(request.uri.path) \(status)"
+        if let summary {
+            line += " prompt_tokens=\(summary.promptTokens) cached_tokens=\(summary.cachedPromptTokens)"
+                + " completion_tokens=\(summary.completionTokens)"
+        }
+        line += " " + String(format: "%.1fms", milliseconds)
+        logger.info("\(line)")
     }
 
     static func json(_ status: Int, _ body: Data) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
-        return Response(status: HTTPResponse.Status(code: status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
-    }
-
-    private func count(_ route: String, _ status: Int) {
-        counters.withLock { $0.httpRequests["\(route)|\(status)", default: 0] += 1 }
-    }
-
-    /// Prometheus text exposition of the server's and the engine's counters.
-    func metricsText() -> String {
-        let m = provider.model.metrics
-        let http = counters.withLock { $0.httpRequests }
-        var lines: [String] = []
-        func metric(_ name: String, _ type: String, _ help: String, _ samples: [(String, String)]) {
-            lines.append("# HELP \(name) \(help)")
-            lines.append("# TYPE \(name) \(type)")
-            for (labels, value) in samples { lines.append("\(name)\(labels) \(value)") }
-        }
-        metric("swiftlet_http_requests_total", "counter", "HTTP requests answered, by route and status.",
-               http.keys.sorted().map { key in
-                   let parts = key.split(separator: "|")
-                   return ("{route=\"\(parts[0])\",status=\"\(parts[1])\"}", String(http[key]!))
-               })
-        metric("swiftlet_generations_total", "counter", "Generations submitted to the engine.", [("", String(m.requests))])
-        metric("swiftlet_queue_depth", "gauge", "Generations waiting for a free sequence.", [("", String(m.queueDepth))])
-        metric("swiftlet_active_sequences", "gauge", "Generations running now.", [("", String(m.activeSequences))])
-        metric("swiftlet_prompt_tokens_total", "counter", "Prompt tokens evaluated.", [("", String(m.promptTokens))])
-        metric("swiftlet_cached_prompt_tokens_total", "counter", "Prompt tokens reused from the KV cache.", [("", String(m.cachedPromptTokens))])
-        metric("swiftlet_completion_tokens_total", "counter", "Tokens generated.", [("", String(m.completionTokens))])
-        metric("swiftlet_time_to_first_token_seconds", "summary", "Time from the start of processing to the first token.",
-               [("_sum", String(m.timeToFirstTokenSecondsTotal)), ("_count", String(m.finishedRequests))])
-        metric("swiftlet_tokens_per_second", "gauge", "Generation speed over all finished requests.", [("", String(m.tokensPerSecond))])
-        metric("swiftlet_kv_cache_bytes", "gauge", "Bytes of KV cache allocated for all sequences.", [("", String(m.kvCacheBytes))])
-        return lines.map { $0.replacingOccurrences(of: "swiftlet_time_to_first_token_seconds_", with: "swiftlet_time_to_first_token_seconds_") }
-            .joined(separator: "\n") + "\n"
+        return Response(status: HTTPResponse.Status(code: status), headers: headers,
+                        body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
     }
 }

@@ -1,0 +1,58 @@
+import Metrics
+import Prometheus
+import Swiftlet
+import Synchronization
+
+/// The server's and the engine's metrics, kept through swift-metrics in a Prometheus registry that
+/// `/metrics` renders.
+///
+/// The metrics go to the registry given (not the process-wide `MetricsSystem`), so a host application
+/// that serves its own metrics can pass its registry and have one `/metrics` for both. The engine keeps
+/// running totals of its own; each scrape adds what they grew by since the last one.
+final class ServerMetrics: Sendable {
+    let registry: PrometheusCollectorRegistry
+    private let factory: PrometheusMetricsFactory
+    private let reported = Mutex<[String: Int]>([:])
+
+    init(registry: PrometheusCollectorRegistry) {
+        self.registry = registry
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.durationHistogramBuckets["swiftlet_time_to_first_token_seconds"] =
+            [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30].map { Duration.milliseconds(Int64($0 * 1000)) }
+        self.factory = factory
+    }
+
+    /// One HTTP request answered.
+    func answered(route: String, status: Int) {
+        Counter(label: "swiftlet_http_requests_total", dimensions: [("route", route), ("status", String(status))],
+                factory: factory).increment()
+    }
+
+    /// One generation ended.
+    func finished(_ summary: GenerationSummary) {
+        Metrics.Timer(label: "swiftlet_time_to_first_token_seconds", factory: factory)
+            .recordNanoseconds(Int64(summary.timeToFirstToken * 1e9))
+    }
+
+    /// The Prometheus text exposition, with the engine's figures brought up to date.
+    func render(engine now: EngineMetrics) -> [UInt8] {
+        func total(_ name: String, _ value: Int) {
+            let before = reported.withLock { last in
+                defer { last[name] = max(value, last[name] ?? 0) }
+                return last[name] ?? 0
+            }
+            let counter = Counter(label: name, factory: factory)
+            if value > before { counter.increment(by: value - before) }
+        }
+        total("swiftlet_generations_total", now.requests)
+        total("swiftlet_prompt_tokens_total", now.promptTokens)
+        total("swiftlet_cached_prompt_tokens_total", now.cachedPromptTokens)
+        total("swiftlet_completion_tokens_total", now.completionTokens)
+        total("swiftlet_finished_generations_total", now.finishedRequests)
+        Gauge(label: "swiftlet_queue_depth", factory: factory).record(now.queueDepth)
+        Gauge(label: "swiftlet_active_sequences", factory: factory).record(now.activeSequences)
+        Gauge(label: "swiftlet_tokens_per_second", factory: factory).record(now.tokensPerSecond)
+        Gauge(label: "swiftlet_kv_cache_bytes", factory: factory).record(now.kvCacheBytes)
+        return registry.emitToBuffer()
+    }
+}
