@@ -44,7 +44,11 @@ let package = Package(
         .target(name: "SwiftletChat", dependencies: ["SwiftletGrammar"]),
         .target(
             name: "Swiftlet",
-            dependencies: ["SwiftletGGUF", "SwiftletTokenizer", "SwiftletKVCache", "SwiftletSampling", "SwiftletGrammar", "SwiftletChat", "SwiftletModel"]
+            dependencies: [
+                "SwiftletGGUF", "SwiftletKernels", "SwiftletTokenizer", "SwiftletKVCache", "SwiftletSampling",
+                "SwiftletGrammar", "SwiftletChat", "SwiftletModel",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .target(name: "SwiftletProvider", dependencies: ["Swiftlet"]),
         .target(
@@ -93,7 +97,13 @@ let package = Package(
         .testTarget(name: "SwiftletGrammarTests", dependencies: ["SwiftletGrammar", "SwiftletSampling"]),
         .testTarget(name: "SwiftletChatTests", dependencies: ["SwiftletChat", "SwiftletGrammar", "SwiftletSampling"]),
         .testTarget(name: "SwiftletProviderTests", dependencies: ["SwiftletProvider"]),
-        .testTarget(name: "SwiftletTests", dependencies: ["Swiftlet", "SwiftletTestSupport"]),
+        .testTarget(
+            name: "SwiftletTests",
+            dependencies: [
+                "Swiftlet", "SwiftletModel", "SwiftletGGUF", "SwiftletTokenizer", "SwiftletTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
