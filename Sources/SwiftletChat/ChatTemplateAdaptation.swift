@@ -26,12 +26,12 @@ extension ChatTemplate {
                                   eosToken: eosToken, tools: tools, extraVariables: extraVariables, now: now)
     }
 
-    /// Renders messages given as JSON (see
-    /// ``render(messagesJSON:addGenerationPrompt:bosToken:eosToken:tools:extraVariables:now:)``) as
-    /// generation would render them: each message as written (`developer` given as `system`); when the
-    /// template rejects the conversation, the messages read as ``ChatMessage``s (text parts of a content
-    /// list joined by a newline, as the server reads them) and rendered through
+    /// Renders messages given as JSON as generation renders them: each read as the server reads a request's
+    /// message (a ``ChatMessage``: text parts of a content list joined by a newline, a `null` content as
+    /// `""`, fields a ``ChatMessage`` does not have left out), then through
     /// ``renderForGeneration(messages:addGenerationPrompt:bosToken:eosToken:tools:extraVariables:now:)``.
+    /// ``render(messagesJSON:addGenerationPrompt:bosToken:eosToken:tools:extraVariables:now:)`` renders
+    /// them as given instead.
     public func renderForGeneration(messagesJSON: Data, addGenerationPrompt: Bool, bosToken: String,
                                     eosToken: String, tools: String? = nil, extraVariables: [String: String] = [:],
                                     now: Date = Date()) throws(ChatTemplateError) -> String {
@@ -40,27 +40,17 @@ extension ChatTemplate {
             throw .invalidInput("the messages are not valid JSON: \(error.detail)")
         }
         guard case .list(let list) = parsed else { throw .invalidInput("the messages must be a JSON array") }
-        let renamed = JinjaValue.list(list.map { message in
-            guard case .dict(var m) = message, case .string(let role)? = m["role"], role.text == "developer"
-            else { return message }
-            m["role"] = .string("system")
-            return .dict(m)
-        })
-        do {
-            return try run(messages: ChatTemplateVariables.normalize(messagesJSON: renamed,
-                                                                     objectArguments: supportsObjectArguments),
-                           addGenerationPrompt: addGenerationPrompt, bosToken: bosToken, eosToken: eosToken,
-                           tools: tools, extraVariables: extraVariables, now: now).map(\.text).joined()
-        } catch {
-            if case .invalidInput = error { throw error }
-            let messages = list.compactMap(ChatMessage.init(jsonMessage:))
-            guard messages.count == list.count,
-                  let segments = try? renderForGeneration(
-                    messages: messages, addGenerationPrompt: addGenerationPrompt, bosToken: bosToken,
-                    eosToken: eosToken, tools: tools, extraVariables: extraVariables, now: now)
-            else { throw error }
-            return segments.map(\.text).joined()
+        var messages: [ChatMessage] = []
+        for (i, value) in list.enumerated() {
+            guard let message = ChatMessage(jsonMessage: value) else {
+                throw .invalidInput("messages[\(i)] is not a message (an object with a string role, a string, "
+                                    + "array or null content, and well-formed tool calls)")
+            }
+            messages.append(message)
         }
+        return try renderForGeneration(messages: messages, addGenerationPrompt: addGenerationPrompt,
+                                       bosToken: bosToken, eosToken: eosToken, tools: tools,
+                                       extraVariables: extraVariables, now: now).map(\.text).joined()
     }
 
     /// Renders as

@@ -70,7 +70,7 @@ public struct MemoryBudget: Sendable, Equatable {
     static func kilobytes(_ name: String, in path: String) -> Int? {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
         for line in text.split(separator: "\n") where line.hasPrefix(name + ":") {
-            let fields = line.dropFirst(name.count + 1).split(separator: " ")
+            let fields = line.dropFirst(name.count + 1).split(whereSeparator: { $0 == " " || $0 == "\t" })
             guard let value = fields.first.flatMap({ Int($0) }) else { return nil }
             return value.multipliedReportingOverflow(by: 1024).overflow ? nil : value * 1024
         }

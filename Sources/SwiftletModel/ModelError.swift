@@ -32,8 +32,8 @@ public enum ModelError: Error, Sendable, CustomStringConvertible {
         case .kernel(let s): s
         case .insufficientMemory(let shortfall): shortfall.description
         case .contextBeyondTraining(let requested, let trained):
-            "a context of \(requested) tokens exceeds the \(trained) the model was trained for; "
-                + "the output degrades beyond it (allow it explicitly to go on)"
+            "a context of \(requested) tokens exceeds the \(trained) tokens the model was trained for; "
+                + "the output degrades beyond it"
         }
     }
 }

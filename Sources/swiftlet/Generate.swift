@@ -38,7 +38,9 @@ struct Generate: ParsableCommand {
             let t0 = ProcessStats.now()
             let file = try GGUFFile(path: model)
             let lm = try Transformer(file: file, threads: threads, dumpDirectory: dump ?? ProcessInfo.processInfo.environment["SWIFTLET_DUMP"])
-            try lm.checkContext(ctx, allowBeyondTraining: ctxBeyondTraining)
+            do { try lm.checkContext(ctx, allowBeyondTraining: ctxBeyondTraining) } catch {
+                throw CLIError("\(error); pass --ctx-beyond-training to go on")
+            }
             let tokenizer = try Tokenizer(metadata: file.metadata)
             let promptTokens = tokenizer.encode(prompt)
             guard !promptTokens.isEmpty else { throw CLIError("the prompt tokenized to nothing") }

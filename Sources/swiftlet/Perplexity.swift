@@ -29,7 +29,9 @@ struct Perplexity: ParsableCommand {
             let text = String(decoding: data, as: UTF8.self)
             let gguf = try GGUFFile(path: model)
             let lm = try Transformer(file: gguf, threads: threads)
-            try lm.checkContext(ctx, allowBeyondTraining: ctxBeyondTraining)
+            do { try lm.checkContext(ctx, allowBeyondTraining: ctxBeyondTraining) } catch {
+                throw CLIError("\(error); pass --ctx-beyond-training to go on")
+            }
             let tokenizer = try Tokenizer(metadata: gguf.metadata)
             // BOS per the metadata; special tokens in the text are not parsed (as llama-perplexity).
             let tokens = tokenizer.encode(text, parseSpecial: false)

@@ -18,7 +18,7 @@ struct Template: ParsableCommand {
             template rejects (a system message Gemma does not take, two user turns in a row, an assistant \
             turn first) is adapted as generation adapts it: system text folded into the first user turn, \
             same-role turns merged, an empty user turn before an opening assistant turn; "developer" is \
-            given as "system".
+            given as "system". --strict renders the conversation as given instead.
             """)
 
     @Option(help: "The GGUF model file.") var model: String
@@ -46,6 +46,9 @@ struct Template: ParsableCommand {
                                valueName: "date"))
     var now: String?
     @Flag(help: "Leave out the generation prompt (the opening of the assistant's turn).") var noGenerationPrompt = false
+    @Flag(help: ArgumentHelp("Render the conversation as given, as Hugging Face's apply_chat_template does: "
+                                 + "a conversation the template rejects is an error, not adapted."))
+    var strict = false
 
     func run() throws {
         try reportingErrors {
@@ -80,11 +83,15 @@ struct Template: ParsableCommand {
                 }
                 return date
             } ?? Date()
-            let rendered = try template.renderForGeneration(
-                messagesJSON: try read(messages), addGenerationPrompt: !noGenerationPrompt,
-                bosToken: text("tokenizer.ggml.bos_token_id"), eosToken: text("tokenizer.ggml.eos_token_id"),
-                tools: try tools.map { String(decoding: try read($0), as: UTF8.self) },
-                extraVariables: extra, now: time)
+            let json = try read(messages)
+            let bos = text("tokenizer.ggml.bos_token_id"), eos = text("tokenizer.ggml.eos_token_id")
+            let toolsText = try tools.map { String(decoding: try read($0), as: UTF8.self) }
+            let rendered = strict
+                ? try template.render(messagesJSON: json, addGenerationPrompt: !noGenerationPrompt, bosToken: bos,
+                                      eosToken: eos, tools: toolsText, extraVariables: extra, now: time)
+                : try template.renderForGeneration(messagesJSON: json, addGenerationPrompt: !noGenerationPrompt,
+                                                   bosToken: bos, eosToken: eos, tools: toolsText,
+                                                   extraVariables: extra, now: time)
             FileHandle.standardOutput.write(Data(rendered.utf8))
         }
     }

@@ -25,7 +25,7 @@ import Testing
     }
 
     /// Gemma's template takes no system message and Mistral's no two user turns in a row, nor (either of
-    /// them) an assistant first; the JSON path (`swiftlet template`) renders what the message path
+    /// them) an assistant first (Mistral's takes a system message); the JSON path (`swiftlet template`) renders what the message path
     /// (generation) renders.
     @Test(arguments: ["gemma-it", "mistral-instruct"])
     func theJSONAndMessagePathsAgree(name: String) throws {
@@ -37,7 +37,7 @@ import Testing
             [ChatMessage(role: .developer, content: "Be brief."), ChatMessage(role: .assistant, content: "Hello!"),
              ChatMessage(role: .user, content: "Hi")],
         ]
-        for conversation in conversations {
+        for conversation in conversations where name == "gemma-it" || conversation[0].role != .system {
             #expect(throws: ChatTemplateError.self) {
                 try template.render(messages: conversation, addGenerationPrompt: true, bosToken: "<s>", eosToken: "</s>")
             }
