@@ -1,7 +1,7 @@
 import Synchronization
 import SwiftletChat
 
-/// A conversation with a model. Each ``send(_:options:)`` appends the user's message, streams the reply
+/// A conversation with a model. Each `send(_:options:)` appends the user's message, streams the reply
 /// and appends it to the history when it finishes (a cancelled or failed turn takes its message back);
 /// the model's cache keeps the conversation's prefix, so a turn evaluates only its new tokens.
 ///
@@ -17,7 +17,7 @@ public final class ChatSession: Sendable {
     private let history: Mutex<[ChatMessage]>
 
     /// A conversation on `model` that starts from `history` (a saved conversation, a system message…);
-    /// the next ``send(_:options:)`` continues it. The history is checked when a turn is sent, as
+    /// the next `send(_:options:)` continues it. The history is checked when a turn is sent, as
     /// ``Model/chat(_:options:)`` checks a conversation.
     public init(model: Model, history: [ChatMessage] = []) {
         self.model = model
@@ -35,8 +35,9 @@ public final class ChatSession: Sendable {
 
     /// Answers a tool call the assistant made (its ``GenerationEvent/toolCall(_:)``) with `result`, and
     /// streams the assistant's next reply. Pass the same tools in `options` so it may call again.
-    public func sendToolResult(_ result: String, for call: ChatToolCall,
-                               options: GenerationOptions = GenerationOptions()) throws(SwiftletError) -> GenerationStream {
+    public func sendToolResult(
+        _ result: String, for call: ChatToolCall, options: GenerationOptions = GenerationOptions()
+    ) throws(SwiftletError) -> GenerationStream {
         try send(ChatMessage(role: .tool, content: result, toolCallID: call.id, name: call.name), options: options)
     }
 

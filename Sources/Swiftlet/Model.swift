@@ -92,7 +92,8 @@ public final class Model: Sendable {
     /// Throws ``SwiftletError/modelFile(path:reason:)`` for a file that cannot be read or used,
     /// ``SwiftletError/invalidOption(_:)`` for options out of range,
     /// ``SwiftletError/contextBeyondTraining(requested:trained:)`` and
-    /// ``SwiftletError/insufficientMemory(_:)`` (checked before the KV caches are allocated).
+    /// ``SwiftletError/insufficientMemory(neededBytes:availableBytes:message:)`` (checked before the KV
+    /// caches are allocated).
     public init(path: String, options: LoadOptions = LoadOptions()) throws(SwiftletError) {
         guard (1...64).contains(options.parallel) else {
             throw SwiftletError.invalidOption("parallel must be between 1 and 64, got \(options.parallel)")
@@ -169,7 +170,7 @@ public final class Model: Sendable {
     /// Engine counters (requests, queue depth, tokens, KV-cache bytes…).
     public var metrics: EngineMetrics { scheduler.metrics.withLock { $0 } }
 
-    /// Roles a conversation may use; ``ChatMessage/Role/developer`` is OpenAI's newer name for `system`.
+    /// Roles a conversation may use; `ChatMessage.Role.developer` is OpenAI's newer name for `system`.
     public static let knownRoles: Set<ChatMessage.Role> = [.system, .developer, .user, .assistant, .tool]
 
     /// Renders `messages` with the chat template and tokenizes the result: the template's own text with
@@ -182,7 +183,7 @@ public final class Model: Sendable {
 
     /// The prompt text generation renders for `messages` (before tokenization): the chat template's
     /// output for the conversation, adapted when the template rejects it as given (see
-    /// ``ChatTemplate/adapt(_:)``). `swiftlet template` prints the same text.
+    /// `ChatTemplate.adapt(_:)`). `swiftlet template` prints the same text.
     public func promptText(for messages: [ChatMessage], addGenerationPrompt: Bool = true,
                            variables: [String: JSONValue] = [:]) throws(SwiftletError) -> String {
         try prompt(for: messages, addGenerationPrompt: addGenerationPrompt, tools: nil, variables: variables).text
@@ -284,8 +285,9 @@ public final class Model: Sendable {
     ///     """#)
     /// let t = try await model.respond(Title.self, to: messages, schema: schema)
     /// ```
-    public func respond<T: Decodable>(_ type: T.Type, to messages: [ChatMessage], schema: JSONValue,
-                                      options: GenerationOptions = GenerationOptions()) async throws(SwiftletError) -> T {
+    public func respond<T: Decodable>(
+        _ type: T.Type, to messages: [ChatMessage], schema: JSONValue, options: GenerationOptions = GenerationOptions()
+    ) async throws(SwiftletError) -> T {
         var options = options
         options.jsonSchema = schema
         options.grammar = nil

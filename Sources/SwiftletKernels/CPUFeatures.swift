@@ -19,11 +19,7 @@ public enum CPUFeatures {
     /// The required extensions the CPU lacks, as listed in /proc/cpuinfo's flags; empty when all are
     /// there, or when the flags cannot be read (other systems: the check is then skipped).
     public static func missingFeatures() -> [String] {
-        guard !required.isEmpty,
-              let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let line = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
-        else { return [] }
-        let flags = Set(line.split(separator: ":").last.map { $0.split(separator: " ").map(String.init) } ?? [])
+        guard !required.isEmpty, let flags = cpuFlags() else { return [] }
         return required.filter { !flags.contains($0) }
     }
 }

@@ -80,7 +80,8 @@ public struct MemoryBudget: Sendable, Equatable {
     static func addressSpaceLimitNow() -> Int? {
         #if canImport(Glibc)
         var limit = rlimit()
-        guard getrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max  // RLIM_INFINITY
+        // RLIM_INFINITY is all bits set.
+        guard getrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max
         else { return nil }
         return limit.rlim_cur > UInt(Int.max) ? nil : Int(limit.rlim_cur)
         #else
