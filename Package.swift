@@ -34,6 +34,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.24.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        // `swift package generate-documentation --target Swiftlet` (the DocC catalog in Sources/Swiftlet).
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
     ],
     targets: [
         .target(name: "SwiftletGGUF"),
@@ -49,7 +51,11 @@ let package = Package(
         .target(name: "SwiftletChat", dependencies: ["SwiftletGrammar"]),
         .target(
             name: "Swiftlet",
-            dependencies: ["SwiftletGGUF", "SwiftletTokenizer", "SwiftletKVCache", "SwiftletSampling", "SwiftletGrammar", "SwiftletChat", "SwiftletModel"]
+            dependencies: [
+                "SwiftletGGUF", "SwiftletKernels", "SwiftletTokenizer", "SwiftletKVCache", "SwiftletSampling",
+                "SwiftletGrammar", "SwiftletChat", "SwiftletModel",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .target(name: "SwiftletProvider", dependencies: ["Swiftlet"]),
         .target(
@@ -115,7 +121,13 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
-        .testTarget(name: "SwiftletTests", dependencies: ["Swiftlet", "SwiftletTestSupport"]),
+        .testTarget(
+            name: "SwiftletTests",
+            dependencies: [
+                "Swiftlet", "SwiftletModel", "SwiftletGGUF", "SwiftletTokenizer", "SwiftletTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

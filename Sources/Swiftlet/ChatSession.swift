@@ -1,14 +1,25 @@
 import Synchronization
 import SwiftletChat
 
-/// A conversation with a model. Each ``send(_:options:)`` appends the user's message, streams the reply
+/// A conversation with a model. Each `send(_:options:)` appends the user's message, streams the reply
 /// and appends it to the history when it finishes (a cancelled or failed turn takes its message back);
 /// the model's cache keeps the conversation's prefix, so a turn evaluates only its new tokens.
+///
+/// ```swift
+/// let saved: [ChatMessage] = try JSONDecoder().decode([ChatMessage].self, from: data)
+/// let session = ChatSession(model: model, history: saved)   // or model.session(history: saved)
+/// for try await event in try session.send("And then?") { … }
+/// let toSave = try JSONEncoder().encode(session.messages)
+/// ```
 public final class ChatSession: Sendable {
+    /// The model the conversation runs on.
     public let model: Model
     private let history: Mutex<[ChatMessage]>
 
-    init(model: Model, history: [ChatMessage]) {
+    /// A conversation on `model` that starts from `history` (a saved conversation, a system message…);
+    /// the next `send(_:options:)` continues it. The history is checked when a turn is sent, as
+    /// ``Model/chat(_:options:)`` checks a conversation.
+    public init(model: Model, history: [ChatMessage] = []) {
         self.model = model
         self.history = Mutex(history)
     }
@@ -17,28 +28,30 @@ public final class ChatSession: Sendable {
     public var messages: [ChatMessage] { history.withLock { $0 } }
 
     /// Sends `text` as the user's next message and streams the assistant's reply.
-    public func send(_ text: String, options: GenerationOptions = GenerationOptions()) throws -> GenerationStream {
-        try send(ChatMessage(role: "user", content: text), options: options)
+    public func send(_ text: String,
+                     options: GenerationOptions = GenerationOptions()) throws(SwiftletError) -> GenerationStream {
+        try send(ChatMessage(role: .user, content: text), options: options)
     }
 
     /// Answers a tool call the assistant made (its ``GenerationEvent/toolCall(_:)``) with `result`, and
     /// streams the assistant's next reply. Pass the same tools in `options` so it may call again.
-    public func sendToolResult(_ result: String, for call: ChatToolCall,
-                               options: GenerationOptions = GenerationOptions()) throws -> GenerationStream {
-        try send(ChatMessage(role: "tool", content: result, toolCallID: call.id, name: call.name), options: options)
+    public func sendToolResult(
+        _ result: String, for call: ChatToolCall, options: GenerationOptions = GenerationOptions()
+    ) throws(SwiftletError) -> GenerationStream {
+        try send(ChatMessage(role: .tool, content: result, toolCallID: call.id, name: call.name), options: options)
     }
 
     /// Appends `message` (a user turn, a tool result…) and streams the assistant's reply; the reply, with
     /// its tool calls and reasoning, joins the history when it finishes. A message that cannot be sent
     /// (the request fails before generating) is taken back out.
     public func send(_ message: ChatMessage,
-                     options: GenerationOptions = GenerationOptions()) throws -> GenerationStream {
+                     options: GenerationOptions = GenerationOptions()) throws(SwiftletError) -> GenerationStream {
         let conversation = history.withLock { history -> [ChatMessage] in
             history.append(message)
             return history
         }
         let upstream: GenerationStream
-        do {
+        do throws(SwiftletError) {
             upstream = try model.chat(conversation, options: options)
         } catch {
             history.withLock { _ = $0.popLast() }
@@ -61,7 +74,7 @@ public final class ChatSession: Sendable {
                         self.takeBack(message)
                     case .finished:
                         answered = true
-                        let reply = ChatMessage(role: "assistant", content: reply,
+                        let reply = ChatMessage(role: .assistant, content: reply,
                                                 toolCalls: calls.isEmpty ? nil : calls,
                                                 reasoningContent: reasoning.isEmpty ? nil : reasoning)
                         self.history.withLock { $0.append(reply) }

@@ -115,9 +115,12 @@ public struct ToolCallDelta: Sendable, Equatable {
 /// The generation stops within one token, and its sequence is freed, when the consuming task is
 /// cancelled, when the consumer stops iterating (leaves its `for try await` loop early, or its iterator
 /// is released), or when ``cancel()`` is called.
+///
+/// Iterating throws only ``SwiftletError`` (``SwiftletError/engine(_:)`` when the forward pass fails
+/// mid-generation); errors found before generation starts are thrown by the call that returns the stream.
 public struct GenerationStream: AsyncSequence, Sendable {
     public typealias Element = GenerationEvent
-    public typealias Failure = any Error
+    public typealias Failure = SwiftletError
 
     let base: AsyncThrowingStream<GenerationEvent, any Error>
     let stop: @Sendable () -> Void
@@ -138,7 +141,14 @@ public struct GenerationStream: AsyncSequence, Sendable {
         var base: AsyncThrowingStream<GenerationEvent, any Error>.AsyncIterator
         let stopper: Stopper
 
-        public mutating func next() async throws -> GenerationEvent? { try await base.next() }
+        public mutating func next() async throws(SwiftletError) -> GenerationEvent? {
+            do { return try await base.next() } catch { throw SwiftletError.wrapping(error) }
+        }
+
+        public mutating func next(isolation actor: isolated (any Actor)?) async throws(SwiftletError)
+            -> GenerationEvent? {
+            do { return try await base.next(isolation: actor) } catch { throw SwiftletError.wrapping(error) }
+        }
     }
 
     /// Stops the generation when the last iterator holding it goes away.

@@ -1,8 +1,10 @@
 import Foundation
+import Logging
 import Synchronization
 @_exported import SwiftletChat
 @_exported import SwiftletGrammar
 import SwiftletGGUF
+import SwiftletKernels
 import SwiftletModel
 @_exported import SwiftletSampling
 import SwiftletTokenizer
@@ -13,12 +15,14 @@ import SwiftletTokenizer
 /// import Swiftlet
 ///
 /// let model = try await Swiftlet.Model.load("SmolLM2-135M-Instruct.Q4_1.gguf")
-/// for try await event in try model.chat([ChatMessage(role: "user", content: "Hello!")]) {
+/// for try await event in try model.chat([ChatMessage(role: .user, content: "Hello!")]) {
 ///     if case .text(let delta) = event { print(delta, terminator: "") }
 /// }
 /// ```
 /// One `Model` serves many concurrent generations: each runs in one of `parallel` sequences with its own
 /// KV cache; further requests wait their turn in a first-come, first-served queue.
+///
+/// Every throwing function throws ``SwiftletError``.
 public final class Model: Sendable {
     /// Options fixed at load time.
     public struct LoadOptions: Sendable {
@@ -29,12 +33,21 @@ public final class Model: Sendable {
         public var parallel: Int
         /// Threads for the matrix products.
         public var threads: Int
+        /// Whether `contextLength` may exceed the context the model was trained for (its metadata's
+        /// `context_length`); past it, most models' output degrades, so a longer context is refused
+        /// (``SwiftletError/contextBeyondTraining(requested:trained:)``) unless this is set.
+        public var allowContextBeyondTraining: Bool
+        /// Where the library's warnings go (an unknown pre-tokenizer, kernels slower than the CPU allows…).
+        public var logger: Logger
 
         /// Options with the given values; the defaults suit one conversation on a two-core machine.
-        public init(contextLength: Int? = nil, parallel: Int = 1, threads: Int = 2) {
+        public init(contextLength: Int? = nil, parallel: Int = 1, threads: Int = 2,
+                    allowContextBeyondTraining: Bool = false, logger: Logger = Logger(label: "swiftlet")) {
             self.contextLength = contextLength
             self.parallel = parallel
             self.threads = threads
+            self.allowContextBeyondTraining = allowContextBeyondTraining
+            self.logger = logger
         }
     }
 
@@ -50,8 +63,8 @@ public final class Model: Sendable {
     public let template: ChatTemplate
     /// Whether the template came from the model file (false: the ChatML fallback).
     public let hasOwnTemplate: Bool
-    /// The underlying forward pass.
-    public let network: SwiftletModel.Model
+    /// The forward pass (internal: the lower layer's types stay out of the facade's API).
+    let network: SwiftletModel.Transformer
     /// Token ids that end a generation (declared EOS/EOT/EOM plus known end-of-turn markers).
     public let endOfGenerationIDs: Set<Int>
     let scheduler: Scheduler
@@ -62,30 +75,56 @@ public final class Model: Sendable {
     public let chatStopStrings: [String]
     /// How the template's model writes tool calls and reasoning (detected from the template).
     public let outputFormat: ChatOutputFormat
+    /// Where warnings go (``LoadOptions/logger``).
+    let logger: Logger
     /// Every token's bytes for grammars, built on the first constrained request.
     private let grammarTokens = Mutex<GrammarVocabulary?>(nil)
 
     /// Loads the GGUF model at `path`, off the caller's executor.
-    public static func load(_ path: String, options: LoadOptions = LoadOptions()) async throws -> Model {
-        try await Task.detached(priority: .userInitiated) { try Model(path: path, options: options) }.value
+    public static func load(_ path: String, options: LoadOptions = LoadOptions()) async throws(SwiftletError) -> Model {
+        try await Task.detached(priority: .userInitiated) {
+            Result { () throws(SwiftletError) in try Model(path: path, options: options) }
+        }.value.get()
     }
 
     /// Loads the GGUF model at `path` synchronously.
-    public init(path: String, options: LoadOptions = LoadOptions()) throws {
+    ///
+    /// Throws ``SwiftletError/modelFile(path:reason:)`` for a file that cannot be read or used,
+    /// ``SwiftletError/invalidOption(_:)`` for options out of range,
+    /// ``SwiftletError/contextBeyondTraining(requested:trained:)`` and
+    /// ``SwiftletError/insufficientMemory(neededBytes:availableBytes:message:)`` (checked before the KV
+    /// caches are allocated).
+    public init(path: String, options: LoadOptions = LoadOptions()) throws(SwiftletError) {
         guard (1...64).contains(options.parallel) else {
             throw SwiftletError.invalidOption("parallel must be between 1 and 64, got \(options.parallel)")
         }
         guard (1...256).contains(options.threads) else {
             throw SwiftletError.invalidOption("threads must be between 1 and 256, got \(options.threads)")
         }
-        let file = try GGUFFile(path: path)
-        let network = try SwiftletModel.Model(file: file, threads: options.threads)
+        let file: GGUFFile
+        let network: SwiftletModel.Transformer
+        let tokenizer: Tokenizer
+        do {
+            file = try GGUFFile(path: path)
+            network = try SwiftletModel.Transformer(file: file, threads: options.threads)
+            tokenizer = try Tokenizer(metadata: file.metadata)
+        } catch {
+            throw .modelFile(path: path, reason: String(describing: error))
+        }
         let trained = network.config.trainedContextLength
         let context = options.contextLength ?? min(trained > 0 ? trained : 4096, 4096)
         guard context >= 16, context <= 1 << 20 else {
             throw SwiftletError.invalidOption("context length must be between 16 and 1048576, got \(context)")
         }
-        let tokenizer = try Tokenizer(metadata: file.metadata)
+        do throws(ModelError) {
+            try network.checkContext(context, allowBeyondTraining: options.allowContextBeyondTraining)
+            try network.checkMemory(context: context, sequences: options.parallel)
+        } catch {
+            throw SwiftletError(error)
+        }
+        logger = options.logger
+        for warning in tokenizer.warnings { logger.warning("\(warning)", metadata: ["model": "\(path)"]) }
+        if let warning = CPUFeatures.portableKernelsWarning() { logger.warning("\(warning)") }
         let md = file.metadata
         endOfGenerationIDs = EndOfGeneration.tokenIDs(
             tokens: md["tokenizer.ggml.tokens"]?.typedArray?.strings ?? [],
@@ -112,8 +151,12 @@ public final class Model: Sendable {
         chatStopStrings = !hasOwnTemplate && !(imEnd.count == 1 && endOfGenerationIDs.contains(imEnd[0]))
             ? ["<|im_end|>"] : []
         outputFormat = ChatOutputFormat(templateSource: hasOwnTemplate ? template.source : "")
-        scheduler = try Scheduler(model: network, tokenizer: tokenizer, endOfGeneration: endOfGenerationIDs,
-                                  context: context, parallel: options.parallel)
+        do throws(ModelError) {
+            scheduler = try Scheduler(model: network, tokenizer: tokenizer, endOfGeneration: endOfGenerationIDs,
+                                      context: context, parallel: options.parallel)
+        } catch {
+            throw SwiftletError(error)
+        }
     }
 
     deinit { scheduler.shutdown() }
@@ -127,31 +170,36 @@ public final class Model: Sendable {
     /// Engine counters (requests, queue depth, tokens, KV-cache bytes…).
     public var metrics: EngineMetrics { scheduler.metrics.withLock { $0 } }
 
-    /// Roles a conversation may use; `developer` is OpenAI's newer name for `system`.
-    public static let knownRoles: Set<String> = ["system", "developer", "user", "assistant", "tool"]
+    /// Roles a conversation may use; `ChatMessage.Role.developer` is OpenAI's newer name for `system`.
+    public static let knownRoles: Set<ChatMessage.Role> = [.system, .developer, .user, .assistant, .tool]
 
     /// Renders `messages` with the chat template and tokenizes the result: the template's own text with
     /// control tokens parsed, message content without (a user who types `<|im_start|>` gets those
     /// characters, not the token). A BOS the template writes is not doubled by the automatic one.
-    public func promptTokens(for messages: [ChatMessage], addGenerationPrompt: Bool = true) throws -> [Int] {
+    public func promptTokens(for messages: [ChatMessage],
+                             addGenerationPrompt: Bool = true) throws(SwiftletError) -> [Int] {
         try prompt(for: messages, addGenerationPrompt: addGenerationPrompt, tools: nil, variables: [:]).tokens
     }
 
-    /// The rendered prompt's tokens, and whether its text ends inside an open reasoning block (a template
-    /// that starts the answer with `<think>`).
+    /// The prompt text generation renders for `messages` (before tokenization): the chat template's
+    /// output for the conversation, adapted when the template rejects it as given (see
+    /// `ChatTemplate.adapt(_:)`). `swiftlet template` prints the same text.
+    public func promptText(for messages: [ChatMessage], addGenerationPrompt: Bool = true,
+                           variables: [String: JSONValue] = [:]) throws(SwiftletError) -> String {
+        try prompt(for: messages, addGenerationPrompt: addGenerationPrompt, tools: nil, variables: variables).text
+    }
+
+    /// The rendered prompt's tokens and text.
     func prompt(for messages: [ChatMessage], addGenerationPrompt: Bool, tools: JSONValue?,
-                variables: [String: JSONValue]) throws -> (tokens: [Int], text: String) {
+                variables: [String: JSONValue]) throws(SwiftletError) -> (tokens: [Int], text: String) {
         guard !messages.isEmpty else { throw SwiftletError.emptyConversation }
-        var conversation = messages
-        for i in conversation.indices {
-            let role = conversation[i].role
-            guard Model.knownRoles.contains(role) else { throw SwiftletError.unknownRole(role) }
-            if role == "developer" { conversation[i].role = "system" }
+        if let unknown = messages.first(where: { !Model.knownRoles.contains($0.role) }) {
+            throw SwiftletError.unknownRole(unknown.role.rawValue)
         }
         let segments: [RenderedSegment]
         do {
-            segments = try template.renderAdapting(
-                messages: conversation, addGenerationPrompt: addGenerationPrompt,
+            segments = try template.renderForGeneration(
+                messages: messages, addGenerationPrompt: addGenerationPrompt,
                 bosToken: bosText, eosToken: eosText, tools: tools?.jsonText,
                 extraVariables: variables.mapValues(\.jsonText))
         } catch {
@@ -170,7 +218,8 @@ public final class Model: Sendable {
     /// then yields text deltas (reasoning and tool calls as their own events) and ends with a
     /// ``GenerationEvent/finished(_:)`` summary. Cancelling the consuming task stops generation within one
     /// token and frees its sequence.
-    public func chat(_ messages: [ChatMessage], options: GenerationOptions = GenerationOptions()) throws -> GenerationStream {
+    public func chat(_ messages: [ChatMessage],
+                     options: GenerationOptions = GenerationOptions()) throws(SwiftletError) -> GenerationStream {
         var options = options
         options.stop += chatStopStrings
         let offered = options.toolChoice == .none ? [] : options.tools
@@ -211,7 +260,8 @@ public final class Model: Sendable {
     }
 
     /// Continues raw `prompt` text (no chat template; BOS per the model's metadata, special tokens parsed).
-    public func complete(_ prompt: String, options: GenerationOptions = GenerationOptions()) throws -> GenerationStream {
+    public func complete(_ prompt: String,
+                         options: GenerationOptions = GenerationOptions()) throws(SwiftletError) -> GenerationStream {
         guard !prompt.isEmpty else { throw SwiftletError.emptyPrompt }
         try refuseTools(options)
         return try scheduler.submit(prompt: tokenizer.encode(prompt), options: options,
@@ -219,7 +269,8 @@ public final class Model: Sendable {
     }
 
     /// Generates from an already tokenized `prompt`.
-    public func generate(tokens prompt: [Int], options: GenerationOptions = GenerationOptions()) throws -> GenerationStream {
+    public func generate(tokens prompt: [Int],
+                         options: GenerationOptions = GenerationOptions()) throws(SwiftletError) -> GenerationStream {
         try refuseTools(options)
         return try scheduler.submit(prompt: prompt, options: options,
                                     output: GenerationOutput(grammar: try matcher(for: options)))
@@ -234,8 +285,9 @@ public final class Model: Sendable {
     ///     """#)
     /// let t = try await model.respond(Title.self, to: messages, schema: schema)
     /// ```
-    public func respond<T: Decodable>(_ type: T.Type, to messages: [ChatMessage], schema: JSONValue,
-                                      options: GenerationOptions = GenerationOptions()) async throws -> T {
+    public func respond<T: Decodable>(
+        _ type: T.Type, to messages: [ChatMessage], schema: JSONValue, options: GenerationOptions = GenerationOptions()
+    ) async throws(SwiftletError) -> T {
         var options = options
         options.jsonSchema = schema
         options.grammar = nil
@@ -257,7 +309,7 @@ public final class Model: Sendable {
 
     /// How tool calls are constrained for this request (nil when no tools are offered).
     private func toolPlan(_ offered: [ToolDefinition], syntax: ChatOutputSyntax,
-                          options: GenerationOptions) throws -> ToolCallPlan? {
+                          options: GenerationOptions) throws(SwiftletError) -> ToolCallPlan? {
         guard !offered.isEmpty else { return nil }
         do {
             return try ToolCallPlan.make(syntax: syntax, tools: offered, choice: options.toolChoice,
@@ -267,14 +319,14 @@ public final class Model: Sendable {
         }
     }
 
-    private func refuseTools(_ options: GenerationOptions) throws {
+    private func refuseTools(_ options: GenerationOptions) throws(SwiftletError) {
         guard options.tools.isEmpty || options.toolChoice == .none else {
             throw SwiftletError.invalidOption("tools need a chat (a chat template), not a raw completion")
         }
     }
 
     /// The matcher for the grammar or JSON schema `options` ask for, if any.
-    private func matcher(for options: GenerationOptions) throws -> GrammarMatcher? {
+    private func matcher(for options: GenerationOptions) throws(SwiftletError) -> GrammarMatcher? {
         if options.grammar != nil, options.jsonSchema != nil {
             throw SwiftletError.invalidOption("give a grammar or a JSON schema, not both")
         }
@@ -287,7 +339,7 @@ public final class Model: Sendable {
         return try matcher(gbnf, triggers: [])
     }
 
-    private func matcher(_ gbnf: String, triggers: [GrammarTrigger]) throws -> GrammarMatcher {
+    private func matcher(_ gbnf: String, triggers: [GrammarTrigger]) throws(SwiftletError) -> GrammarMatcher {
         do {
             let grammar = try Grammar(gbnf, tokenizer: tokenizer)
             let vocabulary = grammarTokens.withLock { cached in
@@ -305,10 +357,11 @@ public final class Model: Sendable {
 
     /// A conversation that keeps its history; each turn reuses the cached prefix of the previous ones.
     public func session(system: String? = nil) -> ChatSession {
-        ChatSession(model: self, history: system.map { [ChatMessage(role: "system", content: $0)] } ?? [])
+        ChatSession(model: self, history: system.map { [ChatMessage(role: .system, content: $0)] } ?? [])
     }
 
-    /// A conversation that continues `history` (a saved one, say).
+    /// A conversation that continues `history` (a saved one, say); the same as
+    /// ``ChatSession/init(model:history:)``.
     public func session(history: [ChatMessage]) -> ChatSession {
         ChatSession(model: self, history: history)
     }

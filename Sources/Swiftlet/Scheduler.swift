@@ -17,7 +17,7 @@ import SwiftletTokenizer
 final class Scheduler: @unchecked Sendable {
     // @unchecked: all mutable state is guarded by `condition`, except each slot's cache, which only the
     // scheduler thread touches.
-    let model: SwiftletModel.Model
+    let model: SwiftletModel.Transformer
     let tokenizer: Tokenizer
     let endOfGeneration: Set<Int>
     let context: Int
@@ -80,12 +80,15 @@ final class Scheduler: @unchecked Sendable {
         }
     }
 
-    init(model: SwiftletModel.Model, tokenizer: Tokenizer, endOfGeneration: Set<Int>, context: Int, parallel: Int) throws {
+    init(model: SwiftletModel.Transformer, tokenizer: Tokenizer, endOfGeneration: Set<Int>, context: Int,
+         parallel: Int) throws(ModelError) {
         self.model = model
         self.tokenizer = tokenizer
         self.endOfGeneration = endOfGeneration
         self.context = context
-        slots = try (0..<parallel).map { _ in Slot(cache: try model.makeCache(context: context)) }
+        var slots: [Slot] = []
+        for _ in 0..<parallel { slots.append(Slot(cache: try model.makeCache(context: context))) }
+        self.slots = slots
         metrics.withLock { m in m.kvCacheBytes = slots.reduce(0) { $0 + $1.sequence.cache.byteCount } }
         // The thread holds the scheduler until `shutdown()` ends its loop.
         let thread = Thread { self.run() }
@@ -96,7 +99,7 @@ final class Scheduler: @unchecked Sendable {
 
     /// Queues a generation of `prompt` and returns its event stream.
     func submit(prompt: [Int], options: GenerationOptions,
-                output: GenerationOutput = GenerationOutput()) throws -> GenerationStream {
+                output: GenerationOutput = GenerationOutput()) throws(SwiftletError) -> GenerationStream {
         guard !prompt.isEmpty else { throw SwiftletError.emptyPrompt }
         guard prompt.count < context else {
             throw SwiftletError.contextLengthExceeded(promptTokens: prompt.count, contextLength: context)

@@ -1,4 +1,8 @@
-/// Errors of the facade: what a caller asked for that cannot be done.
+import SwiftletModel
+
+/// Errors of the facade: what a caller asked for that cannot be done. Every throwing function of
+/// ``Model`` and ``ChatSession`` throws this type; the lower layers' errors arrive as one of its cases
+/// with their message.
 public enum SwiftletError: Error, Sendable, Equatable, CustomStringConvertible {
     case emptyConversation
     case emptyPrompt
@@ -6,9 +10,36 @@ public enum SwiftletError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidOption(String)
     case unknownRole(String)
     case template(String)
+    /// The model file cannot be read or used: not a GGUF file, an unsupported architecture, a missing
+    /// tensor, a tokenizer it does not describe…
+    case modelFile(path: String, reason: String)
+    /// A context longer than the model was trained for, without
+    /// ``Model/LoadOptions/allowContextBeyondTraining``.
+    case contextBeyondTraining(requested: Int, trained: Int)
+    /// The KV caches (and scratch memory) the options ask for do not fit in the memory available; checked
+    /// before allocating. The message names the bytes needed and available.
+    case insufficientMemory(neededBytes: Int, availableBytes: Int, message: String)
     case engine(String)
     /// The model's answer is not what was asked for (``Model/respond(_:to:schema:options:)``).
     case invalidOutput(String)
+
+    /// The facade's case for a lower layer's error.
+    init(_ error: ModelError) {
+        switch error {
+        case .insufficientMemory(let s):
+            self = .insufficientMemory(neededBytes: s.neededBytes, availableBytes: s.availableBytes,
+                                       message: s.description)
+        case .contextBeyondTraining(let requested, let trained):
+            self = .contextBeyondTraining(requested: requested, trained: trained)
+        default:
+            self = .engine(error.description)
+        }
+    }
+
+    /// `error` itself when it is a `SwiftletError`, else an ``engine(_:)`` error with its message.
+    static func wrapping(_ error: any Error) -> SwiftletError {
+        error as? SwiftletError ?? .engine(String(describing: error))
+    }
 
     public var description: String {
         switch self {
@@ -24,6 +55,13 @@ public enum SwiftletError: Error, Sendable, Equatable, CustomStringConvertible {
             "unknown message role '\(role)' (expected system, developer, user, assistant or tool)"
         case .template(let message):
             "chat template error: \(message)"
+        case .modelFile(let path, let reason):
+            "cannot load \(path): \(reason)"
+        case .contextBeyondTraining(let requested, let trained):
+            "a context of \(requested) tokens exceeds the \(trained) tokens the model was trained for; "
+                + "allow it explicitly (LoadOptions.allowContextBeyondTraining, --ctx-beyond-training) to go on"
+        case .insufficientMemory(_, _, let message):
+            "not enough memory: \(message)"
         case .engine(let message):
             "engine error: \(message)"
         case .invalidOutput(let message):

@@ -7,8 +7,9 @@
 /// `reasoning_content`, `name`, `tool_call_id` and `tool_calls` only when set and not empty, so
 /// templates can test `message.tool_calls is defined`.
 public struct ChatMessage: Sendable, Equatable, Codable {
-    /// `system`, `user`, `assistant`, `tool` (templates decide which they accept).
-    public var role: String
+    /// Who speaks: ``Role/system``, ``Role/user``, ``Role/assistant``, ``Role/tool`` or another name
+    /// (templates decide which they accept; they see the role's name).
+    public var role: Role
     /// The message's text (`""` for an assistant message that only calls tools).
     public var content: String
     /// The tools an assistant message calls, in order (`message.tool_calls`).
@@ -21,13 +22,13 @@ public struct ChatMessage: Sendable, Equatable, Codable {
     public var reasoningContent: String?
 
     /// A message with the given role and text.
-    public init(role: String, content: String) {
+    public init(role: Role, content: String) {
         self.role = role
         self.content = content
     }
 
     /// A message with every field; those left `nil` are absent from what the template sees.
-    public init(role: String, content: String, toolCalls: [ChatToolCall]? = nil, toolCallID: String? = nil,
+    public init(role: Role, content: String, toolCalls: [ChatToolCall]? = nil, toolCallID: String? = nil,
                 name: String? = nil, reasoningContent: String? = nil) {
         self.role = role
         self.content = content

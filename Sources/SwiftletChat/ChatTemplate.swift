@@ -28,13 +28,13 @@ public struct RenderedSegment: Sendable, Equatable {
 ///
 /// ```swift
 /// let template = try ChatTemplate(source: file.metadata["tokenizer.chat_template"]?.string ?? "")
-/// let prompt = try template.render(messages: [ChatMessage(role: "user", content: "Hi")],
+/// let prompt = try template.render(messages: [ChatMessage(role: .user, content: "Hi")],
 ///                                  addGenerationPrompt: true, bosToken: "<s>", eosToken: "</s>")
 /// let call = ChatToolCall(id: "call_1", name: "get_weather", arguments: #"{"city": "Paris"}"#)
 /// let withTools = try template.render(
-///     messages: [ChatMessage(role: "user", content: "Weather in Paris?"),
-///                ChatMessage(role: "assistant", content: "", toolCalls: [call]),
-///                ChatMessage(role: "tool", content: #"{"temp": 21}"#, toolCallID: "call_1")],
+///     messages: [ChatMessage(role: .user, content: "Weather in Paris?"),
+///                ChatMessage(role: .assistant, content: "", toolCalls: [call]),
+///                ChatMessage(role: .tool, content: #"{"temp": 21}"#, toolCallID: "call_1")],
 ///     addGenerationPrompt: true, bosToken: "<s>", eosToken: "</s>",
 ///     tools: toolsJSON, extraVariables: ["enable_thinking": "false"])
 /// ```
@@ -133,69 +133,7 @@ public struct ChatTemplate: @unchecked Sendable {
             .map(\.text).joined()
     }
 
-    /// Renders as
-    /// ``renderSegments(messages:addGenerationPrompt:bosToken:eosToken:tools:extraVariables:now:)``, but
-    /// when the template rejects the conversation (it allows no system message, or demands strict
-    /// user/assistant alternation), renders it again adapted (see ``adapt(_:)``). Throws the original
-    /// error if that fails too.
-    public func renderAdapting(messages: [ChatMessage], addGenerationPrompt: Bool, bosToken: String, eosToken: String,
-                               tools: String? = nil, extraVariables: [String: String] = [:],
-                               now: Date = Date()) throws(ChatTemplateError) -> [RenderedSegment] {
-        do {
-            return try renderSegments(messages: messages, addGenerationPrompt: addGenerationPrompt, bosToken: bosToken,
-                                      eosToken: eosToken, tools: tools, extraVariables: extraVariables, now: now)
-        } catch {
-            // Input the template never saw cannot be mended by changing the conversation.
-            if case .invalidInput = error { throw error }
-            let adapted = ChatTemplate.adapt(messages)
-            guard adapted != messages,
-                  let segments = try? renderSegments(messages: adapted, addGenerationPrompt: addGenerationPrompt,
-                                                     bosToken: bosToken, eosToken: eosToken, tools: tools,
-                                                     extraVariables: extraVariables, now: now)
-            else { throw error }
-            return segments
-        }
-    }
-
-    /// The conversation with system messages folded into the first user turn and same-role runs merged:
-    /// their non-empty contents joined by a blank line, their tool calls kept in order, their reasoning
-    /// joined. Tool results are never merged (each answers its own call); the other tool fields are kept.
-    public static func adapt(_ messages: [ChatMessage]) -> [ChatMessage] {
-        func joined(_ a: String?, _ b: String?) -> String? {
-            switch (a.flatMap { $0.isEmpty ? nil : $0 }, b.flatMap { $0.isEmpty ? nil : $0 }) {
-            case (let x?, let y?): x + "\n\n" + y
-            case (let x?, nil): x
-            case (nil, let y?): y
-            case (nil, nil): a ?? b
-            }
-        }
-        let system = messages.filter { $0.role == "system" }.map(\.content)
-        var rest = messages.filter { $0.role != "system" }
-        if !system.isEmpty {
-            let text = system.joined(separator: "\n\n")
-            if let i = rest.firstIndex(where: { $0.role == "user" }) {
-                rest[i].content = text + "\n\n" + rest[i].content
-            } else {
-                rest.insert(ChatMessage(role: "user", content: text), at: 0)
-            }
-        }
-        var merged: [ChatMessage] = []
-        for m in rest {
-            guard var last = merged.last, last.role == m.role, m.role != "tool" else {
-                merged.append(m)
-                continue
-            }
-            last.content = joined(last.content, m.content) ?? ""
-            last.reasoningContent = joined(last.reasoningContent, m.reasoningContent)
-            if let calls = m.toolCalls { last.toolCalls = (last.toolCalls ?? []) + calls }
-            last.name = last.name ?? m.name
-            last.toolCallID = last.toolCallID ?? m.toolCallID
-            merged[merged.count - 1] = last
-        }
-        return merged
-    }
-
-    private func run(messages: JinjaValue, addGenerationPrompt: Bool, bosToken: String, eosToken: String,
+    func run(messages: JinjaValue, addGenerationPrompt: Bool, bosToken: String, eosToken: String,
                      tools: String?, extraVariables: [String: String],
                      now: Date) throws(ChatTemplateError) -> [RenderedSegment] {
         // What Hugging Face's apply_chat_template gives (llama.cpp's common_chat_template_direct_apply_impl

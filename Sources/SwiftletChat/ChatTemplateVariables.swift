@@ -8,7 +8,7 @@ enum ChatTemplateVariables {
     /// Text that came from the conversation is marked as content (see ``RenderedSegment``).
     /// `objectArguments`: the template reads tool-call arguments as objects (see ``toolCall(_:objectArguments:)``).
     static func message(_ m: ChatMessage, objectArguments: Bool) -> JinjaValue {
-        var d = JinjaDict([("role", .string(m.role)), ("content", .string(m.content, isContent: true))])
+        var d = JinjaDict([("role", .string(m.role.rawValue)), ("content", .string(m.content, isContent: true))])
         if let r = m.reasoningContent, !r.isEmpty { d["reasoning_content"] = .string(r, isContent: true) }
         if let n = m.name, !n.isEmpty { d["name"] = .string(n, isContent: true) }
         if let id = m.toolCallID, !id.isEmpty { d["tool_call_id"] = .string(id, isContent: true) }

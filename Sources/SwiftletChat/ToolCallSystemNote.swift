@@ -42,11 +42,11 @@ public enum ToolCallSystemNote {
     /// `messages` with `note` added to the system message (minja's `chat_template::add_system`).
     public static func adding(_ note: String, to messages: [ChatMessage]) -> [ChatMessage] {
         var result = messages
-        if var first = result.first, first.role == "system" {
+        if var first = result.first, first.role == .system {
             first.content += "\n\n" + note
             result[0] = first
         } else {
-            result.insert(ChatMessage(role: "system", content: note), at: 0)
+            result.insert(ChatMessage(role: .system, content: note), at: 0)
         }
         return result
     }

@@ -18,7 +18,7 @@ public let kernelsUseAVX2 = true
 }
 
 @inline(__always) private func horizontalSum(_ v: __m256) -> Float {
-    let v8 = unsafeBitCast(v, to: SIMD8<Float>.self)
+    let v8 = v
     let s4 = v8.lowHalf + v8.highHalf
     let s2 = s4.lowHalf + s4.highHalf
     return s2[0] + s2[1]
@@ -26,7 +26,7 @@ public let kernelsUseAVX2 = true
 
 /// The two F16 values at `p` (a block's d and m, or d twice when only one is used), as floats.
 @inline(__always) private func twoHalves(_ p: UnsafeRawPointer) -> SIMD4<Float> {
-    unsafeBitCast(_mm_cvtph_ps(_mm_cvtsi32_si128(Int32(bitPattern: p.loadUnaligned(as: UInt32.self)))), to: SIMD4<Float>.self)
+    _mm_cvtph_ps(_mm_cvtsi32_si128(Int32(bitPattern: p.loadUnaligned(as: UInt32.self))))
 }
 
 /// 32 nibbles of a 4-bit block as bytes 0…15: low nibbles first, then high nibbles.
@@ -123,7 +123,7 @@ func avx2QuantizeBlock32(_ v: UnsafePointer<Float>, _ q: UnsafeMutablePointer<In
     let signBit = _mm256_set1_ps(-0.0)
     let m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(signBit, x0), _mm256_andnot_ps(signBit, x1)),
                           _mm256_max_ps(_mm256_andnot_ps(signBit, x2), _mm256_andnot_ps(signBit, x3)))
-    let m8 = unsafeBitCast(m, to: SIMD8<Float>.self)
+    let m8 = m
     let m4 = pointwiseMax(m8.lowHalf, m8.highHalf), m2 = pointwiseMax(m4.lowHalf, m4.highHalf)
     let amax = max(m2[0], m2[1])
     let id = _mm256_set1_ps(amax != 0 ? 127 / amax : 0)
@@ -146,7 +146,7 @@ func avx2QuantizeBlock256(_ v: UnsafePointer<Float>, _ q: UnsafeMutablePointer<I
     let signBit = _mm256_set1_ps(-0.0)
     var m = _mm256_setzero_ps()
     for i in 0..<32 { m = _mm256_max_ps(m, _mm256_andnot_ps(signBit, _mm256_loadu_ps(v + 8 &* i))) }
-    let m8 = unsafeBitCast(m, to: SIMD8<Float>.self)
+    let m8 = m
     let m4 = pointwiseMax(m8.lowHalf, m8.highHalf), m2 = pointwiseMax(m4.lowHalf, m4.highHalf)
     let amax = max(m2[0], m2[1])
     guard amax != 0 else {
@@ -402,7 +402,7 @@ func avx2RowNibblesK<K: SuperBlockKind>(_: K.Type, _ w: UnsafeRawPointer, tokens
         for k in 0..<T {
             let da = ad[k &* blocks &+ b], sums16 = sixteenSums(bsums + (k &* (columns / 16) &+ b &* 16))
             // Σ min_j·(Σa over sub-block j): the per-16 sums added in pairs, times the mins, in four lanes.
-            let halves = unsafeBitCast(sums16, to: SIMD4<Int64>.self)
+            let halves = sums16
             let pairs = _mm_hadd_epi16(halves.lowHalf, halves.highHalf)
             let m = unsafeBitCast(_mm_madd_epi16(mins, pairs), to: SIMD4<Int32>.self).wrappedSum()
             if order == .repacked {
@@ -601,7 +601,7 @@ func avx2DotF32(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, count: Int) ->
         acc3 = _mm256_fmadd_ps(_mm256_loadu_ps(f + (i &+ 24)), _mm256_loadu_ps(x + (i &+ 24)), acc3)
         i &+= 32
     }
-    let v = unsafeBitCast(_mm256_add_ps(_mm256_add_ps(acc0, acc2), _mm256_add_ps(acc1, acc3)), to: SIMD8<Float>.self)
+    let v = _mm256_add_ps(_mm256_add_ps(acc0, acc2), _mm256_add_ps(acc1, acc3))
     let t = v.lowHalf + v.highHalf
     var sum = (t[0] + t[1]) + (t[2] + t[3])
     while i < count { sum = sum.addingProduct(f[i], x[i]); i += 1 }
@@ -623,7 +623,7 @@ func avx2DotF16(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, count: Int) ->
         acc3 = _mm256_fmadd_ps(_mm256_cvtph_ps(load128(w + (2 &* i &+ 48))), _mm256_loadu_ps(x + (i &+ 24)), acc3)
         i &+= 32
     }
-    let v = unsafeBitCast(_mm256_add_ps(_mm256_add_ps(acc0, acc2), _mm256_add_ps(acc1, acc3)), to: SIMD8<Float>.self)
+    let v = _mm256_add_ps(_mm256_add_ps(acc0, acc2), _mm256_add_ps(acc1, acc3))
     let t = v.lowHalf + v.highHalf
     var sum = Double((t[0] + t[1]) + (t[2] + t[3]))
     let h = w.assumingMemoryBound(to: Float16.self)

@@ -47,7 +47,7 @@ public func dotHalfPair(_ a: UnsafePointer<Float>, _ b0: UnsafePointer<Float16>,
         i &+= 32
     }
     @inline(__always) func reduce(_ x: InlineArray<4, __m256>) -> Float {
-        let v = unsafeBitCast(_mm256_add_ps(_mm256_add_ps(x[0], x[2]), _mm256_add_ps(x[1], x[3])), to: SIMD8<Float>.self)
+        let v = _mm256_add_ps(_mm256_add_ps(x[0], x[2]), _mm256_add_ps(x[1], x[3]))
         let t = v.lowHalf + v.highHalf
         return (t[0] + t[1]) + (t[2] + t[3])
     }

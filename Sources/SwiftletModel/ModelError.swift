@@ -12,6 +12,10 @@ public enum ModelError: Error, Sendable, CustomStringConvertible {
     case emptyInput
     case cache(KVCacheError)
     case kernel(String)
+    /// The memory a context asks for is not available (checked before allocating).
+    case insufficientMemory(MemoryShortfall)
+    /// A context longer than the model was trained for, without the caller's explicit consent.
+    case contextBeyondTraining(requested: Int, trained: Int)
 
     public var description: String {
         switch self {
@@ -26,6 +30,10 @@ public enum ModelError: Error, Sendable, CustomStringConvertible {
         case .emptyInput: "no tokens to evaluate"
         case .cache(let e): e.description
         case .kernel(let s): s
+        case .insufficientMemory(let shortfall): shortfall.description
+        case .contextBeyondTraining(let requested, let trained):
+            "a context of \(requested) tokens exceeds the \(trained) tokens the model was trained for; "
+                + "the output degrades beyond it"
         }
     }
 }

@@ -17,7 +17,8 @@ public struct PerplexityResult: Sendable, Equatable {
 /// llama.cpp's `llama-perplexity` procedure over already tokenized text: `tokens.count / context`
 /// non-overlapping chunks, each evaluated from an empty cache with its first token replaced by `bos`
 /// (when the model adds one); the logits at positions context/2 … context−2 score the token after them.
-public func evaluatePerplexity(model: Model, tokens: [Int], context: Int, bos: Int?, storage: KVStorageType = .f16,
+public func evaluatePerplexity(model: Transformer, tokens: [Int], context: Int, bos: Int?,
+                               storage: KVStorageType = .f16,
                                progress: (Int, Double) -> Void = { _, _ in }) throws -> PerplexityResult {
     guard context >= 4 else { throw ModelError.invalidMetadata(key: "ctx", reason: "must be at least 4") }
     let chunks = tokens.count / context

@@ -37,7 +37,7 @@ public final class SequenceState {
 
     /// Evaluates `next` after the tokens held and returns the logits after its last token. When `next`
     /// completes `prompt`, those logits are saved for a repeat of it.
-    public func evaluate(_ next: [Int], model: Model, completing prompt: [Int]? = nil) throws -> [Float] {
+    public func evaluate(_ next: [Int], model: Transformer, completing prompt: [Int]? = nil) throws -> [Float] {
         let logits = try model.forward(next, cache: cache)
         tokens += next
         if let prompt { saved = (prompt, logits) }

@@ -1,204 +1,130 @@
-import Foundation
-import Synchronization
-import SwiftletAttention
+import SwiftletGGUF
 import SwiftletKVCache
-import SwiftletKernels
 
-/// The pieces every architecture's forward pass is built from: the thread pool, reusable workspaces,
-/// the activation dump, and the shared steps (linear layers, row norms, attention over the KV cache,
-/// the output head). Each architecture file strings these together top to bottom.
-final class Runtime: Sendable {
-    let config: ModelConfig
-    let pool: ThreadPool
-    let dumper: ActivationDump?
-    let attention: CachedAttention
-    private let spare = Mutex<[Workspace]>([])
+/// A loaded decoder-only transformer language model: hyperparameters, weights bound in the file's mapping, and a
+/// forward pass.
+///
+/// ```swift
+/// let model = try Transformer(path: "SmolLM2-135M-Instruct.Q4_1.gguf", threads: 2)
+/// let cache = try model.makeCache(context: 2048)
+/// var logits = try model.forward(promptIDs, cache: cache)       // batched prompt
+/// logits = try model.forward([next], cache: cache)              // one-token decode
+/// ```
+/// The weights are never copied to the heap (only the small norm vectors are); they stay valid while
+/// the model lives. Safe to share across tasks; each sequence uses its own ``KVCache``.
+public final class Transformer: Sendable {
+    public let file: GGUFFile
+    public let config: ModelConfig
+    let architecture: any Architecture
 
-    init(config: ModelConfig, threads: Int, dumpDirectory: String?) {
+    /// Opens `path` and binds its tensors.
+    /// - Parameters:
+    ///   - threads: worker threads for the matrix products.
+    ///   - dumpDirectory: when set, every named intermediate activation is appended to
+    ///     `<dir>/<name>-<layer>.f32` (a debugging aid; slow).
+    public convenience init(path: String, threads: Int = 2, dumpDirectory: String? = nil) throws {
+        try self.init(file: GGUFFile(path: path), threads: threads, dumpDirectory: dumpDirectory)
+    }
+
+    public init(file: GGUFFile, threads: Int = 2, dumpDirectory: String? = nil) throws(ModelError) {
+        self.file = file
+        let config = try ModelConfig(file)
         self.config = config
-        pool = ThreadPool(threads: max(1, threads))
-        attention = CachedAttention(pool: pool)
-        dumper = dumpDirectory.map(ActivationDump.init(directory:))
+        let runtime = Runtime(config: config, threads: threads, dumpDirectory: dumpDirectory)
+        // ModelConfig has found the architecture in the registry already.
+        architecture = try architectures[config.architecture]!.init(runtime: runtime,
+                                                                    tensors: TensorBinder(file: file, config: config))
     }
 
-    /// Runs `body` with a workspace fit for `tokens` × `context`, taken from (and returned to) a pool.
-    func withWorkspace<R>(tokens: Int, context: Int, _ body: (Workspace) throws -> R) rethrows -> R {
-        let ws = spare.withLock { list -> Workspace? in
-            guard let i = list.firstIndex(where: { $0.maxTokens >= tokens && $0.context >= context }) else { return nil }
-            return list.remove(at: i)
-        } ?? Workspace(config: config, maxTokens: tokens, context: context)
-        defer { spare.withLock { $0.append(ws) } }
-        return try body(ws)
-    }
-
-    @inline(__always)
-    func dump(_ name: String, _ layer: Int?, _ p: UnsafePointer<Float>, _ count: Int) {
-        dumper?.write(name, layer, p, count: count)
-    }
-
-    /// y (n, w.rows) = x (n, w.columns) · wᵀ: the matvec path for one token, matmul for a batch.
-    @inline(__always)
-    func linear(_ w: WeightMatrix, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, tokens n: Int) {
-        if n == 1 { matvec(w, x, y, pool: pool) } else { matmul(w, x, tokens: n, y, pool: pool) }
-    }
-
-    /// Several products of the same input (q, k, v; gate, up) in one job on the pool.
-    @inline(__always)
-    func linear(_ products: [(weight: WeightMatrix, output: UnsafeMutablePointer<Float>)], _ x: UnsafePointer<Float>, tokens n: Int) {
-        matmul(products, x, tokens: n, pool: pool)
-    }
-
-    /// `body` over `0..<rows`, in one range per thread when a batch has enough rows (the element-wise
-    /// steps of a prompt are otherwise left to one thread while the other waits). Rows are independent,
-    /// so the split does not change any number.
-    func forRows(_ rows: Int, _ body: (Range<Int>) -> Void) {
-        let pieces = rows >= 16 ? pool.threadCount : 1
-        if pieces == 1 { body(0..<rows); return }
-        pool.parallelFor(pieces) { i in body((rows * i / pieces)..<(rows * (i + 1) / pieces)) }
-    }
-
-    /// RMS-normalises each of `rows` rows of `width` floats, times `weight`.
-    func normRows(_ x: UnsafePointer<Float>, _ weight: Vector, _ out: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
-        forRows(rows) { range in
-            for r in range {
-                rmsNorm(x + r * width, weight: weight.pointer, out: out + r * width, count: width, epsilon: config.rmsEpsilon)
-            }
+    /// The cache shape of each layer (sliding-window layers carry their window).
+    public var cacheLayers: [KVLayerShape] {
+        (0..<config.blockCount).map {
+            KVLayerShape(keyWidth: config.keyWidth, valueWidth: config.valueWidth, window: config.window(ofLayer: $0))
         }
     }
 
-    /// act(gate) ⊙ up over `count` values (``swiglu``, ``geglu``).
-    typealias GatedActivation = (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
+    /// Bytes `sequences` KV caches of `context` positions take, and the scratch memory of one forward pass
+    /// over that context (activations of a `maxBatch` batch, the cache's rows as floats, logits).
+    public func memoryNeeded(context: Int, sequences: Int = 1, maxBatch: Int = 512,
+                             storage: KVStorageType = .f16) -> (cache: Int, workspace: Int) {
+        let c = config, batch = max(1, min(maxBatch, context))
+        let perToken = 3 * c.embeddingLength + c.headCount * c.keyLength + c.keyWidth + c.valueWidth
+            + c.headCount * c.valueLength + 2 * c.feedForwardLength
+        let floats = batch * perToken + context * (c.keyWidth + c.valueWidth) + min(batch, 32) * c.vocabularySize
+        let one = KVCache.byteCount(layers: cacheLayers, capacity: context, maxBatch: batch, storage: storage)
+        let (cache, o1) = one.multipliedReportingOverflow(by: max(1, sequences))
+        let (workspace, o2) = floats.multipliedReportingOverflow(by: MemoryLayout<Float>.size)
+        return (o1 ? Int.max : cache, o2 ? Int.max : workspace)
+    }
 
-    /// The gated feed-forward activation, row by row: out = act(gate) · up over `rows` rows of `width`.
-    func gatedActivation(_ act: GatedActivation,
-                         gate: UnsafePointer<Float>, up: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
-        forRows(rows) { range in
-            act(gate + range.lowerBound * width, up + range.lowerBound * width, out + range.lowerBound * width, range.count * width)
+    /// Throws ``ModelError/insufficientMemory(_:)`` when ``memoryNeeded(context:sequences:maxBatch:storage:)``
+    /// exceeds what `budget` has available; call it before allocating caches for a context from user input.
+    public func checkMemory(context: Int, sequences: Int = 1, maxBatch: Int = 512, storage: KVStorageType = .f16,
+                            budget: MemoryBudget = .current()) throws(ModelError) {
+        let need = memoryNeeded(context: context, sequences: sequences, maxBatch: maxBatch, storage: storage)
+        let what = sequences == 1 ? "the KV cache (\(context) tokens) with its scratch memory"
+            : "the KV cache (\(context) tokens × \(sequences) sequences) with its scratch memory"
+        let (total, overflow) = need.cache.addingReportingOverflow(need.workspace)
+        do { try budget.check(overflow ? Int.max : total, for: what) } catch { throw .insufficientMemory(error) }
+    }
+
+    /// Throws ``ModelError/contextBeyondTraining(requested:trained:)`` when `context` exceeds the model's
+    /// trained context length (`<arch>.context_length`) and `allowBeyondTraining` is false.
+    public func checkContext(_ context: Int, allowBeyondTraining: Bool) throws(ModelError) {
+        let trained = config.trainedContextLength
+        guard allowBeyondTraining || trained <= 0 || context <= trained else {
+            throw .contextBeyondTraining(requested: context, trained: trained)
         }
     }
 
-    /// The gated feed-forward block on the first `rows` rows of ws.xb (already normed): ws.xb2 (rows, dim) =
-    /// down · (act(gate · x) ⊙ (up · x)), its steps dumped under llama.cpp's names (the activation's as
-    /// `activationName`: ffn_swiglu, ffn_geglu).
-    func gatedFeedForward(layer l: Int, _ w: FeedForwardWeights, activation: GatedActivation, activationName: String,
-                          ws: Workspace, rows m: Int) {
-        let dim = config.embeddingLength, ff = w.gate.rows
-        linear([(w.gate, ws.hb), (w.up, ws.hb2)], ws.xb, tokens: m)      // gate, up (m, ff)
-        dump("ffn_gate", l, ws.hb, m * ff)
-        dump("ffn_up", l, ws.hb2, m * ff)
-        gatedActivation(activation, gate: ws.hb, up: ws.hb2, out: ws.hb, rows: m, width: ff)
-        dump(activationName, l, ws.hb, m * ff)
-        linear(w.down, ws.hb, ws.xb2, tokens: m)                        // (m, dim)
-        dump("ffn_out", l, ws.xb2, m * dim)
-    }
-
-    /// The attention projections of ws.xb (n, dim): ws.q, ws.k, ws.v, plus their biases and per-head
-    /// norms where the layer has them (dumped as llama.cpp names them before RoPE).
-    func projectQKV(layer l: Int, _ a: AttentionWeights, ws: Workspace, tokens n: Int) {
-        let c = config
-        linear([(a.wq, ws.q), (a.wk, ws.k), (a.wv, ws.v)], ws.xb, tokens: n)
-        if let bq = a.bq { addBias(ws.q, bq, rows: n) }
-        if let bk = a.bk { addBias(ws.k, bk, rows: n) }
-        if let bv = a.bv { addBias(ws.v, bv, rows: n) }
-        if let qNorm = a.qNorm {
-            normRows(ws.q, qNorm, ws.q, rows: n * c.headCount, width: c.keyLength)
-            dump("Qcur_normed", l, ws.q, n * c.headCount * c.keyLength)
-        }
-        if let kNorm = a.kNorm {
-            normRows(ws.k, kNorm, ws.k, rows: n * c.headCountKV, width: c.keyLength)
-            dump("Kcur_normed", l, ws.k, n * c.keyWidth)
-        }
-    }
-
-    /// Dumps q, k and v after RoPE as llama.cpp names them.
-    func dumpQKV(_ l: Int, _ ws: Workspace, tokens n: Int) {
-        dump("Qcur", l, ws.q, n * config.headCount * config.keyLength)
-        dump("Kcur", l, ws.k, n * config.keyWidth)
-        dump("Vcur", l, ws.v, n * config.valueWidth)
-    }
-
-    /// Adds a bias vector to each row.
-    func addBias(_ x: UnsafeMutablePointer<Float>, _ bias: Vector, rows: Int) {
-        for r in 0..<rows { add(x + r * bias.count, bias.pointer, out: x + r * bias.count, count: bias.count) }
-    }
-
-    /// Rotates q (n, heads × keyLength) and k (n, kvHeads × keyLength) for positions start..<start+n,
-    /// each angle divided by its frequency factor when the model has them (`rope_freqs`).
-    func applyRoPE(q: UnsafeMutablePointer<Float>, k: UnsafeMutablePointer<Float>, tokens n: Int, start: Int, layer: Int,
-                   factors: Vector? = nil) {
-        let c = config
-        let base = c.ropeBase(ofLayer: layer), fs = c.ropeFrequencyScale(ofLayer: layer)
-        let ropeDim = c.ropeDimensionCount
-        let yarn = c.ropeExtensionFactor == 0 && c.ropeAttentionFactor == 1 ? nil
-            : YaRN(extensionFactor: c.ropeExtensionFactor, attentionFactor: c.ropeAttentionFactor, ropeDim: ropeDim,
-                   originalContext: c.ropeOriginalContextLength, base: base)
-        forRows(n) { tokens in withUnsafeTemporaryAllocation(of: Float.self, capacity: max(2, ropeDim)) { angles in
-            let cos = angles.baseAddress!, sin = cos + ropeDim / 2
-            for t in tokens {
-                ropeAngles(position: start + t, ropeDim: ropeDim, base: base, freqScale: fs,
-                           factors: factors.map { UnsafePointer($0.pointer) }, yarn: yarn, cos: cos, sin: sin)
-                rope(q + t * c.headCount * c.keyLength, heads: c.headCount, headDim: c.keyLength, ropeDim: ropeDim,
-                     cos: cos, sin: sin, style: c.ropeStyle)
-                rope(k + t * c.keyWidth, heads: c.headCountKV, headDim: c.keyLength, ropeDim: ropeDim,
-                     cos: cos, sin: sin, style: c.ropeStyle)
-            }
-        } }
-    }
-
-    /// Attention of layer `layer` for the batch in ws.q, ws.k, ws.v into ws.att, over `cache`: the model
-    /// says what to attend; ``CachedAttention`` decides how.
-    func attend(layer: Int, ws: Workspace, tokens n: Int, start: Int, cache: KVCache, scale: Float) throws(ModelError) {
-        let c = config
-        let shape = AttentionShape(headCount: c.headCount, headCountKV: c.headCountKV, keyLength: c.keyLength,
-                                   valueLength: c.valueLength, window: c.window(ofLayer: layer), scale: scale,
-                                   logitSoftcap: c.attentionLogitSoftcap)
+    /// A fresh KV cache for one sequence of up to `context` positions; its memory (and a forward pass's
+    /// scratch memory) is checked against what is available first
+    /// (``checkMemory(context:sequences:maxBatch:storage:budget:)``).
+    public func makeCache(context: Int, maxBatch: Int = 512, storage: KVStorageType = .f16) throws(ModelError) -> KVCache {
+        try checkMemory(context: context, maxBatch: maxBatch, storage: storage)
         do {
-            try attention.attend(layer: layer, q: ws.q, k: ws.k, v: ws.v, out: ws.att, tokens: n, start: start, cache: cache,
-                                 shape: shape, scratch: ws.attention)
+            return try KVCache(layers: cacheLayers, capacity: context, maxBatch: min(maxBatch, context), storage: storage)
         } catch { throw .cache(error) }
-        dump("kqv_out", layer, ws.att, n * c.headCount * c.valueLength)
     }
 
-    /// Fills ws.x (n, dim) with the embeddings of `tokens`, times the architecture's scale.
-    func embed(_ tokens: ArraySlice<Int>, _ table: WeightMatrix, into x: UnsafeMutablePointer<Float>) throws(ModelError) {
-        let dim = config.embeddingLength
-        for (t, token) in tokens.enumerated() {
-            do { try embeddingRow(table, token: token, into: x + t * dim) } catch { throw .kernel("token_embd.weight: \(error)") }
-            if config.embeddingScale != 1 { scale(x + t * dim, by: config.embeddingScale, count: dim) }
+    /// Evaluates `tokens` after the positions already in `cache`, appending them to it, and calls
+    /// `body(index, logits)` for each index of `tokens` in `logitRows` (in order). The prompt is
+    /// processed in batches of up to `batchSize` (default: the cache's maximum batch); a batch of one
+    /// token takes the matrix-vector path.
+    public func evaluate(_ tokens: [Int], cache: KVCache, logitRows: Range<Int>, batchSize: Int? = nil,
+                         _ body: (Int, UnsafeBufferPointer<Float>) throws -> Void) throws {
+        guard !tokens.isEmpty else { throw ModelError.emptyInput }
+        if let bad = tokens.first(where: { $0 < 0 || $0 >= config.vocabularySize }) {
+            throw ModelError.tokenOutOfRange(token: bad, vocabularySize: config.vocabularySize)
         }
-    }
-
-    /// Final norm and output head for the batch rows in `rows`, whose states ``keepLogitRows(_:of:tokens:width:)``
-    /// has moved to the front of ws.x; calls `body(row, logits)` in order.
-    func emitLogits(ws: Workspace, rows: Range<Int>, norm: Vector, output: WeightMatrix, bias: Vector? = nil,
-                    _ body: (Int, UnsafeBufferPointer<Float>) throws -> Void) rethrows {
-        let dim = config.embeddingLength, vocab = config.vocabularySize
-        var r = 0
-        while r < rows.count {
-            let m = min(ws.logitChunk, rows.count - r)
-            normRows(ws.x + r * dim, norm, ws.xb, rows: m, width: dim)
-            dump("result_norm", nil, ws.xb, m * dim)
-            linear(output, ws.xb, ws.logits, tokens: m)
-            if let bias { addBias(ws.logits, bias, rows: m) }
-            if let cap = config.finalLogitSoftcap {
-                // Gemma 2 (llama.cpp: ggml_scale by 1/cap, ggml_tanh, ggml_scale by cap).
-                for i in 0..<(m * vocab) { ws.logits[i] = tanhf(ws.logits[i] * (1 / cap)) * cap }
+        guard cache.layers == cacheLayers else { throw ModelError.cache(.layoutMismatch("cache was not made for this model")) }
+        guard cache.count + tokens.count <= cache.capacity else {
+            throw ModelError.cache(.capacityExceeded(requested: cache.count + tokens.count, capacity: cache.capacity))
+        }
+        let batch = max(1, min(batchSize ?? cache.maxBatch, cache.maxBatch))
+        let rows = logitRows.clamped(to: 0..<tokens.count)
+        try architecture.runtime.withWorkspace(tokens: min(batch, tokens.count), context: cache.capacity) { ws in
+            var s = 0
+            while s < tokens.count {
+                let e = min(tokens.count, s + batch)
+                // The part of `rows` inside this batch, as batch indices (empty when they lie elsewhere).
+                let local = (min(max(rows.lowerBound, s), e) - s)..<(max(min(rows.upperBound, e), s) - s)
+                do throws(KVCacheError) { try cache.reserve(e - s) } catch { throw ModelError.cache(error) }
+                try architecture.forwardBatch(tokens[s..<e], cache: cache, ws: ws, logitRows: local) { i, logits in
+                    try body(s + i, logits)
+                }
+                do throws(KVCacheError) { try cache.commit(e - s) } catch { throw ModelError.cache(error) }
+                s = e
             }
-            dump("result_output", nil, ws.logits, m * vocab)
-            for i in 0..<m { try body(rows.lowerBound + r + i, UnsafeBufferPointer(start: ws.logits + i * vocab, count: vocab)) }
-            r += m
         }
     }
 
-    /// Before the last layer's feed-forward block: keeps only the batch rows whose logits are wanted,
-    /// moved to the front of x (n, width), and returns how many. llama.cpp drops the other rows at the
-    /// same point, so its feed-forward products there run on as many tokens as logits are wanted, and
-    /// which kernel (and so which order of additions) a product takes depends on that count.
-    func keepLogitRows(_ rows: Range<Int>, of x: UnsafeMutablePointer<Float>, tokens n: Int, width: Int) -> Int {
-        guard rows.count < n else { return n }
-        if rows.lowerBound > 0, !rows.isEmpty {
-            memmove(x, x + rows.lowerBound * width, rows.count * width * MemoryLayout<Float>.stride)
+    /// Evaluates `tokens` and returns the logits after the last one (vocabulary-size floats).
+    public func forward(_ tokens: [Int], cache: KVCache, batchSize: Int? = nil) throws -> [Float] {
+        var out: [Float] = []
+        try evaluate(tokens, cache: cache, logitRows: (tokens.count - 1)..<tokens.count, batchSize: batchSize) { _, l in
+            out = Array(l)
         }
-        return rows.count
+        return out
     }
 }

@@ -81,7 +81,7 @@ public struct ChatProvider: Sendable {
             guard let text = (m.content ?? .none).text else {
                 throw .invalidRequest("messages[\(i)] has only image parts; this model reads text only.", param: "messages[\(i)].content")
             }
-            var message = ChatMessage(role: m.role, content: text)
+            var message = ChatMessage(role: ChatMessage.Role(rawValue: m.role), content: text)
             message.name = m.name
             message.toolCallID = m.toolCallID
             message.reasoningContent = m.reasoningContent
@@ -402,7 +402,7 @@ public struct ChatProvider: Sendable {
             return .invalidRequest(e.description, param: "messages", code: "context_length_exceeded")
         case .emptyConversation, .emptyPrompt, .invalidOption, .unknownRole, .template:
             return .invalidRequest(e.description)
-        case .engine, .invalidOutput:
+        case .engine, .invalidOutput, .modelFile, .contextBeyondTraining, .insufficientMemory:
             return .server(e.description)
         }
     }

@@ -69,7 +69,7 @@ struct Bench: AsyncParsableCommand {
                 let file = try GGUFFile(path: path)
                 let type = Bench.modelType(file)
                 for threadCount in threads {
-                    let engine = try Model(file: file, threads: threadCount)
+                    let engine = try Transformer(file: file, threads: threadCount)
                     let vocab = engine.config.vocabularySize
                     var tests: [(prompt: Int, gen: Int, depth: Int)] = []
                     for depth in depths {

@@ -68,6 +68,8 @@ struct Chat: AsyncParsableCommand {
     @Option(help: "System message.") var system: String?
     @Option(help: "Send this one message, print the reply and exit.") var prompt: String?
     @Option(help: "Context length per conversation.") var ctx: Int = 2048
+    @Flag(help: "Allow a --ctx longer than the context the model was trained for (output degrades past it).")
+    var ctxBeyondTraining = false
     @Option(help: "Threads.") var threads: Int = 2
     @OptionGroup var sampling: SamplingFlags
 
@@ -75,7 +77,8 @@ struct Chat: AsyncParsableCommand {
         try await reportingErrorsAsync {
             let options = try sampling.options()
             let path = try model ?? DefaultModel.path()
-            let loaded = try await Swiftlet.Model.load(path, options: .init(contextLength: ctx, parallel: 1, threads: threads))
+            let loaded = try await Swiftlet.Model.load(path, options: .init(contextLength: ctx, parallel: 1, threads: threads,
+                                                                           allowContextBeyondTraining: ctxBeyondTraining))
             let session = loaded.session(system: system)
             if let prompt {
                 try await Chat.reply(session, prompt, options)

@@ -18,6 +18,8 @@ struct Generate: ParsableCommand {
     @Option(help: "Sampling temperature; 0 is greedy.") var temp: Double = 0
     @Option(help: "Random seed for temperature sampling.") var seed: UInt64 = 0
     @Option(help: "Context length (KV-cache positions).") var ctx: Int = 2048
+    @Flag(help: "Allow a --ctx longer than the context the model was trained for (output degrades past it).")
+    var ctxBeyondTraining = false
     @Option(help: "Worker threads.") var threads: Int = 2
     @Option(help: "Dump named intermediate activations (attn_norm-0.f32, …) into this directory (slow; debugging).")
     var dump: String?
@@ -35,9 +37,12 @@ struct Generate: ParsableCommand {
         try reportingErrors {
             let t0 = ProcessStats.now()
             let file = try GGUFFile(path: model)
-            let lm = try Model(file: file, threads: threads, dumpDirectory: dump ?? ProcessInfo.processInfo.environment["SWIFTLET_DUMP"])
+            let lm = try Transformer(file: file, threads: threads, dumpDirectory: dump ?? ProcessInfo.processInfo.environment["SWIFTLET_DUMP"])
+            do { try lm.checkContext(ctx, allowBeyondTraining: ctxBeyondTraining) } catch {
+                throw CLIError("\(error); pass --ctx-beyond-training to go on")
+            }
             let tokenizer = try Tokenizer(metadata: file.metadata)
-            let promptTokens = try tokenizer.encode(prompt)
+            let promptTokens = tokenizer.encode(prompt)
             guard !promptTokens.isEmpty else { throw CLIError("the prompt tokenized to nothing") }
             guard promptTokens.count + n <= ctx else {
                 throw CLIError("prompt (\(promptTokens.count) tokens) plus -n \(n) exceeds --ctx \(ctx)")
@@ -74,7 +79,7 @@ struct Generate: ParsableCommand {
                 if endTokens.contains(next) { break }
                 if !json {
                     // Print the text as it grows, holding back an incomplete UTF-8 sequence.
-                    let text = try tokenizer.decode(generated)
+                    let text = tokenizer.decode(generated)
                     if !text.hasSuffix("\u{FFFD}"), text.hasPrefix(shown) {
                         FileHandle.standardOutput.write(Data(text.dropFirst(shown.count).utf8))
                         shown = text
@@ -85,7 +90,7 @@ struct Generate: ParsableCommand {
             }
             let done = ProcessStats.now()
             let textTokens = generated.filter { !endTokens.contains($0) }
-            let text = try tokenizer.decode(textTokens)
+            let text = tokenizer.decode(textTokens)
             let decodeCount = max(0, generated.count - 1)
             let timings: [(String, String)] = [
                 ("load_seconds", JSONText.number(loaded - t0)),

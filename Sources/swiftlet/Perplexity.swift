@@ -12,6 +12,8 @@ struct Perplexity: ParsableCommand {
     @Option(help: "The GGUF model file.") var model: String
     @Option(help: "The text file.") var file: String
     @Option(help: "Context length of each chunk.") var ctx: Int = 512
+    @Flag(help: "Allow a --ctx longer than the context the model was trained for (output degrades past it).")
+    var ctxBeyondTraining = false
     @Option(help: "Worker threads.") var threads: Int = 2
     @Flag(help: "Print one JSON object.") var json = false
 
@@ -26,11 +28,14 @@ struct Perplexity: ParsableCommand {
             guard let data = FileManager.default.contents(atPath: file) else { throw CLIError("cannot read \(file)") }
             let text = String(decoding: data, as: UTF8.self)
             let gguf = try GGUFFile(path: model)
-            let lm = try Model(file: gguf, threads: threads)
+            let lm = try Transformer(file: gguf, threads: threads)
+            do { try lm.checkContext(ctx, allowBeyondTraining: ctxBeyondTraining) } catch {
+                throw CLIError("\(error); pass --ctx-beyond-training to go on")
+            }
             let tokenizer = try Tokenizer(metadata: gguf.metadata)
             // BOS per the metadata; special tokens in the text are not parsed (as llama-perplexity).
-            let tokens = try tokenizer.encode(text, parseSpecial: false)
-            let bos = try tokenizer.encode("", parseSpecial: false).first
+            let tokens = tokenizer.encode(text, parseSpecial: false)
+            let bos = tokenizer.encode("", parseSpecial: false).first
             guard tokens.count >= 2 * ctx else {
                 throw CLIError("\(file) has \(tokens.count) tokens; at least \(2 * ctx) are needed for --ctx \(ctx)")
             }

@@ -18,6 +18,8 @@ struct Serve: AsyncParsableCommand {
     var apiKey: String?
     @Option(help: "Requests generating at once; more wait in a queue. KV memory is --ctx × --parallel.") var parallel: Int = 1
     @Option(help: "Context of each sequence, in tokens (what /v1/models reports as context_length).") var ctx: Int = 4096
+    @Flag(help: "Allow a --ctx longer than the context the model was trained for (output degrades past it).")
+    var ctxBeyondTraining = false
     @Option(help: "Worker threads.") var threads: Int = 2
     @Option(name: .customLong("header-timeout"), help: "Seconds a client has from a request's first byte to the end of its header (then 408).")
     var headerTimeout: Double = 10
@@ -67,7 +69,8 @@ struct Serve: AsyncParsableCommand {
             LoggingSystem.bootstrap { label in StderrLogHandler(label: label, level: level) }
             let path = try model ?? DefaultModel.path()
             let key = apiKey ?? ProcessInfo.processInfo.environment["SWIFTLET_API_KEY"]
-            let loaded = try await Swiftlet.Model.load(path, options: .init(contextLength: ctx, parallel: parallel, threads: threads))
+            let loaded = try await Swiftlet.Model.load(path, options: .init(contextLength: ctx, parallel: parallel, threads: threads,
+                                                                           allowContextBeyondTraining: ctxBeyondTraining))
             let provider = ChatProvider(model: loaded, modelID: alias)
             let endpoints = SwiftletEndpoints(provider: provider, apiKey: key, logger: Logger(label: "swiftlet.server"))
             let server = SwiftletHTTPServer(endpoints: endpoints, host: host, port: port, limits: limits,

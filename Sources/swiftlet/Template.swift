@@ -4,8 +4,9 @@ import SwiftletChat
 import SwiftletGGUF
 
 /// `swiftlet template`: renders a conversation with a model's chat template, exactly as generation
-/// would see it. Reads only metadata, so a GGUF file with a template and a vocabulary but no tensors is
-/// enough.
+/// would see it (adapted the same way when the template rejects it as given: see
+/// `ChatTemplate.renderForGeneration`). Reads only metadata, so a GGUF file with a template and a
+/// vocabulary but no tensors is enough.
 struct Template: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Render a conversation with a model's chat template (ChatML when it has none).",
@@ -13,7 +14,11 @@ struct Template: ParsableCommand {
             The template gets what Hugging Face's apply_chat_template and llama.cpp give it: messages \
             (tool calls' "arguments" text parsed into JSON values, null content as ""), \
             add_generation_prompt, bos_token, eos_token, tools (with --tools), strftime_now, and the \
-            variables of --kwargs and --var (set last, so they override the others).
+            variables of --kwargs and --var (set last, so they override the others). A conversation the \
+            template rejects (a system message Gemma does not take, two user turns in a row, an assistant \
+            turn first) is adapted as generation adapts it: system text folded into the first user turn, \
+            same-role turns merged, an empty user turn before an opening assistant turn; "developer" is \
+            given as "system". --strict renders the conversation as given instead.
             """)
 
     @Option(help: "The GGUF model file.") var model: String
@@ -41,6 +46,9 @@ struct Template: ParsableCommand {
                                valueName: "date"))
     var now: String?
     @Flag(help: "Leave out the generation prompt (the opening of the assistant's turn).") var noGenerationPrompt = false
+    @Flag(help: ArgumentHelp("Render the conversation as given, as Hugging Face's apply_chat_template does: "
+                                 + "a conversation the template rejects is an error, not adapted."))
+    var strict = false
 
     func run() throws {
         try reportingErrors {
@@ -75,11 +83,15 @@ struct Template: ParsableCommand {
                 }
                 return date
             } ?? Date()
-            let rendered = try template.render(
-                messagesJSON: try read(messages), addGenerationPrompt: !noGenerationPrompt,
-                bosToken: text("tokenizer.ggml.bos_token_id"), eosToken: text("tokenizer.ggml.eos_token_id"),
-                tools: try tools.map { String(decoding: try read($0), as: UTF8.self) },
-                extraVariables: extra, now: time)
+            let json = try read(messages)
+            let bos = text("tokenizer.ggml.bos_token_id"), eos = text("tokenizer.ggml.eos_token_id")
+            let toolsText = try tools.map { String(decoding: try read($0), as: UTF8.self) }
+            let rendered = strict
+                ? try template.render(messagesJSON: json, addGenerationPrompt: !noGenerationPrompt, bosToken: bos,
+                                      eosToken: eos, tools: toolsText, extraVariables: extra, now: time)
+                : try template.renderForGeneration(messagesJSON: json, addGenerationPrompt: !noGenerationPrompt,
+                                                   bosToken: bos, eosToken: eos, tools: toolsText,
+                                                   extraVariables: extra, now: time)
             FileHandle.standardOutput.write(Data(rendered.utf8))
         }
     }

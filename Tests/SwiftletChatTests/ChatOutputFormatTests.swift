@@ -36,7 +36,7 @@ import Testing
 
     @Test func aPromptEndingInThinkStartsInsideReasoning() throws {
         // DeepSeek-R1's generation prompt is `<｜Assistant｜><think>\n`: the output starts inside the reasoning.
-        let user = [ChatMessage(role: "user", content: "Hi")]
+        let user = [ChatMessage(role: .user, content: "Hi")]
         let (bos, eos) = ("<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>")
         let source = try Self.template("deepseek-r1-distill-qwen")
         let prompt = try ChatTemplate(source: source).render(messages: user, addGenerationPrompt: true, bosToken: bos,
@@ -53,7 +53,7 @@ import Testing
         // Qwen 3's generation prompt leaves the `<think>` to the model.
         let qwen3 = try Self.template("qwen3")
         let qwenPrompt = try ChatTemplate(source: qwen3).render(
-            messages: [ChatMessage(role: "user", content: "Hi")], addGenerationPrompt: true, bosToken: "",
+            messages: [ChatMessage(role: .user, content: "Hi")], addGenerationPrompt: true, bosToken: "",
                 eosToken: "<|im_end|>")
         #expect(qwenPrompt.hasSuffix("<|im_start|>assistant\n"))
         #expect(!ChatOutputSyntax(templateSource: qwen3, renderedPrompt: qwenPrompt).startsInReasoning)

@@ -60,7 +60,7 @@ import Testing
         let reasoning_content: String?
 
         var chatMessage: ChatMessage {
-            ChatMessage(role: role, content: content ?? "",
+            ChatMessage(role: ChatMessage.Role(rawValue: role), content: content ?? "",
                         toolCalls: tool_calls?.map {
                             ChatToolCall(id: $0.id ?? "", name: $0.function.name, arguments: $0.function.arguments.text)
                         },
@@ -88,7 +88,7 @@ import Testing
             #expect(template.supportsObjectArguments == caps["supports_object_arguments"], "\(stem)")
             for c in record.cases {
                 var messages = try #require(record.conversations[c.conversation]).map(\.chatMessage)
-                if caps["supports_system_role"] == false, messages.count > 1, messages[0].role == "system" {
+                if caps["supports_system_role"] == false, messages.count > 1, messages[0].role == .system {
                     // llama.cpp's system_message_not_supported: the system text joins the next message.
                     messages[1].content = messages[0].content + "\n" + messages[1].content
                     messages.removeFirst()

@@ -4,8 +4,8 @@ import Testing
 
 @Suite struct ChatTemplateTests {
     let conversation = [
-        ChatMessage(role: "system", content: "Be brief."),
-        ChatMessage(role: "user", content: "  <|im_start|>hi  "),
+        ChatMessage(role: .system, content: "Be brief."),
+        ChatMessage(role: .user, content: "  <|im_start|>hi  "),
     ]
 
     @Test func segmentsTellContentFromTemplateText() throws {
@@ -19,7 +19,7 @@ import Testing
 
     @Test func concatenationKeepsProvenance() throws {
         let template = try ChatTemplate(source: "{{ '[' + messages[0].content + ']' ~ messages[0].content.upper() }}")
-        let segments = try template.renderSegments(messages: [ChatMessage(role: "user", content: "x")], addGenerationPrompt: false, bosToken: "", eosToken: "")
+        let segments = try template.renderSegments(messages: [ChatMessage(role: .user, content: "x")], addGenerationPrompt: false, bosToken: "", eosToken: "")
         #expect(segments == [RenderedSegment(text: "[", isContent: false), RenderedSegment(text: "x", isContent: true),
                              RenderedSegment(text: "]", isContent: false), RenderedSegment(text: "X", isContent: true)])
     }
@@ -46,13 +46,13 @@ import Testing
         #expect(throws: ChatTemplateError.raised("System role not supported")) {
             try strict.renderSegments(messages: conversation, addGenerationPrompt: false, bosToken: "", eosToken: "")
         }
-        let adapted = try strict.renderAdapting(messages: conversation + [ChatMessage(role: "user", content: "again")],
+        let adapted = try strict.renderAdapting(messages: conversation + [ChatMessage(role: .user, content: "again")],
                                                 addGenerationPrompt: false, bosToken: "", eosToken: "")
         #expect(adapted.map(\.text).joined() == "<user>Be brief.\n\n  <|im_start|>hi  \n\nagain")
     }
 
     @Test func chatMLFallback() throws {
-        let text = try ChatTemplate.chatML.render(messages: [ChatMessage(role: "user", content: "Hi")], addGenerationPrompt: true, bosToken: "", eosToken: "")
+        let text = try ChatTemplate.chatML.render(messages: [ChatMessage(role: .user, content: "Hi")], addGenerationPrompt: true, bosToken: "", eosToken: "")
         #expect(text == "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n")
     }
 
@@ -74,12 +74,12 @@ import Testing
         var seed: UInt64 = 42
         func next() -> Int { seed = seed &* 6364136223846793005 &+ 1442695040888963407; return Int(seed >> 33) }
         for cut in 0...chars.count {
-            _ = try? ChatTemplate(source: String(chars[..<cut])).render(messages: [ChatMessage(role: "user", content: "x")], addGenerationPrompt: true, bosToken: "", eosToken: "")
+            _ = try? ChatTemplate(source: String(chars[..<cut])).render(messages: [ChatMessage(role: .user, content: "x")], addGenerationPrompt: true, bosToken: "", eosToken: "")
         }
         for _ in 0..<300 {
             var mutated = chars
             for _ in 0..<3 { mutated[next() % mutated.count] = Array("{}%#()[]|'\"-+.,: x")[next() % 18] }
-            _ = try? ChatTemplate(source: String(mutated)).render(messages: [ChatMessage(role: "user", content: "x")], addGenerationPrompt: true, bosToken: "", eosToken: "")
+            _ = try? ChatTemplate(source: String(mutated)).render(messages: [ChatMessage(role: .user, content: "x")], addGenerationPrompt: true, bosToken: "", eosToken: "")
         }
         // Unbounded recursion is stopped, not a stack overflow.
         let recursive = try ChatTemplate(source: "{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}")

@@ -20,11 +20,11 @@ import Testing
             {{ m.reasoning_content is defined }}|{% endfor %}
             """
         let messages = [
-            ChatMessage(role: "user", content: "Hi"),
-            ChatMessage(role: "assistant", content: "", toolCalls: [call], reasoningContent: "think"),
-            ChatMessage(role: "tool", content: "21", toolCallID: "call_1", name: "get_weather"),
+            ChatMessage(role: .user, content: "Hi"),
+            ChatMessage(role: .assistant, content: "", toolCalls: [call], reasoningContent: "think"),
+            ChatMessage(role: .tool, content: "21", toolCallID: "call_1", name: "get_weather"),
             // Empty fields are left out, as llama.cpp's to_json_oaicompat leaves them out.
-            ChatMessage(role: "assistant", content: "ok", toolCalls: [], toolCallID: "", name: "",
+            ChatMessage(role: .assistant, content: "ok", toolCalls: [], toolCallID: "", name: "",
                         reasoningContent: ""),
         ]
         #expect(try render(source, messages) == """
@@ -36,14 +36,14 @@ import Testing
     @Test func toolCallsHaveLlamaCppShapeWithParsedArguments() throws {
         let source = "{% for m in messages if m.tool_calls %}{{ m.tool_calls | tojson }}{% endfor %}"
         #expect(try ChatTemplate(source: source).supportsObjectArguments)
-        let text = try render(source, [ChatMessage(role: "assistant", content: "", toolCalls: [call])])
+        let text = try render(source, [ChatMessage(role: .assistant, content: "", toolCalls: [call])])
         #expect(text == #"""
             [{"type": "function", "function": {"name": "get_weather", \#
             "arguments": {"city": "Zürich", "days": [1, 2]}}, "id": "call_1"}]
             """#)
         // An id left empty is left out; arguments that are not JSON stay text.
         let bad = ChatToolCall(id: "", name: "f", arguments: "city=Paris {")
-        #expect(try render(source, [ChatMessage(role: "assistant", content: "", toolCalls: [bad])])
+        #expect(try render(source, [ChatMessage(role: .assistant, content: "", toolCalls: [bad])])
             == #"[{"type": "function", "function": {"name": "f", "arguments": "city=Paris {"}}]"#)
     }
 
@@ -55,7 +55,7 @@ import Testing
             """
         let template = try ChatTemplate(source: source)
         #expect(!template.supportsObjectArguments)
-        let text = try template.render(messages: [ChatMessage(role: "assistant", content: "", toolCalls: [call])],
+        let text = try template.render(messages: [ChatMessage(role: .assistant, content: "", toolCalls: [call])],
                                        addGenerationPrompt: false, bosToken: "", eosToken: "")
         #expect(text == #"get_weather {"city": "Zürich", "days": [1, 2]}"#)
         // Reading one argument by name makes a template an object-arguments one.
@@ -163,7 +163,7 @@ import Testing
             {% for k, v in c.function.arguments.items() %}{{ v }}{% endfor %}){% endfor %}{% endfor %}]
             """
         let segments = try ChatTemplate(source: source).renderSegments(
-            messages: [ChatMessage(role: "assistant", content: "",
+            messages: [ChatMessage(role: .assistant, content: "",
                                    toolCalls: [ChatToolCall(id: "1", name: "get_weather",
                                                             arguments: #"{"city": "Zürich"}"#)],
                                    reasoningContent: "<think>")],
@@ -179,19 +179,19 @@ import Testing
     @Test func adaptingKeepsToolFields() throws {
         let second = ChatToolCall(id: "call_2", name: "g", arguments: "{}")
         let messages = [
-            ChatMessage(role: "system", content: "Sys"),
-            ChatMessage(role: "user", content: "Weather?"),
-            ChatMessage(role: "assistant", content: "", toolCalls: [call], reasoningContent: "r1"),
-            ChatMessage(role: "assistant", content: "Also:", toolCalls: [second], reasoningContent: "r2"),
-            ChatMessage(role: "tool", content: "21", toolCallID: "call_1", name: "get_weather"),
-            ChatMessage(role: "tool", content: "{}", toolCallID: "call_2"),
+            ChatMessage(role: .system, content: "Sys"),
+            ChatMessage(role: .user, content: "Weather?"),
+            ChatMessage(role: .assistant, content: "", toolCalls: [call], reasoningContent: "r1"),
+            ChatMessage(role: .assistant, content: "Also:", toolCalls: [second], reasoningContent: "r2"),
+            ChatMessage(role: .tool, content: "21", toolCallID: "call_1", name: "get_weather"),
+            ChatMessage(role: .tool, content: "{}", toolCallID: "call_2"),
         ]
         let adapted = ChatTemplate.adapt(messages)
         #expect(adapted == [
-            ChatMessage(role: "user", content: "Sys\n\nWeather?"),
-            ChatMessage(role: "assistant", content: "Also:", toolCalls: [call, second], reasoningContent: "r1\n\nr2"),
-            ChatMessage(role: "tool", content: "21", toolCallID: "call_1", name: "get_weather"),
-            ChatMessage(role: "tool", content: "{}", toolCallID: "call_2"),
+            ChatMessage(role: .user, content: "Sys\n\nWeather?"),
+            ChatMessage(role: .assistant, content: "Also:", toolCalls: [call, second], reasoningContent: "r1\n\nr2"),
+            ChatMessage(role: .tool, content: "21", toolCallID: "call_1", name: "get_weather"),
+            ChatMessage(role: .tool, content: "{}", toolCallID: "call_2"),
         ])
         let strict = try ChatTemplate(source: """
             {% if messages[0].role == 'system' %}{{ raise_exception('no system') }}{% endif %}\

@@ -201,10 +201,10 @@ import Testing
     }
 
     @Test func theNoteJoinsTheSystemMessage() {
-        let user = ChatMessage(role: "user", content: "Hi")
-        #expect(ToolCallSystemNote.adding("N", to: [user]) == [ChatMessage(role: "system", content: "N"), user])
-        #expect(ToolCallSystemNote.adding("N", to: [ChatMessage(role: "system", content: "Be brief."), user])
-                == [ChatMessage(role: "system", content: "Be brief.\n\nN"), user])
+        let user = ChatMessage(role: .user, content: "Hi")
+        #expect(ToolCallSystemNote.adding("N", to: [user]) == [ChatMessage(role: .system, content: "N"), user])
+        #expect(ToolCallSystemNote.adding("N", to: [ChatMessage(role: .system, content: "Be brief."), user])
+                == [ChatMessage(role: .system, content: "Be brief.\n\nN"), user])
     }
 
     @Test func grammarsFitTheParser() throws {

@@ -44,7 +44,7 @@ struct ArchitectureReference: Decodable, Sendable, CustomTestStringConvertible {
     /// 0.1 otherwise.
     @Test(arguments: ArchitectureReference.all)
     func greedyPathsMatchLlamaCpp(reference r: ArchitectureReference) throws {
-        let model = try Model(path: try r.modelPath(), threads: 2)
+        let model = try Transformer(path: try r.modelPath(), threads: 2)
         let tolerance = kernelsUseAVX2 ? 2e-3 : 0.1
         for p in r.prompts {
             let cache = try model.makeCache(context: r.greedy.n_ctx)
@@ -76,7 +76,7 @@ struct ArchitectureReference: Decodable, Sendable, CustomTestStringConvertible {
     /// llama-perplexity's figure: equal to its last printed digit on AVX2 builds, within 0.5% otherwise.
     @Test(arguments: ArchitectureReference.all)
     func perplexityMatchesLlamaCpp(reference r: ArchitectureReference) throws {
-        let model = try Model(path: try r.modelPath(), threads: 2)
+        let model = try Transformer(path: try r.modelPath(), threads: 2)
         let idsFile = TestPaths.reference.appendingPathComponent("ppl_gpl3_first20k.smollm2.ids")
         let text = try String(contentsOf: idsFile, encoding: .utf8)
         let ids = text.split(whereSeparator: { $0 == "," || $0 == "\n" }).compactMap { Int($0) }

@@ -11,7 +11,7 @@ import SwiftletKVCache
     let dir = env["SWIFTLET_DUMP"]
     guard let file = env["SWIFTLET_PROBE"], let ids = env["SWIFTLET_PROBE_IDS"] else { return }
     let tokens = ids.split(separator: ",").compactMap { Int($0) }
-    let model = try Model(path: try TestPaths.model(file), threads: 2, dumpDirectory: dir?.isEmpty == false ? dir : nil)
+    let model = try Transformer(path: try TestPaths.model(file), threads: 2, dumpDirectory: dir?.isEmpty == false ? dir : nil)
     let cache = try model.makeCache(context: 512)
     let logits = try model.forward(tokens, cache: cache)
     let lp = logits.withUnsafeBufferPointer { logSoftmax($0) }
@@ -26,7 +26,7 @@ import SwiftletKVCache
     guard let file = env["SWIFTLET_PROBE"], let idsPath = env["SWIFTLET_PPL_IDS"] else { return }
     let text = try String(contentsOfFile: idsPath, encoding: .utf8)
     let tokens = text.split(whereSeparator: { $0 == "," || $0 == "\n" }).compactMap { Int($0) }
-    let model = try Model(path: try TestPaths.model(file), threads: 2)
+    let model = try Transformer(path: try TestPaths.model(file), threads: 2)
     let start = Date()
     let r = try evaluatePerplexity(model: model, tokens: tokens, context: 512, bos: env["SWIFTLET_PPL_BOS"].flatMap { Int($0) }, storage: env["SWIFTLET_PPL_KV"] == "f32" ? .f32 : .f16)
     print("[probe] perplexity \(r.perplexity) chunks \(r.chunks) scored \(r.scoredTokens) per-chunk \(r.perChunk.map { String(format: "%.4f", $0) }) in \(Date().timeIntervalSince(start)) s")

@@ -41,7 +41,7 @@ import SwiftletKernels
     }
 
     @Test func smollm2() throws {
-        let model = try Model(path: try TestPaths.model(TestPaths.smollm2), threads: 2)
+        let model = try Transformer(path: try TestPaths.model(TestPaths.smollm2), threads: 2)
         let r = try evaluatePerplexity(model: model, tokens: try ids("ppl_gpl3_first20k.smollm2.ids"), context: 512, bos: nil)
         let reference = try Self.reference(TestPaths.smollm2)
         print("[perplexity] SmolLM2 Q4_1: \(r.perplexity) (llama.cpp \(reference)) over \(r.chunks) chunks")
@@ -50,7 +50,7 @@ import SwiftletKernels
     }
 
     @Test func gemma3() throws {
-        let model = try Model(path: try TestPaths.model(TestPaths.gemma3), threads: 2)
+        let model = try Transformer(path: try TestPaths.model(TestPaths.gemma3), threads: 2)
         let r = try evaluatePerplexity(model: model, tokens: try ids("ppl_gpl3_first20k.gemma3.ids"), context: 512, bos: 2)
         let reference = try Self.reference(TestPaths.gemma3)
         print("[perplexity] Gemma 3 Q4_K_M: \(r.perplexity) (llama.cpp \(reference)) over \(r.chunks) chunks")
@@ -73,7 +73,7 @@ import SwiftletKernels
         let file = try GGUFFile(path: path)
         #expect(file.tensors.filter { $0.shape.count == 2 && $0.name != "token_embd.weight" }.allSatisfy { $0.type == target })
         #expect(file.metadata["general.file_type"]?.int == Requantize.fileTypes[target])
-        let model = try Model(file: file, threads: 2)
+        let model = try Transformer(file: file, threads: 2)
         let r = try evaluatePerplexity(model: model, tokens: try ids("ppl_gpl3_first20k.smollm2.ids"), context: 512, bos: nil)
         print("[perplexity] SmolLM2 requantized to \(type): \(r.perplexity) (llama.cpp \(reference))")
         expectMatches(r.perplexity, reference, "SmolLM2 requantized to \(type)")

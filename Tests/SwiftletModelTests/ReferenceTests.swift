@@ -38,7 +38,7 @@ func logSoftmax(_ l: UnsafeBufferPointer<Float>) -> [Double] {
 /// A portable build sums in other orders; it must stay within the noise such orders give (an argmax may
 /// differ only where llama.cpp's top-2 gap is small, mean |Δ log p| under 0.2).
 func checkAgainstReference(model file: String, reference: String) throws {
-    let model = try Model(path: try TestPaths.model(file), threads: 2)
+    let model = try Transformer(path: try TestPaths.model(file), threads: 2)
     let ref = try GreedyReference.load(reference)
     let exact = kernelsUseAVX2
     var agreeTotal = 0, comparedTotal = 0
@@ -79,7 +79,7 @@ func checkAgainstReference(model file: String, reference: String) throws {
 /// (AVX2 builds; see ``checkAgainstReference(model:reference:)``).
 func checkGreedyContinuations(model file: String, reference: String) throws {
     guard kernelsUseAVX2 else { return }
-    let model = try Model(path: try TestPaths.model(file), threads: 2)
+    let model = try Transformer(path: try TestPaths.model(file), threads: 2)
     for r in try GreedyReference.load(reference).results {
         let cache = try model.makeCache(context: 512)
         var logits = try model.forward(r.prompt_ids, cache: cache)

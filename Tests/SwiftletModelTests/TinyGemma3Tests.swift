@@ -47,7 +47,7 @@ func tinyGemma3() throws -> GGUFFile {
 
 @Suite struct TinyGemma3Tests {
     @Test func slidingWindowPatternAndPaths() throws {
-        let model = try Model(file: try tinyGemma3())
+        let model = try Transformer(file: try tinyGemma3())
         let c = model.config
         #expect((0..<7).map { c.isSlidingWindowLayer($0) } == [true, true, true, true, true, false, true])
         #expect(c.ropeBase(ofLayer: 0) == 10000 && c.ropeBase(ofLayer: 5) == 1_000_000)
@@ -82,7 +82,7 @@ func tinyGemma3() throws -> GGUFFile {
     }
 
     @Test func slidingCacheIsSmallerThanFull() throws {
-        let model = try Model(file: try tinyGemma3())
+        let model = try Transformer(file: try tinyGemma3())
         let cache = try model.makeCache(context: 64, maxBatch: 8, storage: .f16)
         // 6 sliding layers hold 4 + 8 rows, one global layer 64; K and V of 16 floats, 2 bytes each.
         #expect(cache.byteCount == (6 * 12 + 64) * 2 * 16 * 2)

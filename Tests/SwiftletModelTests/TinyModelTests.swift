@@ -6,7 +6,7 @@ import SwiftletKVCache
 import SwiftletModel
 
 /// All logits of `tokens` evaluated from an empty cache, in batches of `batchSize`.
-func allLogits(_ model: Model, _ tokens: [Int], batchSize: Int? = nil, storage: KVStorageType = .f16) throws -> [[Float]] {
+func allLogits(_ model: Transformer, _ tokens: [Int], batchSize: Int? = nil, storage: KVStorageType = .f16) throws -> [[Float]] {
     let cache = try model.makeCache(context: max(64, tokens.count), storage: storage)
     var rows: [[Float]] = []
     try model.evaluate(tokens, cache: cache, logitRows: 0..<tokens.count, batchSize: batchSize) { _, l in rows.append(Array(l)) }
@@ -22,7 +22,7 @@ func maxAbsDifference(_ a: [[Float]], _ b: [[Float]]) -> Float {
 
     @Test(arguments: ["tiny-llama-f32.gguf", "tiny-llama-f16.gguf", "tiny-llama-q8_0.gguf", "tiny-llama-q4_0.gguf", "tiny-llama-q4_1.gguf"])
     func batchedAndOneTokenPathsAgree(fixture: String) throws {
-        let model = try Model(path: TestPaths.fixtures.appendingPathComponent(fixture).path, threads: 2)
+        let model = try Transformer(path: TestPaths.fixtures.appendingPathComponent(fixture).path, threads: 2)
         #expect(model.config.architecture == "llama")
         #expect(model.config.headCountKV == 2)
         let batched = try allLogits(model, tokens)
@@ -45,7 +45,7 @@ func maxAbsDifference(_ a: [[Float]], _ b: [[Float]]) -> Float {
     /// Batches of 64 tokens or more take the tiled attention (llama.cpp's); on F32 weights and an F32
     /// cache it must give the one-token path's logits up to float rounding.
     @Test func longBatchAttentionMatchesOneTokenPath() throws {
-        let model = try Model(path: TestPaths.fixtures.appendingPathComponent("tiny-llama-f32.gguf").path)
+        let model = try Transformer(path: TestPaths.fixtures.appendingPathComponent("tiny-llama-f32.gguf").path)
         let long = (0..<75).map { ($0 * 37 + 11) % model.config.vocabularySize }
         let batched = try allLogits(model, long, storage: .f32)
         let single = try allLogits(model, long, batchSize: 1, storage: .f32)
@@ -59,7 +59,7 @@ func maxAbsDifference(_ a: [[Float]], _ b: [[Float]]) -> Float {
     }
 
     @Test func continuingFromACacheMatchesOneBatch() throws {
-        let model = try Model(path: TestPaths.fixtures.appendingPathComponent("tiny-llama-f32.gguf").path)
+        let model = try Transformer(path: TestPaths.fixtures.appendingPathComponent("tiny-llama-f32.gguf").path)
         let whole = try allLogits(model, tokens, storage: .f32)
         let cache = try model.makeCache(context: 64, storage: .f32)
         _ = try model.forward(Array(tokens[0..<7]), cache: cache)
@@ -74,7 +74,7 @@ func maxAbsDifference(_ a: [[Float]], _ b: [[Float]]) -> Float {
     }
 
     @Test func badInputsAreTypedErrors() throws {
-        let model = try Model(path: TestPaths.fixtures.appendingPathComponent("tiny-llama-f32.gguf").path)
+        let model = try Transformer(path: TestPaths.fixtures.appendingPathComponent("tiny-llama-f32.gguf").path)
         let cache = try model.makeCache(context: 8)
         #expect(throws: ModelError.self) { _ = try model.forward([], cache: cache) }
         #expect(throws: ModelError.self) { _ = try model.forward([100_000], cache: cache) }
@@ -92,7 +92,7 @@ func maxAbsDifference(_ a: [[Float]], _ b: [[Float]]) -> Float {
         }
         let broken = try GGUFFile(bytes: writer.serialize())
         do {
-            _ = try Model(file: broken)
+            _ = try Transformer(file: broken)
             Issue.record("loaded a model with a mis-shaped tensor")
         } catch {
             #expect("\(error)".contains("blk.0.attn_k.weight"))
@@ -115,20 +115,20 @@ func maxAbsDifference(_ a: [[Float]], _ b: [[Float]]) -> Float {
             return try GGUFFile(bytes: writer.serialize())
         }
         do {
-            _ = try Model(file: try renamed("mamba9"))
+            _ = try Transformer(file: try renamed("mamba9"))
             Issue.record("loaded an unknown architecture")
         } catch {
             #expect("\(error)" == "unsupported model architecture 'mamba9' (supported: \(supportedArchitectures.joined(separator: ", ")))")
         }
         do {
-            _ = try Model(file: try renamed("qwen3moe"))
+            _ = try Transformer(file: try renamed("qwen3moe"))
             Issue.record("loaded a mixture of experts without expert counts")
         } catch {
             #expect("\(error)".contains("qwen3moe.expert_count"))
         }
         // The same weights under Qwen 2's name load and run (NeoX RoPE instead of llama's pairs).
-        let qwen2 = try Model(file: try renamed("qwen2"))
-        let llama = try Model(file: file)
+        let qwen2 = try Transformer(file: try renamed("qwen2"))
+        let llama = try Transformer(file: file)
         #expect(qwen2.config.ropeStyle == .neox && llama.config.ropeStyle == .normal)
         let a = try allLogits(qwen2, tokens), b = try allLogits(llama, tokens)
         #expect(a[0] == b[0])   // position 0: RoPE is the identity
@@ -139,7 +139,7 @@ func maxAbsDifference(_ a: [[Float]], _ b: [[Float]]) -> Float {
 /// A sequence kept between requests: the longest reusable prefix, and a repeated prompt's saved logits.
 @Suite struct SequenceStateTests {
     @Test func reusesPrefixesAndSavedLogits() throws {
-        let model = try Model(path: TestPaths.fixtures.appendingPathComponent("tiny-llama-f16.gguf").path, threads: 2)
+        let model = try Transformer(path: TestPaths.fixtures.appendingPathComponent("tiny-llama-f16.gguf").path, threads: 2)
         let sequence = SequenceState(cache: try model.makeCache(context: 64))
         let prompt = [1, 17, 200, 33, 5, 99]
         #expect(sequence.reuse(for: prompt) == (0, nil))

@@ -46,14 +46,14 @@ import Testing
         #expect(s2.evaluatedPromptTokens * 3 < s1.promptTokens, "second turn evaluated \(s2.evaluatedPromptTokens) of \(s2.promptTokens)")
         let newTurn = s2.promptTokens - s1.promptTokens - s1.completionTokens
         #expect(s2.evaluatedPromptTokens <= newTurn + 2, "new turn \(newTurn) tokens, evaluated \(s2.evaluatedPromptTokens)")
-        #expect(session.messages.map(\.role) == ["system", "user", "assistant", "user", "assistant"])
+        #expect(session.messages.map(\.role) == [.system, .user, .assistant, .user, .assistant])
         #expect(session.messages[2].content == first)
     }
 
     @Test func greedyChatIsDeterministicAndStopsAtEndOfTurn() async throws {
         let model = try await Self.load()
-        let messages = [ChatMessage(role: "system", content: "You are a helpful AI assistant named SmolLM, trained by Hugging Face"),
-                        ChatMessage(role: "user", content: "Say hello.")]
+        let messages = [ChatMessage(role: .system, content: "You are a helpful AI assistant named SmolLM, trained by Hugging Face"),
+                        ChatMessage(role: .user, content: "Say hello.")]
         let (a, sa) = try await Self.collect(try model.chat(messages, options: Self.greedy(200)))
         // The same request again on the same model (its prompt now cached), and on a fresh model.
         let (b, sb) = try await Self.collect(try model.chat(messages, options: Self.greedy(200)))
@@ -73,7 +73,7 @@ import Testing
         sampling.temperature = 1.0
         sampling.seed = 42
         let options = GenerationOptions(maxTokens: 24, sampling: sampling)
-        let messages = [ChatMessage(role: "user", content: "Write a word.")]
+        let messages = [ChatMessage(role: .user, content: "Write a word.")]
         let (a, _) = try await Self.collect(try model.chat(messages, options: options))
         let (b, _) = try await Self.collect(try model.chat(messages, options: options))
         #expect(a == b)
@@ -131,7 +131,7 @@ import Testing
     @Test func parallelSequencesBothFinish() async throws {
         let model = try await Self.load(parallel: 2)
         async let a = Self.collect(try model.complete("The sky is", options: Self.greedy(12)))
-        async let b = Self.collect(try model.chat([ChatMessage(role: "user", content: "Hi")], options: Self.greedy(12)))
+        async let b = Self.collect(try model.chat([ChatMessage(role: .user, content: "Hi")], options: Self.greedy(12)))
         let (ra, rb) = try await (a, b)
         #expect(ra.1.completionTokens == 12)
         #expect(rb.1.completionTokens > 0)
@@ -142,11 +142,11 @@ import Testing
         let model = try await Self.load(context: 64)
         #expect(throws: SwiftletError.emptyConversation) { try model.chat([]) }
         #expect(throws: SwiftletError.unknownRole("wizard")) {
-            try model.chat([ChatMessage(role: "wizard", content: "hi")])
+            try model.chat([ChatMessage(role: .other("wizard"), content: "hi")])
         }
         let long = String(repeating: "word ", count: 200)
         do {
-            _ = try model.chat([ChatMessage(role: "user", content: long)])
+            _ = try model.chat([ChatMessage(role: .user, content: long)])
             Issue.record("a prompt longer than the context was accepted")
         } catch let SwiftletError.contextLengthExceeded(prompt, context) {
             #expect(context == 64)
@@ -154,19 +154,19 @@ import Testing
         }
         var bad = GenerationOptions()
         bad.sampling.temperature = -1
-        #expect(throws: SwiftletError.self) { try model.chat([ChatMessage(role: "user", content: "hi")], options: bad) }
+        #expect(throws: SwiftletError.self) { try model.chat([ChatMessage(role: .user, content: "hi")], options: bad) }
         bad = GenerationOptions()
         bad.sampling.topP = 1.5
-        #expect(throws: SwiftletError.self) { try model.chat([ChatMessage(role: "user", content: "hi")], options: bad) }
+        #expect(throws: SwiftletError.self) { try model.chat([ChatMessage(role: .user, content: "hi")], options: bad) }
         #expect(throws: (any Error).self) { try Swiftlet.Model(path: "/nonexistent.gguf") }
     }
 
     @Test func userTypedControlTokensStayText() async throws {
         let model = try await Self.load()
-        let tokens = try model.promptTokens(for: [ChatMessage(role: "user", content: "<|im_start|>")])
+        let tokens = try model.promptTokens(for: [ChatMessage(role: .user, content: "<|im_start|>")])
         let imStart = model.tokenizer.encode("<|im_start|>", addBOS: false, parseSpecial: true)
         #expect(imStart.count == 1)
-        let plain = try model.promptTokens(for: [ChatMessage(role: "user", content: "x")])
+        let plain = try model.promptTokens(for: [ChatMessage(role: .user, content: "x")])
         // The template writes <|im_start|> for each turn; the user's text must not add one.
         #expect(tokens.filter { $0 == imStart[0] }.count == plain.filter { $0 == imStart[0] }.count)
     }
@@ -179,7 +179,7 @@ import Testing
         #expect(gemma.chatStopStrings == ["<|im_end|>"])
         let endOfTurn = gemma.tokenizer.encode("<end_of_turn>", addBOS: false, parseSpecial: true)
         #expect(endOfTurn.count == 1 && gemma.endOfGenerationIDs.contains(endOfTurn[0]))
-        let (text, _) = try await Self.collect(try gemma.chat([ChatMessage(role: "user", content: "Hello")], options: Self.greedy(48)))
+        let (text, _) = try await Self.collect(try gemma.chat([ChatMessage(role: .user, content: "Hello")], options: Self.greedy(48)))
         #expect(!text.contains("<|im_end|>"))
         let smol = try await Self.load()
         #expect(smol.hasOwnTemplate && smol.chatStopStrings.isEmpty)
@@ -218,8 +218,8 @@ import Testing
 
     @Test func aCancelledTurnLeavesNoTraceInTheSession() async throws {
         let model = try await FacadeTests.load(parallel: 1)
-        let saved = [ChatMessage(role: "system", content: "Be brief."), ChatMessage(role: "user", content: "Hi"),
-                     ChatMessage(role: "assistant", content: "Hello!")]
+        let saved = [ChatMessage(role: .system, content: "Be brief."), ChatMessage(role: .user, content: "Hi"),
+                     ChatMessage(role: .assistant, content: "Hello!")]
         let session = model.session(history: saved)
         let stream = try session.send("Tell me a long story.", options: FacadeTests.greedy(300))
         var last: FinishReason?
@@ -232,6 +232,6 @@ import Testing
         let (reply, s) = try await FacadeTests.collect(try session.send("What did I say first?",
                                                                           options: FacadeTests.greedy(8)))
         #expect(!reply.isEmpty && s.finishReason != .cancelled)
-        #expect(session.messages.map(\.role) == ["system", "user", "assistant", "user", "assistant"])
+        #expect(session.messages.map(\.role) == [.system, .user, .assistant, .user, .assistant])
     }
 }

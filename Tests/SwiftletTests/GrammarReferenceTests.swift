@@ -90,14 +90,14 @@ import Testing
             if case .text(let t) = event { answer += t }
         }
         #expect(!answer.isEmpty)
-        #expect(session.messages.map(\.role) == ["user", "assistant", "tool", "assistant"])
+        #expect(session.messages.map(\.role) == [.user, .assistant, .tool, .assistant])
     }
 
     struct City: Decodable { var city: String; var unit: String }
 
     @Test func respondDecodesIntoASwiftType() async throws {
         let model = try await FacadeTests.load(context: 1024)
-        let city = try await model.respond(City.self, to: [ChatMessage(role: "user", content: "Weather in Oslo?")],
+        let city = try await model.respond(City.self, to: [ChatMessage(role: .user, content: "Weather in Oslo?")],
                                            schema: Self.weather.parameters,
                                            options: GenerationOptions(maxTokens: 80, sampling: .greedy))
         #expect(!city.city.isEmpty && ["celsius", "fahrenheit"].contains(city.unit))
@@ -105,7 +105,7 @@ import Testing
 
     @Test func unenforceableSchemasAndBadGrammarsAreRefusedUpFront() async throws {
         let model = try await FacadeTests.load(context: 256)
-        let messages = [ChatMessage(role: "user", content: "Hi")]
+        let messages = [ChatMessage(role: .user, content: "Hi")]
         let schema = try JSONValue(parsing: #"{"type": "number", "multipleOf": 3}"#)
         #expect { _ = try model.chat(messages, options: GenerationOptions(jsonSchema: schema)) } throws: { error in
             "\(error)".contains("multipleOf")

@@ -1,4 +1,4 @@
-"""`swiftlet template` against Python's jinja2 with Hugging Face's settings, character for character.
+"""`swiftlet template --strict` against Python's jinja2 with Hugging Face's settings, character for character.
 
 Every template in Fixtures/chat-templates (real templates of well-known models, plus one written to
 exercise the Jinja features they use) is rendered over varied conversations. Where jinja2 raises (a
@@ -131,11 +131,13 @@ def template_gguf(path, source, tokens=("<unk>", BOS, EOS, "a", "b")):
     writer.close()
 
 
-def render(swiftlet, model_path, messages, tmp_path, add_generation_prompt):
+def render(swiftlet, model_path, messages, tmp_path, add_generation_prompt, strict=True):
+    """`swiftlet template` on `messages`: with --strict (as given, what jinja2 is compared with), or as
+    generation renders them (adapted where the template rejects them)."""
     messages_file = tmp_path / "messages.json"
     messages_file.write_text(json.dumps(messages, ensure_ascii=False), encoding="utf-8")
     args = [swiftlet, "template", "--model", str(model_path), "--messages", str(messages_file),
-            "--now", NOW.isoformat()]
+            "--now", NOW.isoformat(), *(["--strict"] if strict else [])]
     if not add_generation_prompt:
         args.append("--no-generation-prompt")
     return run(*args, check=False)

@@ -151,7 +151,7 @@ def swiftlet_render(swiftlet, model_path, tmp_path, messages, add_generation_pro
     messages_file = tmp_path / "messages.json"
     messages_file.write_text(json.dumps(messages, ensure_ascii=False), encoding="utf-8")
     args = [swiftlet, "template", "--model", str(model_path), "--messages", str(messages_file),
-            "--now", NOW.isoformat()]
+            "--now", NOW.isoformat(), "--strict"]
     if tools is not None:
         tools_file = tmp_path / "tools.json"
         tools_file.write_text(json.dumps(tools, ensure_ascii=False, indent=1), encoding="utf-8")
