@@ -9,7 +9,21 @@ public enum MessageContent: Sendable, Equatable, Decodable {
 
     public struct ContentPart: Sendable, Equatable, Decodable {
         public var type: String
+        /// The text of a `text` part (required there); nil for other parts.
         public var text: String?
+
+        enum CodingKeys: String, CodingKey { case type, text }
+
+        public init(type: String, text: String?) {
+            self.type = type
+            self.text = text
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            type = try c.decode(String.self, forKey: .type)
+            text = type == "text" ? try c.decode(String.self, forKey: .text) : nil
+        }
     }
 
     public init(from decoder: any Decoder) throws {
@@ -18,10 +32,17 @@ public enum MessageContent: Sendable, Equatable, Decodable {
         if let s = try? c.decode(String.self) { self = .text(s); return }
         do {
             self = .parts(try c.decode([ContentPart].self))
-        } catch {
+        } catch let DecodingError.typeMismatch(_, context) where context.codingPath.count == decoder.codingPath.count {
+            // Neither a string nor an array; a problem inside a part keeps its own path and message.
             throw DecodingError.typeMismatch(MessageContent.self, .init(
                 codingPath: decoder.codingPath, debugDescription: "content must be a string, an array of content parts or null"))
         }
+    }
+
+    /// The types of the parts that are not text, for an error that says what was sent.
+    public var nonTextPartTypes: [String] {
+        guard case .parts(let parts) = self else { return [] }
+        return parts.filter { $0.type != "text" }.map(\.type)
     }
 
     /// The text a text-only model reads: text parts joined; nil when there are parts but none is text.

@@ -79,7 +79,9 @@ public struct ChatProvider: Sendable {
         var messages: [ChatMessage] = []
         for (i, m) in request.messages.enumerated() {
             guard let text = (m.content ?? .none).text else {
-                throw .invalidRequest("messages[\(i)] has only image parts; this model reads text only.", param: "messages[\(i)].content")
+                let kinds = Set((m.content ?? .none).nonTextPartTypes).sorted().joined(separator: ", ")
+                throw .invalidRequest("messages[\(i)].content has no text part (only \(kinds)); this model reads text only.",
+                                      param: "messages[\(i)].content")
             }
             var message = ChatMessage(role: ChatMessage.Role(rawValue: m.role), content: text)
             message.name = m.name
@@ -410,6 +412,11 @@ public struct ChatProvider: Sendable {
     /// Decodes a request body: JSON nesting bounded first (a hostile body cannot exhaust the stack),
     /// then the type, with a message that names the offending field.
     static func decode<T: Decodable>(_ body: Data) throws(OpenAIError) -> T {
+        if let offset = Self.firstInvalidUTF8(body) {
+            throw .invalidRequest("The request body is not valid UTF-8: the byte at offset \(offset) "
+                                  + "(0x\(String(body[body.startIndex + offset], radix: 16))) does not begin or continue "
+                                  + "a UTF-8 character. JSON text must be UTF-8.")
+        }
         var depth = 0, inString = false, escaped = false
         for b in body {
             if inString {
@@ -427,6 +434,12 @@ public struct ChatProvider: Sendable {
         }
         do {
             return try JSONDecoder().decode(T.self, from: body)
+        } catch where (try? JSONValue(parsing: body)) == nil {
+            // Not JSON at all (a lone surrogate escape, a syntax error): say that, not what a field expected.
+            do { _ = try JSONValue(parsing: body) } catch let syntax {
+                throw .invalidRequest("We could not parse the JSON body of your request: \(syntax)")
+            }
+            throw .invalidRequest("We could not parse the JSON body of your request.")
         } catch let DecodingError.keyNotFound(key, context) {
             throw .invalidRequest("Missing required parameter: '\(path(context.codingPath + [key]))'.", param: path(context.codingPath + [key]))
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
@@ -436,6 +449,20 @@ public struct ChatProvider: Sendable {
             throw .invalidRequest("Invalid value for '\(path(context.codingPath))': \(context.debugDescription)", param: path(context.codingPath))
         } catch {
             throw .invalidRequest("We could not parse the JSON body of your request.")
+        }
+    }
+
+    /// The offset of the first byte that is not part of a well-formed UTF-8 sequence, if any.
+    static func firstInvalidUTF8(_ body: Data) -> Int? {
+        var parser = Unicode.UTF8.ForwardParser()
+        var bytes = body.makeIterator()
+        var offset = 0
+        while true {
+            switch parser.parseScalar(from: &bytes) {
+            case .valid(let scalar): offset += scalar.count
+            case .emptyInput: return nil
+            case .error: return offset
+            }
         }
     }
 

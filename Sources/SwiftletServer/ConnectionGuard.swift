@@ -39,6 +39,7 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
     private let count: ConnectionCount
     private var context: ChannelHandlerContext?
     private var admitted = false
+    private var refused = false
     private var phase = Phase.idle
     private var requestRead = false
     private var responseWritten = false
@@ -74,6 +75,9 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // A refused connection's request is read and dropped, so that the client reads the 503 instead of
+        // a reset.
+        guard !refused else { return }
         if phase == .idle {
             phase = .header
             arm(limits.headerTimeout)
@@ -119,7 +123,8 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
     private func admit(_ context: ChannelHandlerContext) {
         guard !admitted else { return }
         guard count.enter(limit: limits.maxConnections) else {
-            refuse(context, status: "503 Service Unavailable",
+            refused = true
+            refuse(context, status: "503 Service Unavailable", type: "server_error",
                    message: "The server has \(limits.maxConnections) connections open, its limit; try again later.")
             return
         }
@@ -148,20 +153,26 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
             // Nothing to answer (idle), or a handler is reading the body and owns the response.
             context.close(promise: nil)
         case .header:
-            refuse(context, status: "408 Request Timeout",
+            refused = true
+            refuse(context, status: "408 Request Timeout", type: "invalid_request_error",
                    message: "The request header did not arrive within \(limits.headerTimeout).")
         case .responding:
             break
         }
     }
 
-    /// Answers with an OpenAI-shaped error before any HTTP parsing, then closes.
-    private func refuse(_ context: ChannelHandlerContext, status: String, message: String) {
-        let body = #"{"error":{"message":"\#(message)","type":"server_error","param":null,"code":null}}"#
+    /// Answers with an OpenAI-shaped error before any HTTP parsing and ends the output; the connection
+    /// closes when the client closes its side, or a second later.
+    private func refuse(_ context: ChannelHandlerContext, status: String, type: String, message: String) {
+        let body = #"{"error":{"message":"\#(message)","type":"\#(type)","param":null,"code":null}}"#
         let text = "HTTP/1.1 \(status)\r\ncontent-type: application/json\r\ncontent-length: \(body.utf8.count)\r\n"
             + "connection: close\r\n\r\n" + body
+        deadline?.cancel()
         context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: text)))
-            .assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            .assumeIsolated().whenComplete { _ in
+                context.close(mode: .output, promise: nil)
+                context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(1)) { context.close(promise: nil) }
+            }
     }
 }
 
