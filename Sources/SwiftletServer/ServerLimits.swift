@@ -22,7 +22,8 @@ public struct ServerLimits: Sendable, Equatable {
     public var drainTimeout: Duration
 
     public init(headerTimeout: Duration = .seconds(10), bodyTimeout: Duration = .seconds(30),
-                idleTimeout: Duration = .seconds(30), maxConnections: Int = 256, drainTimeout: Duration = .seconds(10)) {
+                idleTimeout: Duration = .seconds(30), maxConnections: Int = 256,
+                drainTimeout: Duration = .seconds(10)) {
         self.headerTimeout = headerTimeout
         self.bodyTimeout = bodyTimeout
         self.idleTimeout = idleTimeout

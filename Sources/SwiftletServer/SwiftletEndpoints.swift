@@ -138,7 +138,8 @@ public final class SwiftletEndpoints: Sendable {
         }
     }
 
-    private func answer<Context: RequestContext>(_ route: Route, _ request: Request, context: Context) async -> Response {
+    private func answer<Context: RequestContext>(_ route: Route, _ request: Request,
+                                                 context: Context) async -> Response {
         let started = ContinuousClock.now
         if route.name != "health", let denied = deny(request, route: route.name, started: started) { return denied }
         switch route.name {
@@ -152,7 +153,8 @@ public final class SwiftletEndpoints: Sendable {
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
             let text = metrics.render(engine: provider.model.metrics)
-            return finish(Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: text))),
+            let body = ResponseBody(byteBuffer: ByteBuffer(bytes: text))
+            return finish(Response(status: .ok, headers: headers, body: body),
                           route: route.name, request: request, started: started)
         case "chat_completions":
             return await generate(request, context: context, route: route.name, started: started) {
@@ -205,11 +207,14 @@ public final class SwiftletEndpoints: Sendable {
     private func respond(_ call: ChatProvider.Call, request: Request, connection: (any Channel)?, route: String,
                          started: ContinuousClock.Instant) async -> Response {
         let provider = self.provider
-        let task = Task { () async throws -> (body: Data, summary: GenerationSummary) in try await provider.respond(call) }
+        let task = Task { () async throws -> (body: Data, summary: GenerationSummary) in
+            try await provider.respond(call)
+        }
         let key = track { task.cancel() }
         defer { untrack(key) }
         // A closed connection (the client left) cancels the generation, wherever it is.
-        connection?.closeFuture.whenComplete { _ in task.cancel() }
+        let departure = Departure(connection) { task.cancel() }
+        defer { departure.disarm() }
         switch await task.result {
         case .success(let (body, summary)):
             metrics.finished(summary)
@@ -236,7 +241,9 @@ public final class SwiftletEndpoints: Sendable {
             let (events, continuation) = AsyncStream<String>.makeStream()
             let outcome = Mutex<GenerationSummary?>(nil)
             let producer = Task {
-                let summary = try? await provider.stream(call, keepAlive: keepAlive) { event in continuation.yield(event) }
+                let summary = try? await provider.stream(call, keepAlive: keepAlive) { event in
+                    continuation.yield(event)
+                }
                 outcome.withLock { $0 = summary ?? nil }
                 continuation.finish()
             }
@@ -248,11 +255,12 @@ public final class SwiftletEndpoints: Sendable {
                 producer.cancel()
             }
             // The client leaving stops the generation within one token, or takes it out of the queue.
-            connection?.closeFuture.whenComplete { _ in
+            let departure = Departure(connection) {
                 producer.cancel()
                 continuation.finish()
             }
             defer {
+                departure.disarm()
                 producer.cancel()
                 self.untrack(key)
             }
@@ -276,7 +284,9 @@ public final class SwiftletEndpoints: Sendable {
     private func readBody(_ request: Request) async throws -> Data {
         var data = Data()
         for try await chunk in request.body {
-            guard data.count + chunk.readableBytes <= maxBodyBytes else { throw OpenAIError.tooLarge(limit: maxBodyBytes) }
+            guard data.count + chunk.readableBytes <= maxBodyBytes else {
+                throw OpenAIError.tooLarge(limit: maxBodyBytes)
+            }
             data.append(contentsOf: chunk.readableBytesView)
         }
         return data
@@ -360,5 +370,23 @@ public final class SwiftletEndpoints: Sendable {
         headers[.contentType] = "application/json"
         return Response(status: HTTPResponse.Status(code: status), headers: headers,
                         body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}
+
+/// What to do if a request's connection closes before the request is done. A keep-alive connection serves
+/// many requests, and its close callbacks stay registered until it closes: each keeps only this small box,
+/// emptied when its request ends.
+final class Departure: Sendable {
+    private let action: Mutex<(@Sendable () -> Void)?>
+
+    init(_ connection: (any Channel)?, _ action: @escaping @Sendable () -> Void) {
+        self.action = Mutex(action)
+        connection?.closeFuture.whenComplete { [self] _ in
+            self.action.withLock { $0 }?()
+        }
+    }
+
+    func disarm() {
+        action.withLock { $0 = nil }
     }
 }

@@ -36,8 +36,9 @@ public struct SwiftletHTTPServer: Sendable {
         let router = Router(context: SwiftletRequestContext.self)
         router.middlewares.add(OpenAIErrorMiddleware(endpoints: endpoints))
         if let corsOrigin {
-            router.middlewares.add(CORSMiddleware<SwiftletRequestContext>(
-                allowOrigin: corsOrigin == "*" ? CORSMiddleware<SwiftletRequestContext>.AllowOriginExtended.all : .custom(corsOrigin),
+            typealias CORS = CORSMiddleware<SwiftletRequestContext>
+            router.middlewares.add(CORS(
+                allowOrigin: corsOrigin == "*" ? CORS.AllowOriginExtended.all : .custom(corsOrigin),
                 allowHeaders: [.accept, .authorization, .contentType, .origin],
                 allowMethods: [.get, .head, .post, .options], maxAge: .seconds(600)))
         }

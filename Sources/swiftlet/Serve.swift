@@ -14,26 +14,29 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The model id clients use (default: the file name without .gguf).") var alias: String?
     @Option(help: "Address to listen on.") var host: String = "127.0.0.1"
     @Option(help: "Port to listen on.") var port: Int = 8080
-    @Option(name: .customLong("api-key"), help: "Require 'Authorization: Bearer KEY' on every route but /health (also from SWIFTLET_API_KEY).")
+    @Option(name: .customLong("api-key"),
+            help: "Require 'Authorization: Bearer KEY' on every route but /health (also from SWIFTLET_API_KEY).")
     var apiKey: String?
-    @Option(help: "Requests generating at once; more wait in a queue. KV memory is --ctx × --parallel.") var parallel: Int = 1
-    @Option(help: "Context of each sequence, in tokens (what /v1/models reports as context_length).") var ctx: Int = 4096
+    @Option(help: "Requests generating at once; more wait in a queue. KV memory is --ctx × --parallel.")
+    var parallel: Int = 1
+    @Option(help: "Context of each sequence, in tokens (what /v1/models reports as context_length).")
+    var ctx: Int = 4096
     @Flag(help: "Allow a --ctx longer than the context the model was trained for (output degrades past it).")
     var ctxBeyondTraining = false
     @Option(help: "Worker threads.") var threads: Int = 2
-    @Option(name: .customLong("header-timeout"), help: "Seconds a client has from a request's first byte to the end of its header (then 408).")
+    @Option(help: "Seconds a client has from a request's first byte to the end of its header (then 408).")
     var headerTimeout: Double = 10
-    @Option(name: .customLong("body-timeout"), help: "Seconds a client has from the end of a request's header to the end of its body.")
+    @Option(help: "Seconds a client has from the end of a request's header to the end of its body.")
     var bodyTimeout: Double = 30
-    @Option(name: .customLong("idle-timeout"), help: "Seconds a connection may stay open with no request in progress.")
+    @Option(help: "Seconds a connection may stay open with no request in progress.")
     var idleTimeout: Double = 30
-    @Option(name: .customLong("max-connections"), help: "Connections open at once; one more is answered 503.")
+    @Option(help: "Connections open at once; one more is answered 503.")
     var maxConnections: Int = 256
-    @Option(name: .customLong("drain-timeout"), help: "Seconds shutdown waits for running requests before cutting them short.")
+    @Option(help: "Seconds shutdown waits for running requests before cutting them short.")
     var drainTimeout: Double = 10
-    @Option(name: .customLong("cors-origin"), help: "Answer browsers from this origin ('*' for any) with CORS headers and preflight; off by default.")
+    @Option(help: "Answer browsers from this origin ('*' for any) with CORS headers and preflight; off by default.")
     var corsOrigin: String?
-    @Option(name: .customLong("log-level"), help: "trace, debug, info (one line per request), notice, warning, error or critical.")
+    @Option(help: "trace, debug, info (one line per request), notice, warning, error or critical.")
     var logLevel: String = "info"
 
     func validate() throws {
@@ -47,9 +50,12 @@ struct Serve: AsyncParsableCommand {
                 throw ValidationError("\(name) must be a number of seconds above 0 and at most 86400")
             }
         }
-        guard (1...1_000_000).contains(maxConnections) else { throw ValidationError("--max-connections must be 1...1000000") }
+        guard (1...1_000_000).contains(maxConnections) else {
+            throw ValidationError("--max-connections must be 1...1000000")
+        }
         guard Logger.Level(rawValue: logLevel) != nil else {
-            throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+            let levels = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
+            throw ValidationError("--log-level must be one of \(levels)")
         }
         if let corsOrigin, corsOrigin.isEmpty || corsOrigin.contains(where: { $0.isWhitespace || $0 == "," }) {
             throw ValidationError("--cors-origin takes one origin such as https://chat.example.com, or '*'")
@@ -69,15 +75,18 @@ struct Serve: AsyncParsableCommand {
             LoggingSystem.bootstrap { label in StderrLogHandler(label: label, level: level) }
             let path = try model ?? DefaultModel.path()
             let key = apiKey ?? ProcessInfo.processInfo.environment["SWIFTLET_API_KEY"]
-            let loaded = try await Swiftlet.Model.load(path, options: .init(contextLength: ctx, parallel: parallel, threads: threads,
-                                                                           allowContextBeyondTraining: ctxBeyondTraining))
+            let options = Swiftlet.Model.LoadOptions(contextLength: ctx, parallel: parallel, threads: threads,
+                                                     allowContextBeyondTraining: ctxBeyondTraining)
+            let loaded = try await Swiftlet.Model.load(path, options: options)
             let provider = ChatProvider(model: loaded, modelID: alias)
             let endpoints = SwiftletEndpoints(provider: provider, apiKey: key, logger: Logger(label: "swiftlet.server"))
             let server = SwiftletHTTPServer(endpoints: endpoints, host: host, port: port, limits: limits,
                                             corsOrigin: corsOrigin)
             do {
                 try await server.run { host, port in
-                    printError("swiftlet: serving \(provider.modelID) on http://\(host):\(port)/v1 (context \(loaded.contextLength) × \(parallel) sequences\(key == nil ? ", no API key" : ", API key required"))")
+                    let access = key == nil ? "no API key" : "API key required"
+                    printError("swiftlet: serving \(provider.modelID) on http://\(host):\(port)/v1 "
+                               + "(context \(loaded.contextLength) × \(parallel) sequences, \(access))")
                 }
             } catch let error as SwiftletServerError {
                 if case .cannotListen = error {
