@@ -137,17 +137,33 @@ public struct GenerationStream: AsyncSequence, Sendable {
         AsyncIterator(base: base.makeAsyncIterator(), stopper: Stopper(stop))
     }
 
+    /// Iterates the events; when the iterating task is cancelled before the `.finished` event, the
+    /// generation stops and `next()` throws ``SwiftletError/cancelled`` instead of ending quietly.
     public struct AsyncIterator: AsyncIteratorProtocol {
         var base: AsyncThrowingStream<GenerationEvent, any Error>.AsyncIterator
         let stopper: Stopper
+        var ended = false
 
         public mutating func next() async throws(SwiftletError) -> GenerationEvent? {
-            do { return try await base.next() } catch { throw SwiftletError.wrapping(error) }
+            let event: GenerationEvent?
+            do { event = try await base.next() } catch { throw SwiftletError.wrapping(error) }
+            return try settle(event)
         }
 
         public mutating func next(isolation actor: isolated (any Actor)?) async throws(SwiftletError)
             -> GenerationEvent? {
-            do { return try await base.next(isolation: actor) } catch { throw SwiftletError.wrapping(error) }
+            let event: GenerationEvent?
+            do { event = try await base.next(isolation: actor) } catch { throw SwiftletError.wrapping(error) }
+            return try settle(event)
+        }
+
+        private mutating func settle(_ event: GenerationEvent?) throws(SwiftletError) -> GenerationEvent? {
+            if case .finished = event { ended = true }
+            if event == nil, !ended {
+                ended = true
+                if Task.isCancelled { throw .cancelled }
+            }
+            return event
         }
     }
 

@@ -22,6 +22,10 @@ public enum SwiftletError: Error, Sendable, Equatable, CustomStringConvertible {
     case engine(String)
     /// The model's answer is not what was asked for (``Model/respond(_:to:schema:options:)``).
     case invalidOutput(String)
+    /// The task iterating a ``GenerationStream`` was cancelled before the generation's end: the generation
+    /// stopped within one token (`GenerationStream.cancel()` instead ends the stream with a `.cancelled`
+    /// summary).
+    case cancelled
 
     /// The facade's case for a lower layer's error.
     init(_ error: ModelError) {
@@ -66,6 +70,8 @@ public enum SwiftletError: Error, Sendable, Equatable, CustomStringConvertible {
             "engine error: \(message)"
         case .invalidOutput(let message):
             "invalid output: \(message)"
+        case .cancelled:
+            "the generation was cancelled"
         }
     }
 }

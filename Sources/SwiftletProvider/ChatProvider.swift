@@ -406,6 +406,8 @@ public struct ChatProvider: Sendable {
             return .invalidRequest(e.description)
         case .engine, .invalidOutput, .modelFile, .contextBeyondTraining, .insufficientMemory:
             return .server(e.description)
+        case .cancelled:
+            return .unavailable("The request was cancelled.")
         }
     }
 

@@ -108,6 +108,23 @@ import Testing
         #expect(cut == String(full[..<full.range(of: " 7")!.lowerBound]))
     }
 
+    @Test func cancellingTheConsumingTaskThrowsCancelled() async throws {
+        let model = try await Self.load(parallel: 1)
+        let stream = try model.complete("Once upon a time", options: Self.greedy(400))
+        let consumer = Task { () async throws(SwiftletError) -> Int in
+            var received = 0
+            for try await event in stream {
+                if case .text = event { received += 1 }
+                if received == 2 { withUnsafeCurrentTask { $0?.cancel() } }
+            }
+            return received
+        }
+        switch await consumer.result {
+        case .success(let received): Issue.record("the stream ended quietly after \(received) pieces")
+        case .failure(let error): #expect(error as? SwiftletError == .cancelled)
+        }
+    }
+
     @Test func cancellingFreesTheSequence() async throws {
         let model = try await Self.load(parallel: 1)
         let stream = try model.complete("Once upon a time", options: Self.greedy(400))
