@@ -66,12 +66,14 @@ extension JinjaBuiltins {
             var list = try items()
             if case .string(let attr)? = kw("attribute", 1) { list = try list.map { x throws(ChatTemplateError) in try attributeOf(x, attr.text) } }
             let sep: JinjaString = { if case .string(let s)? = kw("d", 0) { return s }; return JinjaString("") }()
-            return .string(join(list, sep))
+            return .string(try JinjaBuiltins.join(list, sep))
         case "replace":
             guard case .string(let a)? = kw("old", 0), case .string(let b)? = kw("new", 1) else { throw .render("replace takes two strings") }
             var count = -1
             if case .integer(let c)? = kw("count", 2) { count = c }
-            return .string(try needString().mapped { pythonReplace($0, a.text, b.text, count) })
+            let text = try needString()
+            try JinjaBuiltins.checkReplaceSize(text.text, a.text, b.text)
+            return .string(text.mapped { pythonReplace($0, a.text, b.text, count) })
         case "first":
             let l = try items()
             return l.first ?? .undefined("first")
@@ -226,7 +228,8 @@ extension JinjaBuiltins {
             return best
         case "indent":
             var width = 4
-            if case .integer(let w)? = kw("width", 0) { width = w }
+            // Python's `" " * width`: nothing for a negative width; capped as tojson's indent is.
+            if case .integer(let w)? = kw("width", 0) { width = max(0, min(w, 1000)) }
             let indentString: String = { if case .string(let s)? = kw("width", 0) { return s.text }; return String(repeating: " ", count: width) }()
             let first = kw("first", 1)?.truthy ?? false
             let blank = kw("blank", 2)?.truthy ?? false
@@ -247,7 +250,8 @@ extension JinjaBuiltins {
             var width = 80
             if case .integer(let w)? = args.first { width = w }
             let s = try needString().text
-            let pad = max(0, width - s.count), left = pad / 2
+            let pad = width > s.count ? width - s.count : 0, left = pad / 2
+            try JinjaBuiltins.checkStringSize(s.utf8.count, plus: pad, times: 1)
             return .string(String(repeating: " ", count: left) + s + String(repeating: " ", count: pad - left))
         default:
             throw .render("no filter named '\(name)'")
