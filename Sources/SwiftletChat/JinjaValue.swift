@@ -79,7 +79,12 @@ struct JinjaDict: Equatable {
     private var otherKeys: [String: JinjaValue] = [:]
 
     init() {}
-    init(_ pairs: [(String, JinjaValue)]) { for (k, v) in pairs { self[k] = v } }
+    init(_ pairs: [(String, JinjaValue)]) {
+        // Sized once: a loop builds one of these (`loop`) on every iteration.
+        keys.reserveCapacity(pairs.count)
+        storage.reserveCapacity(pairs.count)
+        for (k, v) in pairs { self[k] = v }
+    }
 
     subscript(key: String) -> JinjaValue? {
         get { storage[key] }
