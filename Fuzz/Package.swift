@@ -13,9 +13,11 @@ let package = Package(
         // Calls libFuzzer's driver from each fuzzer's `@main` (see LibFuzzerDriver.swift).
         .target(name: "FuzzSupport", swiftSettings: [.enableExperimentalFeature("Extern")]),
         // GGUF reader: GGUFFile(bytes:), its metadata accessors and tensor infos.
-        .executableTarget(name: "FuzzGGUF", dependencies: ["FuzzSupport", .product(name: "SwiftletGGUF", package: "Swiftlet")]),
+        .executableTarget(
+            name: "FuzzGGUF", dependencies: ["FuzzSupport", .product(name: "SwiftletGGUF", package: "Swiftlet")]),
         // Jinja chat templates: parse the input as a template and render a fixed conversation with it.
-        .executableTarget(name: "FuzzJinja", dependencies: ["FuzzSupport", .product(name: "SwiftletChat", package: "Swiftlet")]),
+        .executableTarget(
+            name: "FuzzJinja", dependencies: ["FuzzSupport", .product(name: "SwiftletChat", package: "Swiftlet")]),
         // OpenAI chat-completions request bodies: decode and validate, no model needed.
         .executableTarget(
             name: "FuzzRequest", dependencies: [

@@ -227,7 +227,9 @@ public struct ChatProvider: Sendable {
         p.seed = seed.map { UInt64(bitPattern: Int64($0)) } ?? UInt64.random(in: 0...UInt64.max)
         for (key, bias) in logitBias ?? [:] {
             guard let id = Int(key), id >= 0, id < vocabularySize else {
-                throw .invalidRequest("logit_bias key '\(key)' is not a token id of this model (0..<\(vocabularySize)).", param: "logit_bias")
+                throw .invalidRequest(
+                    "logit_bias key '\(key)' is not a token id of this model (0..<\(vocabularySize)).",
+                    param: "logit_bias")
             }
             guard bias >= -100, bias <= 100 else { throw .invalidRequest("logit_bias values must be in [-100, 100], got \(bias).", param: "logit_bias") }
             p.logitBias[id] = Float(bias)

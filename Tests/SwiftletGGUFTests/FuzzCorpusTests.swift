@@ -49,7 +49,9 @@ struct FuzzCorpusTests {
 
     static func visit(_ value: GGUFValue) {
         _ = (value.type.name, value.int, value.double, value.float, value.bool, value.string)
-        if let typed = value.typedArray { _ = (typed.count, typed.elementType, typed.strings, typed.floats, typed.ints) }
+        if let typed = value.typedArray {
+            _ = (typed.count, typed.elementType, typed.strings, typed.floats, typed.ints)
+        }
         for element in value.array ?? [] { visit(element) }
     }
 }
