@@ -1,6 +1,16 @@
 import Foundation
 
 extension JinjaBuiltins {
+    /// Python's `int(d)` for a finite double: nil for an infinity or NaN (the filter's default), an error
+    /// for a value past an Int's range (Python's would be a big integer).
+    static func truncated(_ d: Double) throws(ChatTemplateError) -> JinjaValue? {
+        guard d.isFinite else { return nil }
+        guard let i = Int(exactly: d.rounded(.towardZero)) else {
+            throw .render("int: \(JinjaValue.pythonFloat(d)) is out of the integer range")
+        }
+        return .integer(i)
+    }
+
     /// `value | name(args)`, as jinja2's builtin filters (and Hugging Face's `tojson`) behave.
     static func filter(_ name: String, _ v: JinjaValue, _ args: [JinjaValue], _ kwargs: [(String, JinjaValue)],
                        interpreter: JinjaInterpreter) throws(ChatTemplateError) -> JinjaValue {
@@ -95,12 +105,12 @@ extension JinjaBuiltins {
             let def = kw("default", 0) ?? .integer(0)
             switch v {
             case .integer: return v
-            case .double(let d): return d.isFinite ? .integer(Int(d)) : def
+            case .double(let d): return try truncated(d) ?? def
             case .boolean(let b): return .integer(b ? 1 : 0)
             case .string(let s):
                 let t = s.text.trimmingCharacters(in: .whitespaces)
                 if let i = Int(t) { return .integer(i) }
-                if let d = Double(t), d.isFinite { return .integer(Int(d)) }
+                if let d = Double(t) { return try truncated(d) ?? def }
                 return def
             default: return def
             }

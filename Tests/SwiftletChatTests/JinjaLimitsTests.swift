@@ -99,3 +99,13 @@ struct JinjaLimitsTests {
         #expect(try render("{{ range(100000) | join(',') | length }}") == "588889")
     }
 }
+
+extension JinjaLimitsTests {
+    @Test func intOfAHugeNumberIsAnError() throws {
+        #expect(try render("{{ 3.7 | int }} {{ -3.7 | int }} {{ '12' | int }} {{ ' 2.9 ' | int }} {{ 'x' | int }}")
+                    == "3 -3 12 2 0")
+        #expect(renderError("{{ '\(String(repeating: "45", count: 20))' | int }}").contains("out of the integer range"))
+        #expect(renderError("{{ 1e300 | int }}").contains("out of the integer range"))
+        #expect(try render("{{ (1e308 * 10) | int }}") == "0")
+    }
+}
