@@ -20,9 +20,16 @@ enum JinjaBuiltins {
                 default: throw .render("range() takes 1 to 3 arguments")
                 }
                 guard step != 0 else { throw .render("range() arg 3 must not be zero") }
-                let count = step > 0 ? max(0, (stop - start + step - 1) / step) : max(0, (start - stop - step - 1) / -step)
-                guard count <= 1_000_000 else { throw .render("range too big") }
-                return .list((0..<count).map { .integer(start + $0 * step) })
+                // The distance to cover, in the direction of the step, fits a UInt even when the
+                // difference of the two Ints does not (range(-2**63 + 1, 2**63 - 1)).
+                let distance: UInt = step > 0 ? (stop > start ? UInt(bitPattern: stop &- start) : 0)
+                    : (start > stop ? UInt(bitPattern: start &- stop) : 0)
+                let count = distance == 0 ? 0 : (distance - 1) / step.magnitude + 1
+                guard count <= JinjaBuiltins.maximumListCount else {
+                    throw .render("range() of \(count) numbers is more than \(JinjaBuiltins.maximumListCount)")
+                }
+                // Every element lies between start and stop, so the wrapping arithmetic is exact.
+                return .list((0..<Int(count)).map { .integer(start &+ $0 &* step) })
             })
         case "namespace":
             return .function(JinjaFunction(name: "namespace") { args, kwargs throws(ChatTemplateError) in
@@ -73,23 +80,52 @@ enum JinjaBuiltins {
             default: throw .render("argument of type '\(b.typeName)' is not iterable")
             }
         case "~":
-            return .string(a.rendered + b.rendered)
+            let x = a.rendered, y = b.rendered
+            try checkStringSize(x.text.utf8.count, plus: y.text.utf8.count, times: 1)
+            return .string(x + y)
         case "+":
             switch (a, b) {
-            case (.string(let x), .string(let y)): return .string(x + y)
-            case (.list(let x), .list(let y)): return .list(x + y)
+            case (.string(let x), .string(let y)):
+                try checkStringSize(x.text.utf8.count, plus: y.text.utf8.count, times: 1)
+                return .string(x + y)
+            case (.list(let x), .list(let y)):
+                try checkListCount(x.count, plus: y.count, times: 1)
+                return .list(x + y)
             default: return try arithmetic(op, a, b)
             }
         case "*":
             switch (a, b) {
             case (.string(let s), .integer(let n)), (.integer(let n), .string(let s)):
-                return .string(s.mapped { String(repeating: $0, count: max(0, min(n, 1_000_000))) })
+                try checkStringSize(s.text.utf8.count, plus: 0, times: n)
+                return .string(s.mapped { String(repeating: $0, count: max(0, n)) })
             case (.list(let l), .integer(let n)), (.integer(let n), .list(let l)):
-                return .list(Array(repeating: l, count: max(0, min(n, 100_000))).flatMap { $0 })
+                try checkListCount(l.count, plus: 0, times: n)
+                return .list(Array(repeating: l, count: max(0, n)).flatMap { $0 })
             default: return try arithmetic(op, a, b)
             }
         default:
             return try arithmetic(op, a, b)
+        }
+    }
+
+    /// Most elements a list built by `range`, `+` or `*` may have.
+    static let maximumListCount = 1_000_000
+    /// Most bytes a string built by `+` or `*` may have: what a whole render may write.
+    static let maximumStringBytes = JinjaInterpreter.maximumOutputBytes
+
+    /// Refuses a string of `(a + b) * times` bytes past ``maximumStringBytes`` before it is built.
+    static func checkStringSize(_ a: Int, plus b: Int, times: Int) throws(ChatTemplateError) {
+        let (bytes, overflow) = (a + b).multipliedReportingOverflow(by: max(0, times))
+        guard !overflow, bytes <= maximumStringBytes else {
+            throw .render("the string would be longer than \(maximumStringBytes) bytes")
+        }
+    }
+
+    /// Refuses a list of `(a + b) * times` elements past ``maximumListCount`` before it is built.
+    static func checkListCount(_ a: Int, plus b: Int, times: Int) throws(ChatTemplateError) {
+        let (count, overflow) = (a + b).multipliedReportingOverflow(by: max(0, times))
+        guard !overflow, count <= maximumListCount else {
+            throw .render("the list would have more than \(maximumListCount) elements")
         }
     }
 
@@ -118,14 +154,18 @@ enum JinjaBuiltins {
                 return .double(Double(x) / Double(y))
             case "//":
                 guard y != 0 else { throw .render("integer division or modulo by zero") }
-                return .integer(Int((Double(x) / Double(y)).rounded(.down)))
+                // Python's floor division, exactly; -2**63 // -1 is the one quotient an Int cannot hold.
+                let (q, overflow) = x.dividedReportingOverflow(by: y)
+                guard !overflow else { throw .render("integer overflow in \(x) // \(y)") }
+                return .integer(x % y != 0 && (x < 0) != (y < 0) ? q - 1 : q)
             case "%":
                 guard y != 0 else { throw .render("integer division or modulo by zero") }
-                let r = x % y
+                let r = x.remainderReportingOverflow(dividingBy: y).partialValue
                 return .integer(r != 0 && (r < 0) != (y < 0) ? r + y : r)
             case "**":
                 guard y >= 0 else { return .double(pow(Double(x), Double(y))) }
-                return .integer(Int(pow(Double(x), Double(y))))
+                guard let p = integerPower(x, y) else { throw .render("integer overflow in \(x) ** \(y)") }
+                return .integer(p)
             default: throw bad()
             }
         }
@@ -147,6 +187,26 @@ enum JinjaBuiltins {
         case "**": return .double(pow(x, y))
         default: throw bad()
         }
+    }
+
+    /// `base ** exponent` by squaring, or nil when it does not fit an Int (Python's would be a big integer).
+    static func integerPower(_ base: Int, _ exponent: Int) -> Int? {
+        var result = 1, square = base, e = exponent
+        while e > 0 {
+            if e & 1 == 1 {
+                let (r, overflow) = result.multipliedReportingOverflow(by: square)
+                guard !overflow else { return nil }
+                result = r
+            }
+            e >>= 1
+            if e > 0 {
+                let (s, overflow) = square.multipliedReportingOverflow(by: square)
+                // A square too large matters only if a later bit multiplies it in: then the result overflows.
+                guard !overflow else { return nil }
+                square = s
+            }
+        }
+        return result
     }
 
     static func compare(_ a: JinjaValue, _ b: JinjaValue) throws(ChatTemplateError) -> Int {
@@ -289,6 +349,7 @@ enum JinjaBuiltins {
                     guard let a = str(args, 0), let b = str(args, 1) else { throw .render("replace takes two strings") }
                     var count = -1
                     if args.count > 2, case .integer(let c) = args[2] { count = c }
+                    try checkReplaceSize(t, a, b)
                     return .string(s.mapped { pythonReplace($0, a, b, count) })
                 }
             case "find", "count", "index":
@@ -304,7 +365,7 @@ enum JinjaBuiltins {
             case "join":
                 return fn { args, _ throws(ChatTemplateError) in
                     guard case .list(let l)? = args.first else { throw .render("join takes a list") }
-                    return .string(join(l, JinjaString(t)))
+                    return .string(try join(l, JinjaString(t)))
                 }
             case "isdigit": return fn { _, _ in .boolean(!t.isEmpty && t.allSatisfy(\.isNumber)) }
             case "isspace": return fn { _, _ in .boolean(!t.isEmpty && t.allSatisfy(\.isWhitespace)) }
@@ -350,13 +411,30 @@ enum JinjaBuiltins {
         }
     }
 
-    static func join(_ items: [JinjaValue], _ separator: JinjaString) -> JinjaString {
-        var out = JinjaString("")
+    /// Python's `separator.join(items)`, each item rendered; the pieces are gathered and merged once, so
+    /// the cost is linear in the result, which may not pass ``maximumStringBytes``.
+    static func join(_ items: [JinjaValue], _ separator: JinjaString) throws(ChatTemplateError) -> JinjaString {
+        var pieces: [JinjaString.Piece] = []
+        var bytes = 0
         for (i, v) in items.enumerated() {
-            if i > 0 { out = out + separator }
-            out = out + v.rendered
+            let s = v.rendered
+            bytes += s.text.utf8.count + (i > 0 ? separator.text.utf8.count : 0)
+            try checkStringSize(bytes, plus: 0, times: 1)
+            if i > 0 { pieces += separator.pieces }
+            pieces += s.pieces
         }
-        return out
+        return JinjaString(pieces: pieces)
+    }
+
+    /// Refuses a `replace` whose result could pass ``maximumStringBytes``: every occurrence of `old` (one
+    /// between each character when it is empty) replaced by `new`.
+    static func checkReplaceSize(_ text: String, _ old: String, _ new: String) throws(ChatTemplateError) {
+        let n = text.utf8.count, added = new.utf8.count - old.utf8.count
+        guard added > 0 else { return }
+        let occurrences = old.isEmpty ? text.count + 1 : n / old.utf8.count
+        try checkStringSize(n, plus: 0, times: 1)
+        let (extra, overflow) = occurrences.multipliedReportingOverflow(by: added)
+        try checkStringSize(n, plus: overflow ? Int.max / 2 : min(extra, Int.max / 2), times: 1)
     }
 
     static func titleCase(_ s: String) -> String {

@@ -1,6 +1,16 @@
 import Foundation
 
 extension JinjaBuiltins {
+    /// Python's `int(d)` for a finite double: nil for an infinity or NaN (the filter's default), an error
+    /// for a value past an Int's range (Python's would be a big integer).
+    static func truncated(_ d: Double) throws(ChatTemplateError) -> JinjaValue? {
+        guard d.isFinite else { return nil }
+        guard let i = Int(exactly: d.rounded(.towardZero)) else {
+            throw .render("int: \(JinjaValue.pythonFloat(d)) is out of the integer range")
+        }
+        return .integer(i)
+    }
+
     /// `value | name(args)`, as jinja2's builtin filters (and Hugging Face's `tojson`) behave.
     static func filter(_ name: String, _ v: JinjaValue, _ args: [JinjaValue], _ kwargs: [(String, JinjaValue)],
                        interpreter: JinjaInterpreter) throws(ChatTemplateError) -> JinjaValue {
@@ -66,12 +76,14 @@ extension JinjaBuiltins {
             var list = try items()
             if case .string(let attr)? = kw("attribute", 1) { list = try list.map { x throws(ChatTemplateError) in try attributeOf(x, attr.text) } }
             let sep: JinjaString = { if case .string(let s)? = kw("d", 0) { return s }; return JinjaString("") }()
-            return .string(join(list, sep))
+            return .string(try JinjaBuiltins.join(list, sep))
         case "replace":
             guard case .string(let a)? = kw("old", 0), case .string(let b)? = kw("new", 1) else { throw .render("replace takes two strings") }
             var count = -1
             if case .integer(let c)? = kw("count", 2) { count = c }
-            return .string(try needString().mapped { pythonReplace($0, a.text, b.text, count) })
+            let text = try needString()
+            try JinjaBuiltins.checkReplaceSize(text.text, a.text, b.text)
+            return .string(text.mapped { pythonReplace($0, a.text, b.text, count) })
         case "first":
             let l = try items()
             return l.first ?? .undefined("first")
@@ -93,12 +105,12 @@ extension JinjaBuiltins {
             let def = kw("default", 0) ?? .integer(0)
             switch v {
             case .integer: return v
-            case .double(let d): return d.isFinite ? .integer(Int(d)) : def
+            case .double(let d): return try truncated(d) ?? def
             case .boolean(let b): return .integer(b ? 1 : 0)
             case .string(let s):
                 let t = s.text.trimmingCharacters(in: .whitespaces)
                 if let i = Int(t) { return .integer(i) }
-                if let d = Double(t), d.isFinite { return .integer(Int(d)) }
+                if let d = Double(t) { return try truncated(d) ?? def }
                 return def
             default: return def
             }
@@ -226,7 +238,8 @@ extension JinjaBuiltins {
             return best
         case "indent":
             var width = 4
-            if case .integer(let w)? = kw("width", 0) { width = w }
+            // Python's `" " * width`: nothing for a negative width; capped as tojson's indent is.
+            if case .integer(let w)? = kw("width", 0) { width = max(0, min(w, 1000)) }
             let indentString: String = { if case .string(let s)? = kw("width", 0) { return s.text }; return String(repeating: " ", count: width) }()
             let first = kw("first", 1)?.truthy ?? false
             let blank = kw("blank", 2)?.truthy ?? false
@@ -247,7 +260,8 @@ extension JinjaBuiltins {
             var width = 80
             if case .integer(let w)? = args.first { width = w }
             let s = try needString().text
-            let pad = max(0, width - s.count), left = pad / 2
+            let pad = width > s.count ? width - s.count : 0, left = pad / 2
+            try JinjaBuiltins.checkStringSize(s.utf8.count, plus: pad, times: 1)
             return .string(String(repeating: " ", count: left) + s + String(repeating: " ", count: pad - left))
         default:
             throw .render("no filter named '\(name)'")

@@ -9,6 +9,14 @@ final class JinjaInterpreter {
     /// Bounds on hostile templates: nesting of calls and the size of what is rendered.
     static let maximumDepth = 200
     static let maximumOutputBytes = 50_000_000
+    /// Deepest nesting of lists, dicts and namespaces a namespace attribute may hold.
+    static let maximumValueNesting = 128
+    /// Most loop iterations and macro calls one render may make, so that nested loops over large ranges
+    /// end with an error instead of running for hours (the size limits on strings and lists bound the
+    /// work of each step). A template walking a conversation of thousands of messages, or of hundreds
+    /// pairwise, stays below it.
+    static let maximumSteps = 100_000
+    private var steps = 0
     private var outputBytes = 0
 
     /// For a capability probe: a string to watch for. ``probeMarkerUsed`` turns true when the template
@@ -116,6 +124,17 @@ final class JinjaInterpreter {
             guard case .namespace(let ns) = lookup(object) else {
                 throw .render("cannot assign attribute '\(attribute)' on '\(object)': only a namespace() can be changed")
             }
+            // The one mutation templates have is also the one way to build a cycle (a namespace holding
+            // itself, which would leak and send printing into endless recursion) or to nest a value deeper
+            // on every pass of a loop: both are refused here.
+            var seen: [ObjectIdentifier: Int] = [:]
+            guard let nesting = value.nesting(excluding: ns, seen: &seen) else {
+                throw .render("cannot assign '\(object).\(attribute)': the value holds the namespace itself")
+            }
+            guard nesting < JinjaInterpreter.maximumValueNesting else {
+                throw .render("cannot assign '\(object).\(attribute)': the value nests lists, dicts and namespaces "
+                              + "more than \(JinjaInterpreter.maximumValueNesting) levels deep")
+            }
             ns.attributes[attribute] = value
         case .tuple(let names):
             let items = try iterate(value)
@@ -123,6 +142,14 @@ final class JinjaInterpreter {
                 throw .render("cannot unpack \(items.count) values into \(names.count) names")
             }
             for (n, v) in zip(names, items) { scopes[scopes.count - 1][n] = v }
+        }
+    }
+
+    /// Counts one loop iteration or macro call against ``maximumSteps``.
+    private func step() throws(ChatTemplateError) {
+        steps += 1
+        guard steps <= JinjaInterpreter.maximumSteps else {
+            throw .render("the template ran more than \(JinjaInterpreter.maximumSteps) loop iterations and macro calls")
         }
     }
 
@@ -143,6 +170,7 @@ final class JinjaInterpreter {
         if let filter {
             var kept: [JinjaValue] = []
             for item in items {
+                try step()
                 try bind(item)
                 if try evaluate(filter).truthy { kept.append(item) }
             }
@@ -154,6 +182,7 @@ final class JinjaInterpreter {
         }
         let n = items.count
         for (i, item) in items.enumerated() {
+            try step()
             try bind(item)
             var loop = JinjaDict([
                 ("index", .integer(i + 1)), ("index0", .integer(i)), ("revindex", .integer(n - i)),
@@ -190,6 +219,7 @@ final class JinjaInterpreter {
             frame["varargs"] = .list(extra)
             frame["kwargs"] = .dict(extraKeywords)
             if let caller = self.lookupOptional("caller") { frame["caller"] = caller }
+            try self.step()
             self.depth += 1
             defer { self.depth -= 1 }
             guard self.depth < JinjaInterpreter.maximumDepth else { throw .render("macro calls nested too deeply") }

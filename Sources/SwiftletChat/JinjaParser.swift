@@ -7,6 +7,10 @@ struct JinjaParser {
     private var tokens: [JinjaLexer.Token] = []
     private var cursor = 0
     private var tagOffset = 0
+    /// How deeply the blocks and expressions being parsed nest: the parser recurses once per level, so a
+    /// template of thousands of `(` or `{% if %}` would otherwise exhaust the stack.
+    private var nesting = 0
+    static let maximumNesting = 100
 
     init(_ lexer: JinjaLexer) throws(ChatTemplateError) {
         self.lexer = lexer
@@ -22,6 +26,8 @@ struct JinjaParser {
     /// Parses nodes until a statement whose keyword is in `enders`; returns them and that keyword
     /// (its tag's remaining tokens are left for the caller).
     private mutating func parseBody(until enders: Set<String>) throws(ChatTemplateError) -> ([JinjaNode], String?) {
+        try enter()
+        defer { nesting -= 1 }
         var nodes: [JinjaNode] = []
         while position < chunks.count {
             let chunk = chunks[position]
@@ -49,6 +55,15 @@ struct JinjaParser {
             throw lexer.error("unexpected end of template: expected one of \(enders.sorted().joined(separator: ", "))", at: lexer.source.count)
         }
         return (nodes, nil)
+    }
+
+    /// Counts one more level of nesting, refusing more than ``maximumNesting``.
+    private mutating func enter() throws(ChatTemplateError) {
+        nesting += 1
+        guard nesting <= JinjaParser.maximumNesting else {
+            throw lexer.error("blocks or expressions nested more than \(JinjaParser.maximumNesting) levels deep",
+                              at: offset)
+        }
     }
 
     private mutating func begin(_ toks: [JinjaLexer.Token], at: Int) {
@@ -198,6 +213,8 @@ struct JinjaParser {
     // MARK: Expressions
 
     mutating func parseExpression(allowConditional: Bool = true) throws(ChatTemplateError) -> JinjaExpr {
+        try enter()
+        defer { nesting -= 1 }
         let e = try parseOr()
         if allowConditional && isName("if") {
             cursor += 1
@@ -222,7 +239,12 @@ struct JinjaParser {
     }
 
     private mutating func parseNot() throws(ChatTemplateError) -> JinjaExpr {
-        if isName("not") { cursor += 1; return .not(try parseNot()) }
+        if isName("not") {
+            cursor += 1
+            try enter()
+            defer { nesting -= 1 }
+            return .not(try parseNot())
+        }
         return try parseCompare()
     }
 
@@ -290,6 +312,8 @@ struct JinjaParser {
         if isOp("-") || isOp("+") {
             let o = isOp("-") ? "-" : "+"
             cursor += 1
+            try enter()
+            defer { nesting -= 1 }
             e = .unary(o, try parseUnary(withFilter: false))
         } else {
             e = try parsePostfix(try parsePrimary())

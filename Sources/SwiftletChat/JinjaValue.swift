@@ -79,7 +79,12 @@ struct JinjaDict: Equatable {
     private var otherKeys: [String: JinjaValue] = [:]
 
     init() {}
-    init(_ pairs: [(String, JinjaValue)]) { for (k, v) in pairs { self[k] = v } }
+    init(_ pairs: [(String, JinjaValue)]) {
+        // Sized once: a loop builds one of these (`loop`) on every iteration.
+        keys.reserveCapacity(pairs.count)
+        storage.reserveCapacity(pairs.count)
+        for (k, v) in pairs { self[k] = v }
+    }
 
     subscript(key: String) -> JinjaValue? {
         get { storage[key] }
@@ -241,6 +246,31 @@ enum JinjaValue: Equatable {
         default:
             if let x = a.number, let y = b.number { return x == y }
             return false
+        }
+    }
+
+    /// How deeply the value nests lists, dicts and namespaces (a scalar is 0), or nil when `excluded` is
+    /// reachable from it. `seen` remembers the nesting of each namespace already walked, so a value that
+    /// holds one namespace many times costs one walk of it.
+    func nesting(excluding excluded: JinjaNamespace, seen: inout [ObjectIdentifier: Int]) -> Int? {
+        func deepest(_ values: some Sequence<JinjaValue>, _ seen: inout [ObjectIdentifier: Int]) -> Int? {
+            var d = 0
+            for v in values {
+                guard let n = v.nesting(excluding: excluded, seen: &seen) else { return nil }
+                d = Swift.max(d, n)
+            }
+            return d + 1
+        }
+        switch self {
+        case .list(let l): return deepest(l, &seen)
+        case .dict(let d): return deepest(d.pairs.lazy.map(\.1), &seen)
+        case .namespace(let ns):
+            if ns === excluded { return nil }
+            if let known = seen[ObjectIdentifier(ns)] { return known }
+            guard let n = deepest(ns.attributes.pairs.lazy.map(\.1), &seen) else { return nil }
+            seen[ObjectIdentifier(ns)] = n
+            return n
+        default: return 0
         }
     }
 

@@ -17,6 +17,11 @@ struct GrammarParser {
     private(set) var rules: [[Grammar.Element]] = []
     /// Where each symbol is first referenced and where it is defined (byte offsets), for error positions.
     private var firstReference: [UInt32: Int] = [:]
+    /// Groups `( … )` open around the current position. The parser recurses once per group, as
+    /// llama.cpp's does, so a grammar of thousands of nested groups (a JSON schema's excluded-keys rule
+    /// for a property name thousands of characters long makes one) would otherwise exhaust the stack.
+    private var groupDepth = 0
+    static let maximumGroupDepth = 256
     private(set) var definition: [UInt32: Int] = [:]
 
     init(text: String, tokenID: ((String) -> Int?)?) {
@@ -357,7 +362,12 @@ struct GrammarParser {
                 pos = parseSpace(pos + 1, newlineOK: true)
                 let countBefore = symbolIDs.count
                 let subRuleID = generateSymbolID(ruleName, at: open)
+                groupDepth += 1
+                guard groupDepth <= GrammarParser.maximumGroupDepth else {
+                    throw error("groups nested more than \(GrammarParser.maximumGroupDepth) levels deep", at: open)
+                }
                 pos = try parseAlternates(pos, ruleName: ruleName, ruleID: subRuleID, nested: true)
+                groupDepth -= 1
                 previousRuleCount = UInt64(max(1, symbolIDs.count - countBefore))
                 lastSymbolStart = rule.count
                 rule.append(Grammar.Element(.ruleReference, subRuleID))

@@ -36,11 +36,19 @@ public struct ChatProvider: Sendable {
 
     /// Refuses `bytes` of request text that no tokenization could fit in the context.
     func checkFits(textBytes bytes: Int, param: String) throws(OpenAIError) {
-        let fewestTokens = (bytes + longestTokenBytes - 1) / longestTokenBytes
-        guard fewestTokens <= model.contextLength else {
+        try Self.checkFits(textBytes: bytes, param: param, longestTokenBytes: longestTokenBytes,
+                           contextLength: model.contextLength)
+    }
+
+    /// Refuses `bytes` of request text that needs more than `contextLength` tokens even if every token were
+    /// `longestTokenBytes` long.
+    static func checkFits(textBytes bytes: Int, param: String, longestTokenBytes: Int,
+                          contextLength: Int) throws(OpenAIError) {
+        let fewestTokens = (bytes + longestTokenBytes - 1) / max(1, longestTokenBytes)
+        guard fewestTokens <= contextLength else {
             throw .invalidRequest(
                 "The request's text is \(bytes) bytes, at least \(fewestTokens) tokens, more than this model's context "
-                    + "of \(model.contextLength) tokens.", param: param, code: "context_length_exceeded")
+                    + "of \(contextLength) tokens.", param: param, code: "context_length_exceeded")
         }
     }
 
@@ -67,13 +75,41 @@ public struct ChatProvider: Sendable {
     /// Decodes and validates a chat request and starts its generation (queued behind others when every
     /// sequence is busy).
     public func chatCompletion(body: Data) throws(OpenAIError) -> Call {
+        let request = try Self.decodeChatRequest(
+            body: body, modelID: modelID, vocabularySize: model.tokenizer.vocabularySize,
+            contextLength: model.contextLength, longestTokenBytes: longestTokenBytes)
+        let stream: GenerationStream
+        do { stream = try model.chat(request.messages, options: request.options) } catch { throw Self.map(error) }
+        return Call(kind: .chat, id: "chatcmpl-" + Self.randomID(), created: Int(Date().timeIntervalSince1970),
+                    isStreaming: request.isStreaming, includeUsage: request.includeUsage, stream: stream)
+    }
+
+    /// A chat request body decoded and checked: what ``chatCompletion(body:)`` hands the model.
+    public struct DecodedChatRequest: Sendable {
+        /// The conversation, each tool call's arguments as JSON text.
+        public var messages: [ChatMessage]
+        /// Sampling, limits, tools, tool choice, structure and template variables.
+        public var options: GenerationOptions
+        /// Whether the response is a stream of server-sent events.
+        public var isStreaming: Bool
+        /// Whether a stream ends with a chunk that carries the usage.
+        public var includeUsage: Bool
+    }
+
+    /// Decodes and validates a chat-completions body without a model: everything
+    /// ``chatCompletion(body:)`` checks before it starts a generation. The model is described by what
+    /// the checks need: the id a request may name, the vocabulary size (`logit_bias` keys are token ids)
+    /// and the context length (which caps `max_tokens`); with `longestTokenBytes` (the most bytes one token
+    /// stands for), text that cannot fit the context is refused too. Every bad body is an ``OpenAIError``.
+    public static func decodeChatRequest(body: Data, modelID: String, vocabularySize: Int, contextLength: Int,
+                                         longestTokenBytes: Int? = nil) throws(OpenAIError) -> DecodedChatRequest {
         let request: ChatCompletionRequest = try Self.decode(body)
         // The same body again, keeping key order: tools' parameters and schemas give property order.
         let raw: JSONValue
         do { raw = try JSONValue(parsing: body) } catch {
             throw .invalidRequest("We could not parse the JSON body of your request: \(error)")
         }
-        try checkModel(request.model)
+        try checkModel(request.model, modelID: modelID)
         if let n = request.n, n != 1 { throw .invalidRequest("Only n = 1 is supported, got \(n).", param: "n") }
         guard !request.messages.isEmpty else { throw .invalidRequest("'messages' must contain at least one message.", param: "messages") }
         var messages: [ChatMessage] = []
@@ -97,17 +133,19 @@ public struct ChatProvider: Sendable {
             }
             messages.append(message)
         }
-        try checkFits(textBytes: messages.reduce(0) { $0 + $1.content.utf8.count }, param: "messages")
+        if let longestTokenBytes {
+            try checkFits(textBytes: messages.reduce(0) { $0 + $1.content.utf8.count }, param: "messages",
+                          longestTokenBytes: longestTokenBytes, contextLength: contextLength)
+        }
         var options = try generationOptions(
             temperature: request.temperature, topP: request.topP, topK: request.topK, minP: request.minP,
             typicalP: request.typicalP, repeatPenalty: request.repeatPenalty, presencePenalty: request.presencePenalty,
             frequencyPenalty: request.frequencyPenalty, seed: request.seed, stop: request.stop?.values ?? [],
-            maxTokens: request.maxCompletionTokens ?? request.maxTokens, logitBias: request.logitBias)
+            maxTokens: request.maxCompletionTokens ?? request.maxTokens, logitBias: request.logitBias,
+            vocabularySize: vocabularySize, contextLength: contextLength)
         try Self.applyStructure(request, raw: raw, to: &options)
-        let stream: GenerationStream
-        do { stream = try model.chat(messages, options: options) } catch { throw Self.map(error) }
-        return Call(kind: .chat, id: "chatcmpl-" + Self.randomID(), created: Int(Date().timeIntervalSince1970),
-                    isStreaming: request.stream ?? false, includeUsage: request.streamOptions?.includeUsage ?? false, stream: stream)
+        return DecodedChatRequest(messages: messages, options: options, isStreaming: request.stream ?? false,
+                                  includeUsage: request.streamOptions?.includeUsage ?? false)
     }
 
     /// Tools, tool choice, response format, grammar and template variables of a chat request.
@@ -184,28 +222,31 @@ public struct ChatProvider: Sendable {
     /// Decodes and validates a legacy completion request (raw prompt, no chat template) and starts it.
     public func textCompletion(body: Data) throws(OpenAIError) -> Call {
         let request: CompletionRequest = try Self.decode(body)
-        try checkModel(request.model)
+        try Self.checkModel(request.model, modelID: modelID)
         if let n = request.n, n != 1 { throw .invalidRequest("Only n = 1 is supported, got \(n).", param: "n") }
         guard !request.prompt.text.isEmpty else { throw .invalidRequest("'prompt' must not be empty.", param: "prompt") }
         try checkFits(textBytes: request.prompt.text.utf8.count, param: "prompt")
-        let options = try generationOptions(
+        let options = try Self.generationOptions(
             temperature: request.temperature, topP: request.topP, topK: request.topK, minP: request.minP,
             typicalP: nil, repeatPenalty: request.repeatPenalty, presencePenalty: request.presencePenalty,
             frequencyPenalty: request.frequencyPenalty, seed: request.seed, stop: request.stop?.values ?? [],
-            maxTokens: request.maxTokens ?? 16, logitBias: request.logitBias)
+            maxTokens: request.maxTokens ?? 16, logitBias: request.logitBias,
+            vocabularySize: model.tokenizer.vocabularySize, contextLength: model.contextLength)
         let stream: GenerationStream
         do { stream = try model.complete(request.prompt.text, options: options) } catch { throw Self.map(error) }
         return Call(kind: .text, id: "cmpl-" + Self.randomID(), created: Int(Date().timeIntervalSince1970),
                     isStreaming: request.stream ?? false, includeUsage: false, stream: stream)
     }
 
-    private func checkModel(_ name: String?) throws(OpenAIError) {
+    private static func checkModel(_ name: String?, modelID: String) throws(OpenAIError) {
         if let name, name != modelID { throw .modelNotFound(name, available: modelID) }
     }
 
-    private func generationOptions(temperature: Double?, topP: Double?, topK: Int?, minP: Double?, typicalP: Double?,
-                                   repeatPenalty: Double?, presencePenalty: Double?, frequencyPenalty: Double?,
-                                   seed: Int?, stop: [String], maxTokens: Int?, logitBias: [String: Double]?) throws(OpenAIError) -> GenerationOptions {
+    private static func generationOptions(
+        temperature: Double?, topP: Double?, topK: Int?, minP: Double?, typicalP: Double?, repeatPenalty: Double?,
+        presencePenalty: Double?, frequencyPenalty: Double?, seed: Int?, stop: [String], maxTokens: Int?,
+        logitBias: [String: Double]?, vocabularySize: Int, contextLength: Int
+    ) throws(OpenAIError) -> GenerationOptions {
         var p = SamplingParameters()
         if let temperature { p.temperature = Float(temperature) }
         if let topP { p.topP = Float(topP) }
@@ -218,8 +259,10 @@ public struct ChatProvider: Sendable {
         // Without a seed every request samples differently, as OpenAI's API does.
         p.seed = seed.map { UInt64(bitPattern: Int64($0)) } ?? UInt64.random(in: 0...UInt64.max)
         for (key, bias) in logitBias ?? [:] {
-            guard let id = Int(key), id >= 0, id < model.tokenizer.vocabularySize else {
-                throw .invalidRequest("logit_bias key '\(key)' is not a token id of this model (0..<\(model.tokenizer.vocabularySize)).", param: "logit_bias")
+            guard let id = Int(key), id >= 0, id < vocabularySize else {
+                throw .invalidRequest(
+                    "logit_bias key '\(key)' is not a token id of this model (0..<\(vocabularySize)).",
+                    param: "logit_bias")
             }
             guard bias >= -100, bias <= 100 else { throw .invalidRequest("logit_bias values must be in [-100, 100], got \(bias).", param: "logit_bias") }
             p.logitBias[id] = Float(bias)
@@ -228,7 +271,7 @@ public struct ChatProvider: Sendable {
         if let maxTokens, maxTokens < 1 { throw .invalidRequest("max_tokens must be at least 1, got \(maxTokens).", param: "max_tokens") }
         guard stop.count <= 16 else { throw .invalidRequest("At most 16 stop sequences are allowed.", param: "stop") }
         // The context caps every generation anyway; a larger max_tokens is not an error.
-        return GenerationOptions(maxTokens: maxTokens.map { min($0, model.contextLength) }, sampling: p, stop: stop)
+        return GenerationOptions(maxTokens: maxTokens.map { min($0, contextLength) }, sampling: p, stop: stop)
     }
 
     // MARK: Responses

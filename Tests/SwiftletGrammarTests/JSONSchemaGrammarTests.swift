@@ -250,7 +250,7 @@ enum JSONSchemaReference {
         let before = builder.gbnf
         #expect(throws: GrammarError.self) {
             let bad = ##"{"properties": {"x": {"type": "integer"}, "y": {"not": {}}}}"##
-            try builder.addSchema("b", JSONValue(parsing: bad))
+            _ = try builder.addSchema("b", JSONValue(parsing: bad))
         }
         #expect(builder.gbnf == before)
         #expect(GrammarBuilder.literal("a\"b\\c\nd") == ##""a\"b\\c\nd""##)

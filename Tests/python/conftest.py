@@ -21,6 +21,22 @@ def swiftlet():
     return str(binary)
 
 
+# Set by `make leak-check`, which runs the server tests against a `swiftlet` built with AddressSanitizer
+# (LeakSanitizer included): a server's stderr at exit must then hold no sanitizer report.
+SANITIZED = bool(os.environ.get("SWIFTLET_SANITIZED"))
+SANITIZER_MARKERS = ("ERROR: LeakSanitizer", "ERROR: AddressSanitizer", "SUMMARY: AddressSanitizer",
+)
+
+
+def sanitizer_report(stderr):
+    """The sanitizer report in a process's stderr (text), or None when there is none."""
+    for marker in SANITIZER_MARKERS:
+        at = stderr.find(marker)
+        if at >= 0:
+            return stderr[max(0, at - 200):at + 6000]
+    return None
+
+
 def model(path):
     if not path.exists():
         pytest.fail(f"model {path} is missing: run Scripts/fetch-models.sh")

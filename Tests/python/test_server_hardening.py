@@ -248,7 +248,7 @@ def test_access_log_has_one_line_per_request_and_never_the_text(swiftlet):
     s.client().chat.completions.create(model=MODEL_ID, messages=[{"role": "user", "content": secret}], max_tokens=4)
     s.request("GET", "/nowhere")
     assert s.stop() == 0
-    log = s.process.stderr.read().decode()
+    log = b"".join(s.stderr).decode()
     assert secret not in log
     lines = [l for l in log.splitlines() if "POST /v1/chat/completions 200" in l]
     assert len(lines) == 1 and "prompt_tokens=" in lines[0] and "completion_tokens=4" in lines[0]

@@ -12,7 +12,7 @@ import time
 import openai
 import pytest
 
-from conftest import FIXTURES, SMOLLM2, model
+from conftest import FIXTURES, SANITIZED, SMOLLM2, model, sanitizer_report
 
 MODEL_ID = "smollm2-test"
 
@@ -29,10 +29,17 @@ class Server:
         self.process = subprocess.Popen(
             [swiftlet, "serve", "--model", model(SMOLLM2), "--alias", MODEL_ID, "--port", str(self.port), "--ctx", "512", *extra],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **(env or {})})
-        deadline = time.time() + 60
+        # stderr is read as it comes, so that a chatty server never blocks on a full pipe, and kept for
+        # the sanitizer check at stop().
+        self.stderr = []
+        self.reader = threading.Thread(target=lambda: self.stderr.extend(iter(self.process.stderr.readline, b"")),
+                                       daemon=True)
+        self.reader.start()
+        deadline = time.time() + (180 if SANITIZED else 60)
         while time.time() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError("server exited: " + self.process.stderr.read().decode())
+                self.reader.join(timeout=10)
+                raise RuntimeError("server exited: " + b"".join(self.stderr).decode(errors="replace"))
             try:
                 if self.request("GET", "/health")[0] == 200:
                     return
@@ -52,8 +59,14 @@ class Server:
         return openai.OpenAI(base_url=f"http://127.0.0.1:{self.port}/v1", api_key=key, max_retries=0, timeout=120)
 
     def stop(self):
+        """Ends the server with SIGTERM and returns its exit status; under `make leak-check` fails when its
+        stderr holds a LeakSanitizer or AddressSanitizer report (written at exit)."""
         self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=60)
+        status = self.process.wait(timeout=120 if SANITIZED else 60)
+        self.reader.join(timeout=30)
+        report = sanitizer_report(b"".join(self.stderr).decode(errors="replace"))
+        assert report is None, "the server's stderr holds a sanitizer report:\n" + report
+        return status
 
 
 @pytest.fixture(scope="module")
