@@ -68,7 +68,8 @@ leak-check:
 	$(SWIFT) build -c release --product swiftlet --scratch-path $(ASAN_SCRATCH) -Xswiftc -sanitize=address $(FAST_FLAGS)
 	SWIFTLET_BIN=$(ASAN_SCRATCH)/release/swiftlet SWIFTLET_SANITIZED=1 \
 	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/lsan-suppressions.txt \
-	python3 -m pytest -q Tests/python/test_server_openai.py Tests/python/test_server_tools.py
+	python3 -m pytest -q Tests/python/test_server_openai.py Tests/python/test_server_tools.py \
+		Tests/python/test_server_hardening.py
 
 clean:
 	rm -rf .build

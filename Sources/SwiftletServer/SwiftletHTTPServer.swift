@@ -58,7 +58,10 @@ public struct SwiftletHTTPServer: Sendable {
         let group = ServiceGroup(configuration: .init(services: [app], logger: quiet))
         let shutdown = Shutdown(endpoints: endpoints, group: group, deadline: limits.drainTimeout)
         let signalSources = shutdown.install()
-        defer { for source in signalSources { source.cancel() } }
+        defer {
+            shutdown.disarm()
+            for source in signalSources { source.cancel() }
+        }
         do {
             try await group.run()
         } catch {
@@ -73,14 +76,19 @@ public struct SwiftletHTTPServer: Sendable {
 
 /// SIGTERM and SIGINT: the first drains within a deadline, a second exits at once.
 final class Shutdown: Sendable {
-    private let endpoints: SwiftletEndpoints
-    private let group: ServiceGroup
+    private struct State {
+        var endpoints: SwiftletEndpoints?
+        var group: ServiceGroup?
+        var signals = 0
+    }
+
     private let deadline: Duration
-    private let signals = Mutex<Int>(0)
+    // Emptied when the server has stopped: the signal handlers and the deadline timer may outlive it, and
+    // must neither act on a stopped server nor keep its model alive.
+    private let state: Mutex<State>
 
     init(endpoints: SwiftletEndpoints, group: ServiceGroup, deadline: Duration) {
-        self.endpoints = endpoints
-        self.group = group
+        self.state = Mutex(State(endpoints: endpoints, group: group))
         self.deadline = deadline
     }
 
@@ -95,26 +103,35 @@ final class Shutdown: Sendable {
         }
     }
 
+    /// The server has stopped: later signals and the deadline do nothing.
+    func disarm() {
+        state.withLock { $0 = State(endpoints: nil, group: nil, signals: $0.signals) }
+    }
+
     private func received(_ number: Int32) {
-        let count = signals.withLock { n in
-            n += 1
-            return n
+        let (count, endpoints, group) = state.withLock { state in
+            state.signals += 1
+            return (state.signals, state.endpoints, state.group)
         }
+        guard let endpoints, let group else { return }
         let logger = endpoints.logger
         guard count == 1 else {
             logger.notice("second signal: exiting now, \(endpoints.runningRequests) requests cut off")
-            exit(0)
+            // At once: no exit handlers run over the requests still in memory.
+            _exit(0)
         }
         logger.notice("signal \(number): finishing \(endpoints.runningRequests) running requests (at most \(deadline))")
         endpoints.stopAccepting()
-        let group = self.group
         Task { await group.triggerGracefulShutdown() }
         let seconds = Double(deadline.components.seconds) + Double(deadline.components.attoseconds) / 1e18
-        DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [endpoints] in
+        DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [self] in
+            guard let endpoints = state.withLock({ $0.endpoints }) else { return }
             let cut = endpoints.abortRunning()
             if cut > 0 { logger.notice("drain deadline passed: \(cut) requests cut short") }
             // The cut streams write their last event and close; then nothing is left to wait for.
-            DispatchQueue.global().asyncAfter(deadline: .now() + 1) { exit(0) }
+            DispatchQueue.global().asyncAfter(deadline: .now() + 1) { [self] in
+                if state.withLock({ $0.endpoints }) != nil { _exit(0) }
+            }
         }
     }
 }
