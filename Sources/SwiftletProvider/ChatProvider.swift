@@ -477,22 +477,25 @@ public struct ChatProvider: Sendable {
             default: break
             }
         }
+        let failure: any Error
         do {
             return try JSONDecoder().decode(T.self, from: body)
-        } catch where (try? JSONValue(parsing: body)) == nil {
-            // Not JSON at all (a lone surrogate escape, a syntax error): say that, not what a field expected.
-            do { _ = try JSONValue(parsing: body) } catch let syntax {
-                throw .invalidRequest("We could not parse the JSON body of your request: \(syntax)")
-            }
-            throw .invalidRequest("We could not parse the JSON body of your request.")
-        } catch let DecodingError.keyNotFound(key, context) {
+        } catch {
+            failure = error
+        }
+        // Not JSON at all (a lone surrogate escape, a syntax error): say that, not what a field expected.
+        do { _ = try JSONValue(parsing: body) } catch {
+            throw .invalidRequest("We could not parse the JSON body of your request: \(error)")
+        }
+        switch failure {
+        case let DecodingError.keyNotFound(key, context):
             throw .invalidRequest("Missing required parameter: '\(path(context.codingPath + [key]))'.", param: path(context.codingPath + [key]))
-        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
+        case let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context):
             throw .invalidRequest("Invalid type for '\(path(context.codingPath))': \(context.debugDescription)", param: path(context.codingPath))
-        } catch let DecodingError.dataCorrupted(context) {
+        case let DecodingError.dataCorrupted(context):
             if context.codingPath.isEmpty { throw .invalidRequest("We could not parse the JSON body of your request: \(context.debugDescription)") }
             throw .invalidRequest("Invalid value for '\(path(context.codingPath))': \(context.debugDescription)", param: path(context.codingPath))
-        } catch {
+        default:
             throw .invalidRequest("We could not parse the JSON body of your request.")
         }
     }
