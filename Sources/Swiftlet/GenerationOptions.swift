@@ -25,13 +25,16 @@ public struct GenerationOptions: Sendable {
     /// Extra variables for the chat template, such as `enable_thinking` (llama-server's
     /// `chat_template_kwargs`).
     public var templateVariables: [String: JSONValue]
+    /// Whether the generation may wait for others: a ``GenerationPriority/background`` one (a chat title, a
+    /// summary) starts, and evaluates its prompt, only while no foreground request is waiting.
+    public var priority: GenerationPriority
 
     /// Options with the given values; by default llama.cpp's sampler settings, no token limit but the
     /// context, no stop strings and no constraint on the output.
     public init(maxTokens: Int? = nil, sampling: SamplingParameters = SamplingParameters(), stop: [String] = [],
                 grammar: String? = nil, jsonSchema: JSONValue? = nil, tools: [ToolDefinition] = [],
                 toolChoice: ToolChoice = .auto, parallelToolCalls: Bool = true,
-                templateVariables: [String: JSONValue] = [:]) {
+                templateVariables: [String: JSONValue] = [:], priority: GenerationPriority = .foreground) {
         self.maxTokens = maxTokens
         self.sampling = sampling
         self.stop = stop
@@ -41,7 +44,16 @@ public struct GenerationOptions: Sendable {
         self.toolChoice = toolChoice
         self.parallelToolCalls = parallelToolCalls
         self.templateVariables = templateVariables
+        self.priority = priority
     }
+}
+
+/// How a generation ranks against others waiting for the same model.
+public enum GenerationPriority: String, Sendable, CaseIterable {
+    /// Served first come, first served (the default).
+    case foreground
+    /// Served only when no foreground generation is waiting, so side requests never delay an answer.
+    case background
 }
 
 /// Why a generation ended.

@@ -39,16 +39,26 @@ public final class Model: Sendable {
         public var allowContextBeyondTraining: Bool
         /// Where the library's warnings go (an unknown pre-tokenizer, kernels slower than the CPU allows…).
         public var logger: Logger
+        /// Host memory, in bytes, for the KV prefixes of sequences whose slot was taken by another prompt
+        /// (llama-server's `--cache-ram`): a later prompt sharing such a prefix restores it instead of
+        /// evaluating it again. 0 turns the prompt cache off.
+        public var promptCacheBytes: Int
 
         /// Options with the given values; the defaults suit one conversation on a two-core machine.
         public init(contextLength: Int? = nil, parallel: Int = 1, threads: Int = 2,
-                    allowContextBeyondTraining: Bool = false, logger: Logger = Logger(label: "swiftlet")) {
+                    allowContextBeyondTraining: Bool = false, logger: Logger = Logger(label: "swiftlet"),
+                    promptCacheBytes: Int = LoadOptions.defaultPromptCacheBytes) {
             self.contextLength = contextLength
             self.parallel = parallel
             self.threads = threads
             self.allowContextBeyondTraining = allowContextBeyondTraining
             self.logger = logger
+            self.promptCacheBytes = promptCacheBytes
         }
+
+        /// 2 GiB: about 90 000 SmolLM2 positions, or a few dozen long conversations of a 1B model, while
+        /// leaving most of a 24 GiB machine to weights and other models.
+        public static let defaultPromptCacheBytes = 2 << 30
     }
 
     /// The model's name: its file name without `.gguf`.
