@@ -163,7 +163,8 @@ public final class Model: Sendable {
         outputFormat = ChatOutputFormat(templateSource: hasOwnTemplate ? template.source : "")
         do throws(ModelError) {
             scheduler = try Scheduler(model: network, tokenizer: tokenizer, endOfGeneration: endOfGenerationIDs,
-                                      context: context, parallel: options.parallel)
+                                      context: context, parallel: options.parallel,
+                                      promptCacheBytes: options.promptCacheBytes)
         } catch {
             throw SwiftletError(error)
         }

@@ -7,28 +7,40 @@ import SwiftletModel
 import SwiftletSampling
 import SwiftletTokenizer
 
-/// Runs every generation of one loaded model on a dedicated thread.
+/// Runs every generation of one loaded model on a dedicated thread, with continuous batching.
 ///
 /// The model's memory is split into `parallel` sequences (slots), each with its own KV cache of
-/// `context` positions. A request waits in a FIFO queue until a slot is free, then takes the free slot
-/// whose cached tokens share the longest prefix with its prompt (so a conversation's next turn evaluates
-/// only its new tokens). Active sequences advance in turns: a chunk of prompt or one decoded token each,
-/// so one long prompt does not stall the others' streams.
+/// `context` positions. A request waits in a queue until a slot is free, then takes the free slot whose
+/// cached tokens share the longest prefix with its prompt (so a conversation's next turn evaluates only
+/// its new tokens), or restores a longer prefix from the host-memory ``PromptCache``.
+///
+/// Each step of the loop evaluates up to ``prefillBudget`` prompt tokens (whole chunks of
+/// ``prefillChunk``, the oldest request first), then advances every decoding sequence by one token in
+/// a single forward pass (``SequenceState/decode(_:model:)``), so a request that arrives mid-stream joins
+/// at the next step and a long prompt holds the streams up for one chunk at a time.
+///
+/// Background requests (``GenerationPriority/background``) start, and evaluate their prompts, only
+/// while no foreground request waits; one that holds a slot a foreground request needs is suspended
+/// (its sequence goes to the prompt cache) and resumes later where it stopped.
 final class Scheduler: @unchecked Sendable {
-    // @unchecked: all mutable state is guarded by `condition`, except each slot's cache, which only the
-    // scheduler thread touches.
+    // @unchecked: all mutable state is guarded by `condition`, except the slots' sequences and the prompt
+    // cache, which only the scheduler thread touches.
     let model: SwiftletModel.Transformer
     let tokenizer: Tokenizer
     let endOfGeneration: Set<Int>
     let context: Int
-    /// Prompt tokens evaluated per turn of a sequence, so others keep streaming during a long prompt.
+    /// Prompt tokens evaluated per forward pass of one sequence. Fixed, so that a prompt's numbers do not
+    /// depend on what else runs (the products' order of additions depends on the batch size).
     let prefillChunk = 256
+    /// Prompt tokens evaluated per step of the loop, between two decoding steps of the running streams.
+    let prefillBudget = 256
 
     private let condition = NSCondition()
     private var slots: [Slot]
     private var waiting: [Job] = []
     private var active: [Job] = []
     private var stopped = false
+    private let promptCache: PromptCache
     let metrics = Mutex(EngineMetrics())
 
     final class Slot {
@@ -47,11 +59,18 @@ final class Scheduler: @unchecked Sendable {
         let cancelled = Atomic<Bool>(false)
         let enqueued = DispatchTime.now().uptimeNanoseconds
         var slot: Slot?
+        /// Set when the job gets a slot; its sequence is set up at the next step.
+        var needsSetup = false
         var sampler: Sampler
         var stops: StopStringMatcher
         var decoder: StreamingDecoder
-        /// Prompt tokens already in the cache (reused or evaluated).
+        /// The tokens the sequence must hold before the next step: the prompt, or for a suspended job
+        /// that resumes, the prompt and what it generated before its pending token.
+        var needed: [Int]
+        /// How many of `needed` the cache holds.
         var evaluated = 0
+        /// Whether the job is evaluating `needed` to resume (its next token is chosen already).
+        var resuming = false
         var cached = 0
         var generated: [Int] = []
         var pendingToken: Int?
@@ -67,9 +86,13 @@ final class Scheduler: @unchecked Sendable {
         /// Tool calls begun so far: their ids and names, and their arguments as generated.
         var calls: [ChatToolCall] = []
 
+        var isBackground: Bool { options.priority == .background }
+        var inPrompt: Bool { slot != nil && !needsSetup && evaluated < needed.count }
+
         init(prompt: [Int], options: GenerationOptions, sampler: Sampler, tokenizer: Tokenizer,
              output: GenerationOutput, continuation: AsyncThrowingStream<GenerationEvent, any Error>.Continuation) {
             self.prompt = prompt
+            self.needed = prompt
             self.options = options
             self.sampler = sampler
             self.grammar = output.grammar
@@ -81,11 +104,12 @@ final class Scheduler: @unchecked Sendable {
     }
 
     init(model: SwiftletModel.Transformer, tokenizer: Tokenizer, endOfGeneration: Set<Int>, context: Int,
-         parallel: Int) throws(ModelError) {
+         parallel: Int, promptCacheBytes: Int) throws(ModelError) {
         self.model = model
         self.tokenizer = tokenizer
         self.endOfGeneration = endOfGeneration
         self.context = context
+        promptCache = PromptCache(limit: promptCacheBytes)
         var slots: [Slot] = []
         for _ in 0..<parallel { slots.append(Slot(cache: try model.makeCache(context: context))) }
         self.slots = slots
@@ -162,18 +186,14 @@ final class Scheduler: @unchecked Sendable {
                 abandoned.append(job)
                 return true
             }
-            while !waiting.isEmpty, let slot = bestFreeSlot(for: waiting[0].prompt) {
-                let job = waiting.removeFirst()
-                slot.busy = true
-                job.slot = slot
-                active.append(job)
-            }
+            admit()
+            let foregroundWaiting = waiting.contains { !$0.isBackground }
             metrics.withLock { $0.queueDepth = waiting.count; $0.activeSequences = active.count }
             let turn = active
             condition.unlock()
 
             // Finished outside the lock: ending a stream runs its termination handler, which takes the lock.
-            for job in abandoned {
+            for job in abandoned where job.started == 0 {
                 // Never started: its summary says so, with the time it waited.
                 let waited = Double(DispatchTime.now().uptimeNanoseconds - job.enqueued) / 1e9
                 job.continuation.yield(.finished(GenerationSummary(
@@ -182,29 +202,95 @@ final class Scheduler: @unchecked Sendable {
                     queueSeconds: waited)))
                 job.continuation.finish()
             }
+            // A suspended job that was cancelled while waiting to resume ends as a cancelled generation.
+            for job in abandoned where job.started != 0 { _ = finish(job, .cancelled) }
 
+            var running: [Job] = []
             for job in turn {
                 clock += 1
                 job.slot?.lastUsed = clock
-                let done: Bool
-                do {
-                    done = try step(job)
-                } catch {
-                    // The cache may hold part of a failed batch: forget it rather than reuse it.
-                    job.slot?.sequence.reset()
-                    job.continuation.finish(throwing: SwiftletError.engine(String(describing: error)))
-                    done = true
+                if job.cancelled.load(ordering: .relaxed) {
+                    if job.started == 0 { job.started = DispatchTime.now().uptimeNanoseconds }
+                    _ = finish(job, .cancelled)
+                } else {
+                    if job.needsSetup { setUp(job) }
+                    running.append(job)
                 }
-                if done { release(job) }
             }
+            running = prefill(running, foregroundWaiting: foregroundWaiting)
+            decode(running)
         }
     }
 
-    /// The free slot sharing the longest prefix with `prompt`; among equals, the least recently used.
-    private func bestFreeSlot(for prompt: [Int]) -> Slot? {
+    /// Gives waiting jobs free slots: foreground jobs first, in arrival order; background jobs only when
+    /// no foreground job waits. A foreground job that finds every slot busy takes one from a running
+    /// background job, which is suspended. Called with the lock held.
+    private func admit() {
+        while let index = waiting.firstIndex(where: { !$0.isBackground }) ?? waiting.indices.first {
+            let job = waiting[index]
+            var slot = bestFreeSlot(for: job.needed)
+            if slot == nil, !job.isBackground, let victim = active.last(where: { $0.isBackground }) {
+                // The victim's sequence stays in its slot until the foreground job's setup saves it to
+                // the prompt cache; it resumes from there.
+                active.removeAll { $0 === victim }
+                victim.slot?.busy = false
+                slot = victim.slot
+                victim.slot = nil
+                victim.needsSetup = false
+                if victim.pendingToken != nil || !victim.generated.isEmpty || victim.started != 0 {
+                    victim.resuming = victim.pendingToken != nil
+                    victim.needed = victim.prompt + (victim.resuming ? victim.generated.dropLast() : [])
+                }
+                waiting.insert(victim, at: 0)
+                metrics.withLock { $0.suspendedRequests += 1 }
+            }
+            guard let slot, let at = waiting.firstIndex(where: { $0 === job }) else { return }
+            waiting.remove(at: at)
+            slot.busy = true
+            job.slot = slot
+            job.needsSetup = true
+            active.append(job)
+        }
+    }
+
+    /// The free slot sharing the longest prefix with `tokens`; among equals, the least recently used.
+    private func bestFreeSlot(for tokens: [Int]) -> Slot? {
         slots.filter { !$0.busy }.max { a, b in
-            let pa = commonPrefixLength(a.sequence.tokens, prompt), pb = commonPrefixLength(b.sequence.tokens, prompt)
+            let pa = commonPrefixLength(a.sequence.tokens, tokens), pb = commonPrefixLength(b.sequence.tokens, tokens)
             return pa != pb ? pa < pb : a.lastUsed > b.lastUsed
+        }
+    }
+
+    /// Sets up a job's sequence in its new slot: what the slot held goes to the prompt cache unless the
+    /// job keeps all of it; then the longest prefix of what the job needs comes from the slot itself or
+    /// from the prompt cache, whichever gives more.
+    private func setUp(_ job: Job) {
+        guard let slot = job.slot else { return }
+        job.needsSetup = false
+        job.reusedLogits = nil
+        let sequence = slot.sequence
+        if commonPrefixLength(sequence.tokens, job.needed) < sequence.tokens.count { promptCache.save(sequence) }
+        let margin = job.resuming ? 0 : 1
+        let inSlot = min(commonPrefixLength(sequence.tokens, job.needed), max(0, job.needed.count - margin))
+        if let restored = promptCache.restore(into: sequence, for: job.needed, beyond: inSlot, margin: margin) {
+            job.evaluated = restored
+        } else if job.resuming {
+            sequence.keep(inSlot)
+            job.evaluated = sequence.tokens.count
+        } else {
+            let (cached, logits) = sequence.reuse(for: job.prompt)
+            job.evaluated = cached
+            job.reusedLogits = logits
+        }
+        metrics.withLock { m in
+            m.promptCacheBytes = promptCache.bytes
+            m.promptCacheEntries = promptCache.entries.count
+        }
+        if job.evaluated == job.needed.count { job.resuming = false }
+        if job.started == 0 {
+            job.started = DispatchTime.now().uptimeNanoseconds
+            job.cached = job.evaluated
+            metrics.withLock { $0.cachedPromptTokens += job.cached }
         }
     }
 
@@ -216,45 +302,92 @@ final class Scheduler: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Advances `job` by one turn; returns true when it has finished.
-    private func step(_ job: Job) throws -> Bool {
-        if job.cancelled.load(ordering: .relaxed) {
-            if job.started == 0 { job.started = DispatchTime.now().uptimeNanoseconds }
-            return finish(job, .cancelled)
+    /// Evaluates up to ``prefillBudget`` tokens of the jobs still in their prompts, oldest first
+    /// (background jobs only while no foreground job waits or evaluates a prompt), and samples the first
+    /// token of each prompt it completes. Returns the jobs still running.
+    private func prefill(_ jobs: [Job], foregroundWaiting: Bool) -> [Job] {
+        var budget = prefillBudget
+        var ended: [ObjectIdentifier] = []
+        let foregroundInPrompt = foregroundWaiting || jobs.contains { $0.inPrompt && !$0.isBackground }
+        let candidates = jobs.filter { $0.inPrompt && (!$0.isBackground || !foregroundInPrompt) }
+            .sorted { $0.enqueued < $1.enqueued }
+        for job in candidates where budget > 0 {
+            guard let slot = job.slot else { continue }
+            while budget > 0, job.evaluated < job.needed.count {
+                let end = min(job.needed.count, job.evaluated + prefillChunk)
+                let chunk = Array(job.needed[job.evaluated..<end])
+                let logits: [Float]
+                do {
+                    logits = try slot.sequence.evaluate(chunk, model: model,
+                                                        completing: end == job.prompt.count && !job.resuming ? job.prompt : nil)
+                } catch {
+                    fail([job], error)
+                    ended.append(ObjectIdentifier(job))
+                    break
+                }
+                metrics.withLock { $0.promptTokens += chunk.count }
+                budget -= chunk.count
+                job.evaluated = end
+                guard end == job.needed.count else { continue }
+                if job.resuming {
+                    job.resuming = false
+                } else {
+                    job.promptDone = DispatchTime.now().uptimeNanoseconds
+                    if sample(job, logits) { ended.append(ObjectIdentifier(job)) }
+                }
+            }
         }
-        guard let slot = job.slot else { return true }
-        let now = DispatchTime.now().uptimeNanoseconds
-
-        if job.started == 0 {
-            job.started = now
-            let (cached, logits) = slot.sequence.reuse(for: job.prompt)
-            job.cached = cached
-            job.evaluated = cached
-            job.reusedLogits = logits
-            metrics.withLock { $0.cachedPromptTokens += job.cached }
-        }
-
-        var logits: [Float]
-        if let reused = job.reusedLogits {
-            logits = reused
+        // Prompts evaluated before in full: their saved logits give the first token.
+        for job in jobs where job.reusedLogits != nil && !ended.contains(ObjectIdentifier(job)) {
+            let logits = job.reusedLogits!
             job.reusedLogits = nil
             job.promptDone = DispatchTime.now().uptimeNanoseconds
-        } else if job.evaluated < job.prompt.count {
-            let end = min(job.prompt.count, job.evaluated + prefillChunk)
-            let chunk = Array(job.prompt[job.evaluated..<end])
-            logits = try slot.sequence.evaluate(chunk, model: model,
-                                                completing: end == job.prompt.count ? job.prompt : nil)
-            metrics.withLock { $0.promptTokens += chunk.count }
-            job.evaluated = end
-            if end < job.prompt.count { return false }
-            job.promptDone = DispatchTime.now().uptimeNanoseconds
-        } else if let token = job.pendingToken {
-            guard slot.sequence.cache.count < context else { return finish(job, .length) }
-            logits = try slot.sequence.evaluate([token], model: model)
-        } else {
-            return finish(job, .length)
+            if sample(job, logits) { ended.append(ObjectIdentifier(job)) }
         }
+        return jobs.filter { !ended.contains(ObjectIdentifier($0)) }
+    }
 
+    /// Advances every job that has a pending token by one token, all in one forward pass.
+    private func decode(_ jobs: [Job]) {
+        var steps: [(job: Job, slot: Slot, token: Int)] = []
+        for job in jobs where !job.inPrompt && !job.needsSetup && job.reusedLogits == nil {
+            guard let slot = job.slot else { continue }
+            guard let token = job.pendingToken else {
+                _ = finish(job, .length)
+                continue
+            }
+            guard slot.sequence.cache.count < context else {
+                _ = finish(job, .length)
+                continue
+            }
+            steps.append((job, slot, token))
+        }
+        guard !steps.isEmpty else { return }
+        let logits: [[Float]]
+        do {
+            logits = try SequenceState.decode(steps.map { ($0.slot.sequence, $0.token) }, model: model)
+        } catch {
+            fail(steps.map(\.job), error)
+            return
+        }
+        metrics.withLock { $0.decodeSteps += 1; $0.decodeRows += steps.count }
+        for (step, logits) in zip(steps, logits) { _ = sample(step.job, logits) }
+    }
+
+    /// Ends `jobs` with an engine error; their caches may hold part of the failed batch, so they are
+    /// forgotten rather than reused.
+    private func fail(_ jobs: [Job], _ error: any Error) {
+        for job in jobs {
+            job.slot?.sequence.reset()
+            release(job)
+            job.continuation.finish(throwing: SwiftletError.engine(String(describing: error)))
+        }
+    }
+
+    /// Chooses the job's next token from `logits` and passes its text on; returns true when the job has
+    /// finished.
+    private func sample(_ job: Job, _ logits: [Float]) -> Bool {
+        var logits = logits
         if let max = job.options.maxTokens, job.generated.count >= max { return finish(job, .length) }
         let history = job.prompt + job.generated
         let token: Int
@@ -264,7 +397,12 @@ final class Scheduler: @unchecked Sendable {
             guard let chosen = job.sampler.sample(&logits, history: history, isAllowed: { grammar.allows($0) },
                                                   restrict: { grammar.mask(&$0) })
             else { return finish(job, .stop) }
-            if !endOfGeneration.contains(chosen) { try grammar.accept(chosen) }
+            if !endOfGeneration.contains(chosen) {
+                do { try grammar.accept(chosen) } catch {
+                    fail([job], error)
+                    return true
+                }
+            }
             job.grammar = grammar
             token = chosen
         } else {
@@ -283,7 +421,7 @@ final class Scheduler: @unchecked Sendable {
         if !emit.isEmpty { publish(emit, job) }
         if hitStop { return finish(job, .stop, flush: false) }
         if let max = job.options.maxTokens, job.generated.count >= max { return finish(job, .length) }
-        if slot.sequence.cache.count >= context { return finish(job, .length) }
+        if let slot = job.slot, slot.sequence.cache.count >= context { return finish(job, .length) }
         return false
     }
 
@@ -377,6 +515,14 @@ public struct EngineMetrics: Sendable {
     public var generatedAfterFirstTotal = 0
     /// Bytes of KV cache allocated for all sequences.
     public var kvCacheBytes = 0
+    /// Bytes the prompt cache holds in host memory, and its entries (``Model/LoadOptions/promptCacheBytes``).
+    public var promptCacheBytes = 0
+    public var promptCacheEntries = 0
+    /// Background generations suspended so that a foreground one could start.
+    public var suspendedRequests = 0
+    /// Decoding steps run, and the sequences they advanced in all (their ratio is the mean batch).
+    public var decodeSteps = 0
+    public var decodeRows = 0
     /// Tokens per second over every finished request's generation phase.
     public var tokensPerSecond: Double {
         generationSecondsTotal > 0 ? Double(generatedAfterFirstTotal) / generationSecondsTotal : 0

@@ -548,9 +548,10 @@ func avx2RowQ6_K(_ w: UnsafeRawPointer, tokens T: Int, _ qs: UnsafePointer<Int8>
 /// for another type.
 func avx2RowsK(_ type: GGMLType, rows: Int, tokens: Int, _ w: UnsafeRawPointer, rowBytes: Int, _ qs: UnsafePointer<Int8>,
                _ ad: UnsafePointer<Float>, _ bsums: UnsafePointer<Int32>, columns: Int, _ y: UnsafeMutablePointer<Float>, ldy: Int,
-               matrixRows: Int = 0, mulMatID: Bool = false) -> Bool {
-    // ggml's mul_mat_id on repacked Q4_K takes its GEMV for every token (never the four-token GEMM).
-    let oneTokenPerPass = mulMatID && type == .q4_K && matrixRows % 8 == 0 && matrixRows > 0
+               matrixRows: Int = 0, mulMatID: Bool = false, tokenwise: Bool = false) -> Bool {
+    // ggml's mul_mat_id on repacked Q4_K takes its GEMV for every token (never the four-token GEMM);
+    // a tokenwise product takes the one-token kernel for every token.
+    let oneTokenPerPass = tokenwise || (mulMatID && type == .q4_K && matrixRows % 8 == 0 && matrixRows > 0)
     @inline(__always) func run(_ row: (UnsafeRawPointer, Int, UnsafePointer<Int8>, UnsafePointer<Float>, UnsafePointer<Int32>, UnsafeMutablePointer<Float>) -> Void) {
         let blocks = columns / 256
         // Tokens in blocks of 64, so that the block's activations stay in cache while every row passes
@@ -571,7 +572,7 @@ func avx2RowsK(_ type: GGMLType, rows: Int, tokens: Int, _ w: UnsafeRawPointer, 
         }
     }
     // `run` passes T as the literal 4 or 1, so each kernel is specialized for both once inlined.
-    let order: KQuantOrder = tokens >= 8 ? .tiled : .lanes
+    let order: KQuantOrder = tokens >= 8 && !tokenwise ? .tiled : .lanes
     switch type {
     case .q2_K: run { avx2RowTwoBitK(Q2_KBlocks.self, $0, tokens: $1, $2, $3, $4, columns: columns, $5, ldy: ldy) }
     case .q3_K: run { avx2RowTwoBitK(Q3_KBlocks.self, $0, tokens: $1, $2, $3, $4, columns: columns, $5, ldy: ldy) }

@@ -446,6 +446,10 @@ public enum ProductOrder: Sendable {
     /// to one expert: the type's `vec_dot` (F16 included: no tinyBLAS), the tiled K-quant order from
     /// eight tokens, and for the weights ggml repacks (Q4_0, Q4_K) its GEMV one token at a time.
     case expertProduct
+    /// Every output exactly as the one-token product (``matvec(_:_:_:pool:)``) forms it, with each weight
+    /// row read once for all the tokens: the decoding step of several sequences at once, whose tokens
+    /// must come out as they would alone (continuous batching is invisible in the numbers).
+    case tokenwise
 }
 
 /// Several products of the same input, y_i (tokens, w_i.rows) = x (tokens, columns) · w_iᵀ, as one job
@@ -502,7 +506,7 @@ public func matmul(_ products: [(weight: WeightMatrix, output: UnsafeMutablePoin
                 while g * 8 + 8 <= rowEnd {
                     var t = 0
                     while t < tokens {
-                        let T = min(4, tokens - t)
+                        let T = order == .tokenwise ? 1 : min(4, tokens - t)
                         avx2Repacked8(packed, group: g, tokens: T, a.qs + t &* columns, a.d + t &* blocks, a.bsums + t &* blocks,
                                       columns: columns, y + (t &* w.rows &+ g &* 8), ldy: w.rows)
                         t += T
@@ -521,7 +525,7 @@ public func matmul(_ products: [(weight: WeightMatrix, output: UnsafeMutablePoin
             // The K-quants: four tokens per pass over a row in prompts, each super-block unpacked once.
             if r < rowEnd, avx2RowsK(w.type, rows: rowEnd - r, tokens: tokens, w.row(r), rowBytes: w.bytesPerRow, a.qs, a.d, a.bsums,
                                      columns: columns, y + r, ldy: w.rows, matrixRows: w.rows,
-                                     mulMatID: order == .expertProduct) {
+                                     mulMatID: order == .expertProduct, tokenwise: order == .tokenwise) {
                 r = rowEnd
             }
             #endif

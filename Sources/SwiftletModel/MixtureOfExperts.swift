@@ -15,6 +15,8 @@ extension Runtime {
     func mixtureOfExperts(layer l: Int, _ w: ExpertWeights, ws: Workspace, rows m: Int) {
         let c = config, dim = c.embeddingLength, k = c.expertUsedCount, ff = w.gate[0].rows
         let routes = route(layer: l, w.router, ws: ws, rows: m)
+        // A decoding step of several sequences keeps each token's sums as it would have alone.
+        let order: ProductOrder = ws.order == .tokenwise ? .tokenwise : .expertProduct
 
         // Per expert, the (token, slot) routes that chose it, their rows gathered into x: gate and up,
         // the activation, down into y; each output kept for its route.
@@ -26,9 +28,9 @@ extension Runtime {
         for (route, chosen) in routes.enumerated() { routesOf[chosen.expert].append(route) }
         for (e, mine) in routesOf.enumerated() where !mine.isEmpty {
             for (i, route) in mine.enumerated() { (x + i * dim).update(from: ws.xb + (route / k) * dim, count: dim) }
-            matmul([(w.gate[e], gate), (w.up[e], up)], x, tokens: mine.count, pool: pool, order: .expertProduct)
+            matmul([(w.gate[e], gate), (w.up[e], up)], x, tokens: mine.count, pool: pool, order: order)
             gatedActivation(swiglu, gate: gate, up: up, out: gate, rows: mine.count, width: ff)
-            matmul([(w.down[e], y)], gate, tokens: mine.count, pool: pool, order: .expertProduct)
+            matmul([(w.down[e], y)], gate, tokens: mine.count, pool: pool, order: order)
             for (i, route) in mine.enumerated() { (outputs + route * dim).update(from: y + i * dim, count: dim) }
         }
 
@@ -49,7 +51,9 @@ extension Runtime {
                        rows m: Int) -> [(expert: Int, weight: Float)] {
         let c = config, experts = c.expertCount, k = c.expertUsedCount
         var probabilities = [Float](repeating: 0, count: m * experts)
-        probabilities.withUnsafeMutableBufferPointer { linear(router, ws.xb, $0.baseAddress!, tokens: m) }
+        probabilities.withUnsafeMutableBufferPointer {
+            linear(router, ws.xb, $0.baseAddress!, tokens: m, order: ws.order)
+        }
         probabilities.withUnsafeBufferPointer { dump("ffn_moe_logits", l, $0.baseAddress!, m * experts) }
         var routes: [(expert: Int, weight: Float)] = []
         routes.reserveCapacity(m * k)

@@ -10,6 +10,8 @@ public enum ModelError: Error, Sendable, CustomStringConvertible {
     case unsupportedTensorType(name: String, type: String)
     case tokenOutOfRange(token: Int, vocabularySize: Int)
     case emptyInput
+    /// A multi-sequence decoding step whose tokens and caches do not pair up.
+    case invalidBatch(String)
     case cache(KVCacheError)
     case kernel(String)
     /// The memory a context asks for is not available (checked before allocating).
@@ -28,6 +30,7 @@ public enum ModelError: Error, Sendable, CustomStringConvertible {
         case .unsupportedTensorType(let n, let t): "tensor '\(n)' has unsupported type \(t)"
         case .tokenOutOfRange(let t, let v): "token id \(t) is outside the vocabulary (0..<\(v))"
         case .emptyInput: "no tokens to evaluate"
+        case .invalidBatch(let reason): "invalid decoding batch: \(reason)"
         case .cache(let e): e.description
         case .kernel(let s): s
         case .insufficientMemory(let shortfall): shortfall.description

@@ -36,16 +36,19 @@ final class Runtime: Sendable {
         dumper?.write(name, layer, p, count: count)
     }
 
-    /// y (n, w.rows) = x (n, w.columns) · wᵀ: the matvec path for one token, matmul for a batch.
+    /// y (n, w.rows) = x (n, w.columns) · wᵀ: the matvec path for one token, matmul for a batch, summed in
+    /// `order` (a decoding step of several sequences passes ``ProductOrder/tokenwise``: see ``Workspace/order``).
     @inline(__always)
-    func linear(_ w: WeightMatrix, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, tokens n: Int) {
-        if n == 1 { matvec(w, x, y, pool: pool) } else { matmul(w, x, tokens: n, y, pool: pool) }
+    func linear(_ w: WeightMatrix, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, tokens n: Int,
+                order: ProductOrder = .matrixProduct) {
+        if n == 1 { matvec(w, x, y, pool: pool) } else { matmul([(w, y)], x, tokens: n, pool: pool, order: order) }
     }
 
     /// Several products of the same input (q, k, v; gate, up) in one job on the pool.
     @inline(__always)
-    func linear(_ products: [(weight: WeightMatrix, output: UnsafeMutablePointer<Float>)], _ x: UnsafePointer<Float>, tokens n: Int) {
-        matmul(products, x, tokens: n, pool: pool)
+    func linear(_ products: [(weight: WeightMatrix, output: UnsafeMutablePointer<Float>)], _ x: UnsafePointer<Float>,
+                tokens n: Int, order: ProductOrder = .matrixProduct) {
+        matmul(products, x, tokens: n, pool: pool, order: order)
     }
 
     /// `body` over `0..<rows`, in one range per thread when a batch has enough rows (the element-wise
@@ -83,12 +86,12 @@ final class Runtime: Sendable {
     func gatedFeedForward(layer l: Int, _ w: FeedForwardWeights, activation: GatedActivation, activationName: String,
                           ws: Workspace, rows m: Int) {
         let dim = config.embeddingLength, ff = w.gate.rows
-        linear([(w.gate, ws.hb), (w.up, ws.hb2)], ws.xb, tokens: m)      // gate, up (m, ff)
+        linear([(w.gate, ws.hb), (w.up, ws.hb2)], ws.xb, tokens: m, order: ws.order)  // gate, up (m, ff)
         dump("ffn_gate", l, ws.hb, m * ff)
         dump("ffn_up", l, ws.hb2, m * ff)
         gatedActivation(activation, gate: ws.hb, up: ws.hb2, out: ws.hb, rows: m, width: ff)
         dump(activationName, l, ws.hb, m * ff)
-        linear(w.down, ws.hb, ws.xb2, tokens: m)                        // (m, dim)
+        linear(w.down, ws.hb, ws.xb2, tokens: m, order: ws.order)       // (m, dim)
         dump("ffn_out", l, ws.xb2, m * dim)
     }
 
@@ -96,7 +99,7 @@ final class Runtime: Sendable {
     /// norms where the layer has them (dumped as llama.cpp names them before RoPE).
     func projectQKV(layer l: Int, _ a: AttentionWeights, ws: Workspace, tokens n: Int) {
         let c = config
-        linear([(a.wq, ws.q), (a.wk, ws.k), (a.wv, ws.v)], ws.xb, tokens: n)
+        linear([(a.wq, ws.q), (a.wk, ws.k), (a.wv, ws.v)], ws.xb, tokens: n, order: ws.order)
         if let bq = a.bq { addBias(ws.q, bq, rows: n) }
         if let bk = a.bk { addBias(ws.k, bk, rows: n) }
         if let bv = a.bv { addBias(ws.v, bv, rows: n) }
@@ -122,10 +125,11 @@ final class Runtime: Sendable {
         for r in 0..<rows { add(x + r * bias.count, bias.pointer, out: x + r * bias.count, count: bias.count) }
     }
 
-    /// Rotates q (n, heads × keyLength) and k (n, kvHeads × keyLength) for positions start..<start+n,
-    /// each angle divided by its frequency factor when the model has them (`rope_freqs`).
-    func applyRoPE(q: UnsafeMutablePointer<Float>, k: UnsafeMutablePointer<Float>, tokens n: Int, start: Int, layer: Int,
+    /// Rotates q (n, heads × keyLength) and k (n, kvHeads × keyLength) of the batch's rows for their
+    /// positions, each angle divided by its frequency factor when the model has them (`rope_freqs`).
+    func applyRoPE(q: UnsafeMutablePointer<Float>, k: UnsafeMutablePointer<Float>, batch: SequenceBatch, layer: Int,
                    factors: Vector? = nil) {
+        let n = batch.count
         let c = config
         let base = c.ropeBase(ofLayer: layer), fs = c.ropeFrequencyScale(ofLayer: layer)
         let ropeDim = c.ropeDimensionCount
@@ -135,7 +139,7 @@ final class Runtime: Sendable {
         forRows(n) { tokens in withUnsafeTemporaryAllocation(of: Float.self, capacity: max(2, ropeDim)) { angles in
             let cos = angles.baseAddress!, sin = cos + ropeDim / 2
             for t in tokens {
-                ropeAngles(position: start + t, ropeDim: ropeDim, base: base, freqScale: fs,
+                ropeAngles(position: batch.positions[t], ropeDim: ropeDim, base: base, freqScale: fs,
                            factors: factors.map { UnsafePointer($0.pointer) }, yarn: yarn, cos: cos, sin: sin)
                 rope(q + t * c.headCount * c.keyLength, heads: c.headCount, headDim: c.keyLength, ropeDim: ropeDim,
                      cos: cos, sin: sin, style: c.ropeStyle)
@@ -145,18 +149,23 @@ final class Runtime: Sendable {
         } }
     }
 
-    /// Attention of layer `layer` for the batch in ws.q, ws.k, ws.v into ws.att, over `cache`: the model
-    /// says what to attend; ``CachedAttention`` decides how.
-    func attend(layer: Int, ws: Workspace, tokens n: Int, start: Int, cache: KVCache, scale: Float) throws(ModelError) {
+    /// Attention of layer `layer` for the batch in ws.q, ws.k, ws.v into ws.att, each sequence's rows over
+    /// its own cache: the model says what to attend; ``CachedAttention`` decides how.
+    func attend(layer: Int, ws: Workspace, batch: SequenceBatch, scale: Float) throws(ModelError) {
         let c = config
         let shape = AttentionShape(headCount: c.headCount, headCountKV: c.headCountKV, keyLength: c.keyLength,
                                    valueLength: c.valueLength, window: c.window(ofLayer: layer), scale: scale,
                                    logitSoftcap: c.attentionLogitSoftcap)
-        do {
-            try attention.attend(layer: layer, q: ws.q, k: ws.k, v: ws.v, out: ws.att, tokens: n, start: start, cache: cache,
-                                 shape: shape, scratch: ws.attention)
-        } catch { throw .cache(error) }
-        dump("kqv_out", layer, ws.att, n * c.headCount * c.valueLength)
+        let qWidth = c.headCount * c.keyLength, outWidth = c.headCount * c.valueLength
+        for part in batch.parts {
+            let r = part.rows.lowerBound
+            do {
+                try attention.attend(layer: layer, q: ws.q + r * qWidth, k: ws.k + r * c.keyWidth,
+                                     v: ws.v + r * c.valueWidth, out: ws.att + r * outWidth, tokens: part.rows.count,
+                                     start: part.start, cache: part.cache, shape: shape, scratch: ws.attention)
+            } catch { throw .cache(error) }
+        }
+        dump("kqv_out", layer, ws.att, batch.count * outWidth)
     }
 
     /// Fills ws.x (n, dim) with the embeddings of `tokens`, times the architecture's scale.
@@ -178,7 +187,7 @@ final class Runtime: Sendable {
             let m = min(ws.logitChunk, rows.count - r)
             normRows(ws.x + r * dim, norm, ws.xb, rows: m, width: dim)
             dump("result_norm", nil, ws.xb, m * dim)
-            linear(output, ws.xb, ws.logits, tokens: m)
+            linear(output, ws.xb, ws.logits, tokens: m, order: ws.order)
             if let bias { addBias(ws.logits, bias, rows: m) }
             if let cap = config.finalLogitSoftcap {
                 // Gemma 2 (llama.cpp: ggml_scale by 1/cap, ggml_tanh, ggml_scale by cap).

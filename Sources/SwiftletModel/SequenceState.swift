@@ -44,6 +44,47 @@ public final class SequenceState {
         return logits
     }
 
+    /// One decoding step of several sequences in one forward pass (``Transformer/decode(_:caches:)``):
+    /// `steps[i].token` is appended to `steps[i].state`; element i of the result is the logits after it.
+    public static func decode(_ steps: [(state: SequenceState, token: Int)], model: Transformer) throws -> [[Float]] {
+        let logits = try model.decode(steps.map(\.token), caches: steps.map(\.state.cache))
+        for step in steps { step.state.tokens.append(step.token) }
+        return logits
+    }
+
+    /// A copy of the keys and values held, in a cache of its own just large enough (a prompt cache
+    /// entry in host memory), with the tokens they stand for.
+    public func snapshot() throws(KVCacheError) -> (cache: KVCache, tokens: [Int]) {
+        let copy = try KVCache(layers: cache.layers, capacity: max(1, tokens.count), maxBatch: cache.maxBatch,
+                               storage: cache.storage)
+        try copy.copyPrefix(from: cache, count: tokens.count)
+        return (copy, tokens)
+    }
+
+    /// Replaces what the sequence holds with the first `count` positions of a snapshot holding `tokens`.
+    public func restore(from snapshot: KVCache, tokens held: [Int], count: Int) throws(KVCacheError) {
+        saved = nil
+        do {
+            try cache.copyPrefix(from: snapshot, count: count)
+            tokens = Array(held[..<count])
+        } catch {
+            reset()
+            throw error
+        }
+    }
+
+    /// Keeps the first `count` tokens held (at most those held) and drops the rest, without the one-token
+    /// margin of ``reuse(for:)``: for a sequence that resumes with its next token already chosen.
+    public func keep(_ count: Int) {
+        let keep = min(count, tokens.count)
+        do {
+            try cache.truncate(to: keep)
+            tokens.removeSubrange(keep...)
+        } catch {
+            reset()
+        }
+    }
+
     /// Forgets everything (after a failed evaluation, whose batch the cache may hold in part).
     public func reset() {
         cache.reset()

@@ -110,13 +110,53 @@ public final class Transformer: Sendable {
                 // The part of `rows` inside this batch, as batch indices (empty when they lie elsewhere).
                 let local = (min(max(rows.lowerBound, s), e) - s)..<(max(min(rows.upperBound, e), s) - s)
                 do throws(KVCacheError) { try cache.reserve(e - s) } catch { throw ModelError.cache(error) }
-                try architecture.forwardBatch(tokens[s..<e], cache: cache, ws: ws, logitRows: local) { i, logits in
+                try architecture.forwardBatch(tokens[s..<e], batch: SequenceBatch(cache: cache, tokens: e - s), ws: ws,
+                                              logitRows: local) { i, logits in
                     try body(s + i, logits)
                 }
                 do throws(KVCacheError) { try cache.commit(e - s) } catch { throw ModelError.cache(error) }
                 s = e
             }
         }
+    }
+
+    /// One decoding step of several sequences in one forward pass (continuous batching): `tokens[i]` is
+    /// appended to `caches[i]`, and the result's element i is the logits after it.
+    ///
+    /// Each weight matrix is read once for all the sequences, and every product sums each token's
+    /// outputs as the one-token step does (``ProductOrder/tokenwise``); attention runs over each
+    /// sequence's own cache. So each sequence's logits are those ``forward(_:cache:batchSize:)`` would
+    /// give it alone, to the bit, whatever else is in the batch.
+    public func decode(_ tokens: [Int], caches: [KVCache]) throws -> [[Float]] {
+        guard !tokens.isEmpty, tokens.count == caches.count else {
+            throw ModelError.invalidBatch("\(tokens.count) tokens for \(caches.count) caches")
+        }
+        if let bad = tokens.first(where: { $0 < 0 || $0 >= config.vocabularySize }) {
+            throw ModelError.tokenOutOfRange(token: bad, vocabularySize: config.vocabularySize)
+        }
+        let capacity = caches[0].capacity
+        for (i, cache) in caches.enumerated() {
+            guard cache.layers == cacheLayers else { throw ModelError.cache(.layoutMismatch("cache was not made for this model")) }
+            guard cache.capacity == capacity else {
+                throw ModelError.invalidBatch("the caches of one step must share a context length")
+            }
+            guard !caches[..<i].contains(where: { $0 === cache }) else {
+                throw ModelError.invalidBatch("a cache appears twice in one step")
+            }
+            do throws(KVCacheError) { try cache.reserve(1) } catch { throw ModelError.cache(error) }
+        }
+        if tokens.count == 1 { return [try forward(tokens, cache: caches[0])] }
+        var out = [[Float]](repeating: [], count: tokens.count)
+        try architecture.runtime.withWorkspace(tokens: tokens.count, context: capacity) { ws in
+            ws.order = .tokenwise
+            defer { ws.order = .matrixProduct }
+            try architecture.forwardBatch(tokens[...], batch: SequenceBatch(caches: caches), ws: ws,
+                                          logitRows: 0..<tokens.count) { i, logits in out[i] = Array(logits) }
+        }
+        for cache in caches {
+            do throws(KVCacheError) { try cache.commit(1) } catch { throw ModelError.cache(error) }
+        }
+        return out
     }
 
     /// Evaluates `tokens` and returns the logits after the last one (vocabulary-size floats).

@@ -1,4 +1,5 @@
 import SwiftletAttention
+import SwiftletKernels
 
 /// Scratch activations for one forward pass, sized for a batch and a context; reused across calls so
 /// the decode loop does not allocate. Shapes are in comments as (rows, columns).
@@ -17,6 +18,9 @@ final class Workspace: @unchecked Sendable {
     let attention: AttentionScratch         // the cache's keys and values as floats, for batched attention
     let logits: UnsafeMutablePointer<Float> // (logitChunk, vocab)
     let logitChunk: Int
+    /// The order the pass's matrix products sum in: ggml's for the batch size (a prompt), or each token
+    /// as alone (``ProductOrder/tokenwise``: a decoding step of several sequences). Set per pass.
+    var order: ProductOrder = .matrixProduct
     private var all: [UnsafeMutablePointer<Float>] = []
 
     init(config c: ModelConfig, maxTokens: Int, context: Int) {

@@ -56,10 +56,10 @@ struct Gemma3: Architecture {
         output = tiedOutput ? tokenEmbedding : try t.output(tiedTo: tokenEmbedding)
     }
 
-    func forwardBatch(_ tokens: ArraySlice<Int>, cache: KVCache, ws: Workspace, logitRows: Range<Int>,
+    func forwardBatch(_ tokens: ArraySlice<Int>, batch: SequenceBatch, ws: Workspace, logitRows: Range<Int>,
                       _ body: (Int, UnsafeBufferPointer<Float>) throws -> Void) throws {
         let rt = runtime, c = runtime.config
-        let n = tokens.count, start = cache.count, dim = c.embeddingLength
+        let n = tokens.count, dim = c.embeddingLength
 
         try rt.embed(tokens, tokenEmbedding, into: ws.x)                      // x (n, dim) × √dim
         rt.dump("inp_scaled", nil, ws.x, n * dim)
@@ -69,11 +69,11 @@ struct Gemma3: Architecture {
             rt.normRows(ws.x, layer.attnNorm, ws.xb, rows: n, width: dim)
             rt.dump("attn_norm", l, ws.xb, n * dim)
             rt.projectQKV(layer: l, layer.attention, ws: ws, tokens: n)
-            rt.applyRoPE(q: ws.q, k: ws.k, tokens: n, start: start, layer: l)
+            rt.applyRoPE(q: ws.q, k: ws.k, batch: batch, layer: l)
             scale(ws.q, by: c.attentionScale, count: n * c.headCount * c.keyLength)
             rt.dumpQKV(l, ws, tokens: n)
-            try rt.attend(layer: l, ws: ws, tokens: n, start: start, cache: cache, scale: 1)
-            rt.linear(layer.attention.wo, ws.att, ws.xb2, tokens: n)           // (n, dim)
+            try rt.attend(layer: l, ws: ws, batch: batch, scale: 1)
+            rt.linear(layer.attention.wo, ws.att, ws.xb2, tokens: n, order: ws.order)   // (n, dim)
             rt.normRows(ws.xb2, layer.postAttnNorm, ws.xb2, rows: n, width: dim)
             rt.dump("attn_post_norm", l, ws.xb2, n * dim)
             add(ws.x, ws.xb2, out: ws.x, count: n * dim)

@@ -62,10 +62,10 @@ struct Llama: Architecture {
         outputBias = try t.optionalVector("output.bias", count: c.vocabularySize)
     }
 
-    func forwardBatch(_ tokens: ArraySlice<Int>, cache: KVCache, ws: Workspace, logitRows: Range<Int>,
+    func forwardBatch(_ tokens: ArraySlice<Int>, batch: SequenceBatch, ws: Workspace, logitRows: Range<Int>,
                       _ body: (Int, UnsafeBufferPointer<Float>) throws -> Void) throws {
         let rt = runtime, c = runtime.config
-        let n = tokens.count, start = cache.count, dim = c.embeddingLength
+        let n = tokens.count, dim = c.embeddingLength
 
         try rt.embed(tokens, tokenEmbedding, into: ws.x)                      // x (n, dim)
         rt.dump("inp_embd", nil, ws.x, n * dim)
@@ -75,13 +75,12 @@ struct Llama: Architecture {
             rt.normRows(ws.x, layer.attnNorm, ws.xb, rows: n, width: dim)
             rt.dump("attn_norm", l, ws.xb, n * dim)
             rt.projectQKV(layer: l, layer.attention, ws: ws, tokens: n)
-            rt.applyRoPE(q: ws.q, k: ws.k, tokens: n, start: start, layer: l,
-                         factors: ropeFactors.forContext(cache.capacity, config: c))
+            rt.applyRoPE(q: ws.q, k: ws.k, batch: batch, layer: l,
+                         factors: ropeFactors.forContext(batch.capacity, config: c))
             if options.queryPreScaled { scale(ws.q, by: c.attentionScale, count: n * c.headCount * c.keyLength) }
             rt.dumpQKV(l, ws, tokens: n)
-            try rt.attend(layer: l, ws: ws, tokens: n, start: start, cache: cache,
-                          scale: options.queryPreScaled ? 1 : c.attentionScale)
-            rt.linear(layer.attention.wo, ws.att, ws.xb2, tokens: n)           // (n, dim)
+            try rt.attend(layer: l, ws: ws, batch: batch, scale: options.queryPreScaled ? 1 : c.attentionScale)
+            rt.linear(layer.attention.wo, ws.att, ws.xb2, tokens: n, order: ws.order)   // (n, dim)
             rt.dump("attn_out", l, ws.xb2, n * dim)
             add(ws.x, ws.xb2, out: ws.x, count: n * dim)
             rt.dump("ffn_inp", l, ws.x, n * dim)

@@ -26,9 +26,10 @@ protocol Architecture: Sendable {
 
     var runtime: Runtime { get }
 
-    /// Evaluates `tokens` at positions cache.count..., stores their K/V, and emits logits for the batch
-    /// rows in `logitRows` (indices into `tokens`). Does not commit the cache.
-    func forwardBatch(_ tokens: ArraySlice<Int>, cache: KVCache, ws: Workspace, logitRows: Range<Int>,
+    /// Evaluates `tokens`, row by row the sequences of `batch`, each at the positions after those its cache
+    /// holds, stores their K/V, and emits logits for the batch rows in `logitRows` (indices into `tokens`).
+    /// Does not commit the caches.
+    func forwardBatch(_ tokens: ArraySlice<Int>, batch: SequenceBatch, ws: Workspace, logitRows: Range<Int>,
                       _ body: (Int, UnsafeBufferPointer<Float>) throws -> Void) throws
 }
 
@@ -42,8 +43,8 @@ protocol GraphVariant: Architecture {
 extension GraphVariant {
     var runtime: Runtime { graph.runtime }
 
-    func forwardBatch(_ tokens: ArraySlice<Int>, cache: KVCache, ws: Workspace, logitRows: Range<Int>,
+    func forwardBatch(_ tokens: ArraySlice<Int>, batch: SequenceBatch, ws: Workspace, logitRows: Range<Int>,
                       _ body: (Int, UnsafeBufferPointer<Float>) throws -> Void) throws {
-        try graph.forwardBatch(tokens, cache: cache, ws: ws, logitRows: logitRows, body)
+        try graph.forwardBatch(tokens, batch: batch, ws: ws, logitRows: logitRows, body)
     }
 }
