@@ -338,5 +338,11 @@ def test_killing_a_replica_fails_only_its_running_requests(swiftlet, tmp_path):
             status, upstream, _ = chat(cluster.port, [{"role": "user", "content": "Still here?"}], key=key)
             assert status == 200 and upstream == survivor
         assert request(cluster.port, "GET", "/health")[0] == 200
+
+        # With no replica left, clients get an OpenAI-shaped error, not nginx's HTML page.
+        cluster.kill(survivor)
+        status, _, body = chat(cluster.port, [{"role": "user", "content": "Anyone?"}], key=keys[survivor][0])
+        assert status == 502 and body["error"]["message"], body
+        assert request(cluster.port, "GET", "/health")[0] == 502
     finally:
         cluster.stop()
