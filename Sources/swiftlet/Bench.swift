@@ -17,6 +17,11 @@ struct Bench: AsyncParsableCommand {
     @Option(name: .short, help: "Repetitions of each test.") var r: Int = 5
     @Option(name: .short, help: "Output format: md, json or csv.") var o: String = "md"
     @Option(name: .short, help: "Prompt batch size.") var b: Int = 512
+    @Option(help: ArgumentHelp(
+        "Sequences decoding together in the generation test, comma-separated (llama-batched-bench's -npl): "
+            + "each step advances all of them in one forward pass; t/s counts every sequence's tokens.",
+        valueName: "n"))
+    var sequences: String = "1"
     @Flag(help: "Measure chat latency instead: load time, peak RSS, and time to first token of a ~500-token chat prompt and of the next turn (prefix reuse).")
     var chat = false
     @Option(name: .customLong("grammar-file"), help: ArgumentHelp(
@@ -57,6 +62,10 @@ struct Bench: AsyncParsableCommand {
             let gens = try Bench.parseList(n, flag: "-n")
             let depths = try Bench.parseList(d, flag: "-d")
             let threads = try Bench.parseList(t, flag: "-t")
+            let sequenceCounts = try Bench.parseList(sequences, flag: "--sequences")
+            guard sequenceCounts.allSatisfy({ (1...64).contains($0) }) else {
+                throw CLIError("--sequences: counts must be 1...64")
+            }
             guard threads.allSatisfy({ $0 >= 1 && $0 <= 256 }) else { throw CLIError("-t: thread counts must be 1...256") }
             guard r >= 1 else { throw CLIError("-r: repetitions must be at least 1") }
             guard b >= 1 else { throw CLIError("-b: batch size must be at least 1") }
@@ -71,39 +80,43 @@ struct Bench: AsyncParsableCommand {
                 for threadCount in threads {
                     let engine = try Transformer(file: file, threads: threadCount)
                     let vocab = engine.config.vocabularySize
-                    var tests: [(prompt: Int, gen: Int, depth: Int)] = []
+                    var tests: [(prompt: Int, gen: Int, depth: Int, sequences: Int)] = []
                     for depth in depths {
-                        for prompt in prompts where prompt > 0 { tests.append((prompt, 0, depth)) }
-                        for gen in gens where gen > 0 { tests.append((0, gen, depth)) }
+                        for prompt in prompts where prompt > 0 { tests.append((prompt, 0, depth, 1)) }
+                        for gen in gens where gen > 0 {
+                            for count in sequenceCounts { tests.append((0, gen, depth, count)) }
+                        }
                     }
                     for test in tests {
                         let context = test.depth + test.prompt + test.gen + 1
-                        let cache = try engine.makeCache(context: context, maxBatch: b)
+                        let caches = try (0..<test.sequences).map { _ in try engine.makeCache(context: context, maxBatch: b) }
                         var rng = SplitMix64(seed: 1234)
                         let randomTokens = { (count: Int) in (0..<count).map { _ in Int(rng.next() % UInt64(vocab)) } }
                         var samples: [Double] = []
                         // Repetition 0 is the warm-up and is not recorded.
                         for rep in 0...r {
-                            cache.reset()
-                            if test.depth > 0 { _ = try engine.forward(randomTokens(test.depth), cache: cache) }
+                            for cache in caches {
+                                cache.reset()
+                                if test.depth > 0 { _ = try engine.forward(randomTokens(test.depth), cache: cache) }
+                            }
                             let start = DispatchTime.now().uptimeNanoseconds
                             if test.prompt > 0 {
-                                _ = try engine.forward(randomTokens(test.prompt), cache: cache)
+                                _ = try engine.forward(randomTokens(test.prompt), cache: caches[0])
                             } else {
-                                var token = randomTokens(1)[0]
+                                // Each sequence starts from its own token; all advance in one pass per step.
+                                var tokens = randomTokens(caches.count)
                                 for _ in 0..<test.gen {
-                                    let logits = try engine.forward([token], cache: cache)
-                                    token = Bench.argmax(logits)
+                                    tokens = try engine.decode(tokens, caches: caches).map(Bench.argmax)
                                 }
                             }
                             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-                            if rep > 0 { samples.append(Double(test.prompt + test.gen) / seconds) }
+                            if rep > 0 { samples.append(Double(test.prompt + test.gen * test.sequences) / seconds) }
                         }
                         results.append(BenchResult(
                             modelFilename: URL(fileURLWithPath: path).lastPathComponent, modelType: type,
                             modelSize: file.tensorBytes, modelParameters: file.parameterCount,
                             nPrompt: test.prompt, nGen: test.gen, nDepth: test.depth, nThreads: threadCount,
-                            samples: samples))
+                            nSequences: test.sequences, samples: samples))
                         if o == "md" { printError("\(results.last!.testName) t=\(threadCount): \(String(format: "%.2f", results.last!.mean)) t/s") }
                     }
                 }

@@ -10,12 +10,15 @@ struct BenchResult {
     var nGen: Int
     var nDepth: Int
     var nThreads: Int
+    /// Sequences decoding together in a generation test (continuous batching); tokens/s count all.
+    var nSequences = 1
     /// Tokens per second of each repetition.
     var samples: [Double]
 
     var testName: String {
         var name = nPrompt > 0 ? "pp\(nPrompt)" : "tg\(nGen)"
         if nDepth > 0 { name += " @ d\(nDepth)" }
+        if nSequences > 1 { name += " × \(nSequences) seq" }
         return name
     }
 
@@ -95,6 +98,7 @@ enum BenchFormatter {
                 ("n_gen", String(r.nGen)),
                 ("n_depth", String(r.nDepth)),
                 ("n_threads", String(r.nThreads)),
+                ("n_sequences", String(r.nSequences)),
                 ("test_time", JSONText.string(env.date)),
                 ("avg_ts", JSONText.number(r.mean)),
                 ("stddev_ts", JSONText.number(r.standardDeviation)),
