@@ -53,6 +53,11 @@ final class ServerMetrics: Sendable {
         Gauge(label: "swiftlet_active_sequences", factory: factory).record(now.activeSequences)
         Gauge(label: "swiftlet_tokens_per_second", factory: factory).record(now.tokensPerSecond)
         Gauge(label: "swiftlet_kv_cache_bytes", factory: factory).record(now.kvCacheBytes)
+        Gauge(label: "swiftlet_prompt_cache_bytes", factory: factory).record(now.promptCacheBytes)
+        Gauge(label: "swiftlet_prompt_cache_entries", factory: factory).record(now.promptCacheEntries)
+        total("swiftlet_suspended_generations_total", now.suspendedRequests)
+        total("swiftlet_decode_steps_total", now.decodeSteps)
+        total("swiftlet_decode_rows_total", now.decodeRows)
         return registry.emitToBuffer()
     }
 }

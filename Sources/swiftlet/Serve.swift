@@ -24,6 +24,10 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Allow a --ctx longer than the context the model was trained for (output degrades past it).")
     var ctxBeyondTraining = false
     @Option(help: "Worker threads.") var threads: Int = 2
+    @Option(name: .customLong("cache-ram"), help: ArgumentHelp(
+        "MiB of host memory for the KV prefixes of sequences whose slot went to another prompt; a later "
+            + "prompt sharing one restores it instead of evaluating it again (0: off).", valueName: "MiB"))
+    var cacheRAM: Int = Swiftlet.Model.LoadOptions.defaultPromptCacheBytes >> 20
     @Option(help: "Seconds a client has from a request's first byte to the end of its header (then 408).")
     var headerTimeout: Double = 10
     @Option(help: "Seconds a client has from the end of a request's header to the end of its body.")
@@ -44,6 +48,7 @@ struct Serve: AsyncParsableCommand {
         guard (1...64).contains(parallel) else { throw ValidationError("--parallel must be 1...64") }
         guard ctx >= 16 else { throw ValidationError("--ctx must be at least 16") }
         guard (1...256).contains(threads) else { throw ValidationError("--threads must be 1...256") }
+        guard (0...(1 << 24)).contains(cacheRAM) else { throw ValidationError("--cache-ram must be 0...16777216 MiB") }
         for (name, value) in [("--header-timeout", headerTimeout), ("--body-timeout", bodyTimeout),
                               ("--idle-timeout", idleTimeout), ("--drain-timeout", drainTimeout)] {
             guard value.isFinite, value > 0, value <= 86_400 else {
@@ -76,7 +81,8 @@ struct Serve: AsyncParsableCommand {
             let path = try model ?? DefaultModel.path()
             let key = apiKey ?? ProcessInfo.processInfo.environment["SWIFTLET_API_KEY"]
             let options = Swiftlet.Model.LoadOptions(contextLength: ctx, parallel: parallel, threads: threads,
-                                                     allowContextBeyondTraining: ctxBeyondTraining)
+                                                     allowContextBeyondTraining: ctxBeyondTraining,
+                                                     promptCacheBytes: cacheRAM << 20)
             let loaded = try await Swiftlet.Model.load(path, options: options)
             let provider = ChatProvider(model: loaded, modelID: alias)
             let endpoints = SwiftletEndpoints(provider: provider, apiKey: key, logger: Logger(label: "swiftlet.server"))
