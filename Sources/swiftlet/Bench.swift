@@ -17,6 +17,7 @@ struct Bench: AsyncParsableCommand {
     @Option(name: .short, help: "Repetitions of each test.") var r: Int = 5
     @Option(name: .short, help: "Output format: md, json or csv.") var o: String = "md"
     @Option(name: .short, help: "Prompt batch size.") var b: Int = 512
+    @OptionGroup var cacheTypes: CacheTypeFlags
     @Flag(help: "Measure chat latency instead: load time, peak RSS, and time to first token of a ~500-token chat prompt and of the next turn (prefix reuse).")
     var chat = false
     @Option(name: .customLong("grammar-file"), help: ArgumentHelp(
@@ -78,7 +79,9 @@ struct Bench: AsyncParsableCommand {
                     }
                     for test in tests {
                         let context = test.depth + test.prompt + test.gen + 1
-                        let cache = try engine.makeCache(context: context, maxBatch: b)
+                        let cache = try engine.makeCache(context: context, maxBatch: b,
+                                                         keyStorage: cacheTypes.cacheTypeK.storage,
+                                                         valueStorage: cacheTypes.cacheTypeV.storage)
                         var rng = SplitMix64(seed: 1234)
                         let randomTokens = { (count: Int) in (0..<count).map { _ in Int(rng.next() % UInt64(vocab)) } }
                         var samples: [Double] = []

@@ -24,6 +24,7 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Allow a --ctx longer than the context the model was trained for (output degrades past it).")
     var ctxBeyondTraining = false
     @Option(help: "Worker threads.") var threads: Int = 2
+    @OptionGroup var cacheTypes: CacheTypeFlags
     @Option(help: "Seconds a client has from a request's first byte to the end of its header (then 408).")
     var headerTimeout: Double = 10
     @Option(help: "Seconds a client has from the end of a request's header to the end of its body.")
@@ -76,7 +77,9 @@ struct Serve: AsyncParsableCommand {
             let path = try model ?? DefaultModel.path()
             let key = apiKey ?? ProcessInfo.processInfo.environment["SWIFTLET_API_KEY"]
             let options = Swiftlet.Model.LoadOptions(contextLength: ctx, parallel: parallel, threads: threads,
-                                                     allowContextBeyondTraining: ctxBeyondTraining)
+                                                     allowContextBeyondTraining: ctxBeyondTraining,
+                                                     keyCacheType: cacheTypes.cacheTypeK.facade,
+                                                     valueCacheType: cacheTypes.cacheTypeV.facade)
             let loaded = try await Swiftlet.Model.load(path, options: options)
             let provider = ChatProvider(model: loaded, modelID: alias)
             let endpoints = SwiftletEndpoints(provider: provider, apiKey: key, logger: Logger(label: "swiftlet.server"))
