@@ -80,6 +80,7 @@ let package = Package(
                 "SwiftletGGUF",
                 "SwiftletKernels",
                 "SwiftletTokenizer",
+                "SwiftletKVCache",
                 "SwiftletModel",
                 "SwiftletSampling",
                 "SwiftletChat",

@@ -43,17 +43,25 @@ public final class Model: Sendable {
         /// (llama-server's `--cache-ram`): a later prompt sharing such a prefix restores it instead of
         /// evaluating it again. 0 turns the prompt cache off.
         public var promptCacheBytes: Int
+        /// How the KV cache stores keys (llama.cpp's `--cache-type-k`); ``KVCacheType/q8_0`` about halves
+        /// the memory of F16, the default.
+        public var keyCacheType: KVCacheType
+        /// How the KV cache stores values (llama.cpp's `--cache-type-v`).
+        public var valueCacheType: KVCacheType
 
         /// Options with the given values; the defaults suit one conversation on a two-core machine.
         public init(contextLength: Int? = nil, parallel: Int = 1, threads: Int = 2,
                     allowContextBeyondTraining: Bool = false, logger: Logger = Logger(label: "swiftlet"),
-                    promptCacheBytes: Int = LoadOptions.defaultPromptCacheBytes) {
+                    promptCacheBytes: Int = LoadOptions.defaultPromptCacheBytes,
+                    keyCacheType: KVCacheType = .f16, valueCacheType: KVCacheType = .f16) {
             self.contextLength = contextLength
             self.parallel = parallel
             self.threads = threads
             self.allowContextBeyondTraining = allowContextBeyondTraining
             self.logger = logger
             self.promptCacheBytes = promptCacheBytes
+            self.keyCacheType = keyCacheType
+            self.valueCacheType = valueCacheType
         }
 
         /// 2 GiB: about 90 000 SmolLM2 positions, or a few dozen long conversations of a 1B model, while
@@ -100,7 +108,8 @@ public final class Model: Sendable {
     /// Loads the GGUF model at `path` synchronously.
     ///
     /// Throws ``SwiftletError/modelFile(path:reason:)`` for a file that cannot be read or used,
-    /// ``SwiftletError/invalidOption(_:)`` for options out of range,
+    /// ``SwiftletError/invalidOption(_:)`` for options out of range (or a KV cache type the model's head size
+    /// does not divide into),
     /// ``SwiftletError/contextBeyondTraining(requested:trained:)`` and
     /// ``SwiftletError/insufficientMemory(neededBytes:availableBytes:message:)`` (checked before the KV
     /// caches are allocated).
@@ -127,8 +136,16 @@ public final class Model: Sendable {
             throw SwiftletError.invalidOption("context length must be between 16 and 1048576, got \(context)")
         }
         do throws(ModelError) {
+            try network.checkCacheTypes(keyStorage: options.keyCacheType.storage,
+                                        valueStorage: options.valueCacheType.storage)
+        } catch {
+            throw SwiftletError.invalidOption(error.description)
+        }
+        do throws(ModelError) {
             try network.checkContext(context, allowBeyondTraining: options.allowContextBeyondTraining)
-            try network.checkMemory(context: context, sequences: options.parallel)
+            try network.checkMemory(context: context, sequences: options.parallel,
+                                    keyStorage: options.keyCacheType.storage,
+                                    valueStorage: options.valueCacheType.storage)
         } catch {
             throw SwiftletError(error)
         }
@@ -164,7 +181,9 @@ public final class Model: Sendable {
         do throws(ModelError) {
             scheduler = try Scheduler(model: network, tokenizer: tokenizer, endOfGeneration: endOfGenerationIDs,
                                       context: context, parallel: options.parallel,
-                                      promptCacheBytes: options.promptCacheBytes)
+                                      promptCacheBytes: options.promptCacheBytes,
+                                      keyCache: options.keyCacheType.storage,
+                                      valueCache: options.valueCacheType.storage)
         } catch {
             throw SwiftletError(error)
         }

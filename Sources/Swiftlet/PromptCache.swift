@@ -35,8 +35,11 @@ final class PromptCache {
             return
         }
         let size = KVCache.byteCount(layers: state.cache.layers, capacity: tokens.count,
-                                     maxBatch: state.cache.maxBatch, storage: state.cache.storage)
-        guard size <= limit, let copy = try? state.snapshot() else { return }
+                                     maxBatch: state.cache.maxBatch, keyStorage: state.cache.keyStorage,
+                                     valueStorage: state.cache.valueStorage)
+        // The limit is an upper bound, not a reservation: a copy the machine cannot spare now is skipped.
+        guard size <= limit, (try? MemoryBudget.current().check(size + (256 << 20), for: "")) != nil,
+              let copy = try? state.snapshot() else { return }
         entries.removeAll { entry in
             guard tokens.starts(with: entry.tokens) else { return false }
             bytes -= entry.cache.byteCount

@@ -104,14 +104,17 @@ final class Scheduler: @unchecked Sendable {
     }
 
     init(model: SwiftletModel.Transformer, tokenizer: Tokenizer, endOfGeneration: Set<Int>, context: Int,
-         parallel: Int, promptCacheBytes: Int) throws(ModelError) {
+         parallel: Int, promptCacheBytes: Int, keyCache: KVStorageType = .f16,
+         valueCache: KVStorageType = .f16) throws(ModelError) {
         self.model = model
         self.tokenizer = tokenizer
         self.endOfGeneration = endOfGeneration
         self.context = context
         promptCache = PromptCache(limit: promptCacheBytes)
         var slots: [Slot] = []
-        for _ in 0..<parallel { slots.append(Slot(cache: try model.makeCache(context: context))) }
+        for _ in 0..<parallel {
+            slots.append(Slot(cache: try model.makeCache(context: context, keyStorage: keyCache, valueStorage: valueCache)))
+        }
         self.slots = slots
         metrics.withLock { m in m.kvCacheBytes = slots.reduce(0) { $0 + $1.sequence.cache.byteCount } }
         // The thread holds the scheduler until `shutdown()` ends its loop.

@@ -52,7 +52,8 @@ public struct AttentionShape: Sendable, Equatable {
 /// - one token over 512 cells or more: the same, the cells split between threads and the partials merged,
 ///   as llama.cpp splits the KV cache per thread.
 ///
-/// An F32 cache takes plain float attention (no llama.cpp counterpart is reproduced).
+/// An F32 cache takes plain float attention (no llama.cpp counterpart is reproduced), and so does a cache
+/// with a Q8_0 K or V: its rows are dequantized (x = d·q) and attended as floats, tiled from 64 tokens.
 public final class CachedAttention: Sendable {
     let pool: ThreadPool
 
@@ -73,7 +74,8 @@ public final class CachedAttention: Sendable {
                        shape: AttentionShape, scratch: AttentionScratch) throws(KVCacheError) {
         let window = shape.window
         let first = firstAttendedPosition(for: start, window: window)
-        let halfAccumulator = cache.storage == .f16 && n < Self.tiledAttentionMinimumTokens
+        let halfAccumulator = cache.keyStorage == .f16 && cache.valueStorage == .f16
+            && n < Self.tiledAttentionMinimumTokens
         var halfRows: KVHalfRows?
         for t in 0..<n {
             try cache.store(layer: layer, position: start + t, key: k + t * shape.keyWidth,

@@ -3,7 +3,8 @@ import _Builtin_intrinsics.intel
 #endif
 /// One sequence's key/value cache: per layer, a K and a V row for each position.
 ///
-/// Rows are stored as F16 (default) or F32. A full-attention layer holds `capacity` positions; a
+/// Rows are stored as F16 (default), F32 or Q8_0, K and V each in its own type (llama.cpp's
+/// `--cache-type-k` / `--cache-type-v`). A full-attention layer holds `capacity` positions; a
 /// sliding-window layer holds a ring of `window + maxBatch` positions (enough for a batch whose first
 /// token still sees its whole window), so long contexts cost only a window's memory there.
 ///
@@ -13,7 +14,13 @@ import _Builtin_intrinsics.intel
 /// Not thread-safe for mutation: one sequence is advanced by one task at a time.
 public final class KVCache: @unchecked Sendable {
     public let layers: [KVLayerShape]
-    public let storage: KVStorageType
+    /// How K rows are stored.
+    public let keyStorage: KVStorageType
+    /// How V rows are stored.
+    public let valueStorage: KVStorageType
+    /// K's storage type (the one type of a cache made with ``init(layers:capacity:maxBatch:storage:)``;
+    /// read ``keyStorage`` and ``valueStorage`` where they may differ).
+    public var storage: KVStorageType { keyStorage }
     /// Positions this sequence can hold (the context length asked for).
     public let capacity: Int
     /// The largest batch a forward pass may append at once (bounds the sliding-window rings).
@@ -30,22 +37,49 @@ public final class KVCache: @unchecked Sendable {
     private let keys: [UnsafeMutableRawPointer]
     private let values: [UnsafeMutableRawPointer]
 
-    /// Allocates a cache for `capacity` positions.
-    public init(layers: [KVLayerShape], capacity: Int, maxBatch: Int = 512, storage: KVStorageType = .f16) throws(KVCacheError) {
+    /// Allocates a cache for `capacity` positions, K and V stored as `storage`.
+    public convenience init(layers: [KVLayerShape], capacity: Int, maxBatch: Int = 512,
+                            storage: KVStorageType = .f16) throws(KVCacheError) {
+        try self.init(layers: layers, capacity: capacity, maxBatch: maxBatch, keyStorage: storage, valueStorage: storage)
+    }
+
+    /// Allocates a cache for `capacity` positions, K rows stored as `keyStorage` and V rows as `valueStorage`.
+    ///
+    /// Throws ``KVCacheError/layoutMismatch(_:)`` when a row width is not a whole number of the type's
+    /// blocks (32 values for Q8_0).
+    public init(layers: [KVLayerShape], capacity: Int, maxBatch: Int = 512, keyStorage: KVStorageType,
+                valueStorage: KVStorageType) throws(KVCacheError) {
         guard capacity > 0, maxBatch > 0 else { throw .capacityExceeded(requested: 1, capacity: max(0, capacity)) }
         guard layers.allSatisfy({ $0.keyWidth > 0 && $0.valueWidth > 0 && ($0.window ?? 1) > 0 }) else {
             throw .layoutMismatch("layer row widths and windows must be positive")
         }
+        try Self.checkBlocks(layers, keyStorage: keyStorage, valueStorage: valueStorage)
         self.layers = layers
-        self.storage = storage
+        self.keyStorage = keyStorage
+        self.valueStorage = valueStorage
         self.capacity = capacity
         self.maxBatch = maxBatch
         rows = layers.map { shape in shape.window.map { min(capacity, $0 + maxBatch) } ?? capacity }
         oldestHeld = Array(repeating: 0, count: layers.count)
         highWater = Array(repeating: 0, count: layers.count)
-        let e = storage.bytesPerElement
-        keys = zip(layers, rows).map { UnsafeMutableRawPointer.allocate(byteCount: $0.keyWidth * $1 * e, alignment: 64) }
-        values = zip(layers, rows).map { UnsafeMutableRawPointer.allocate(byteCount: $0.valueWidth * $1 * e, alignment: 64) }
+        keys = zip(layers, rows).map {
+            UnsafeMutableRawPointer.allocate(byteCount: keyStorage.rowBytes(width: $0.keyWidth) * $1, alignment: 64)
+        }
+        values = zip(layers, rows).map {
+            UnsafeMutableRawPointer.allocate(byteCount: valueStorage.rowBytes(width: $0.valueWidth) * $1, alignment: 64)
+        }
+    }
+
+    /// Throws unless every K and V row is a whole number of its storage type's blocks.
+    public static func checkBlocks(_ layers: [KVLayerShape], keyStorage: KVStorageType,
+                                   valueStorage: KVStorageType) throws(KVCacheError) {
+        for (l, shape) in layers.enumerated() {
+            for (what, width, type) in [("K", shape.keyWidth, keyStorage), ("V", shape.valueWidth, valueStorage)]
+            where width % type.blockSize != 0 {
+                throw .layoutMismatch("layer \(l)'s \(what) rows hold \(width) values, not a multiple of "
+                    + "\(type.rawValue)'s block of \(type.blockSize)")
+            }
+        }
     }
 
     deinit {
@@ -55,15 +89,24 @@ public final class KVCache: @unchecked Sendable {
 
     /// Bytes allocated for K and V over all layers.
     public var byteCount: Int {
-        zip(layers, rows).reduce(0) { $0 + ($1.0.keyWidth + $1.0.valueWidth) * $1.1 } * storage.bytesPerElement
+        zip(layers, rows).reduce(0) { total, layer in
+            total + (keyStorage.rowBytes(width: layer.0.keyWidth) + valueStorage.rowBytes(width: layer.0.valueWidth)) * layer.1
+        }
     }
 
     /// Bytes a cache with this layout would allocate, without allocating it.
-    public static func byteCount(layers: [KVLayerShape], capacity: Int, maxBatch: Int = 512, storage: KVStorageType = .f16) -> Int {
+    public static func byteCount(layers: [KVLayerShape], capacity: Int, maxBatch: Int = 512,
+                                 storage: KVStorageType = .f16) -> Int {
+        byteCount(layers: layers, capacity: capacity, maxBatch: maxBatch, keyStorage: storage, valueStorage: storage)
+    }
+
+    /// Bytes a cache with this layout and these K and V types would allocate, without allocating it.
+    public static func byteCount(layers: [KVLayerShape], capacity: Int, maxBatch: Int = 512,
+                                 keyStorage: KVStorageType, valueStorage: KVStorageType) -> Int {
         layers.reduce(0) { total, shape in
             let r = shape.window.map { min(capacity, $0 + maxBatch) } ?? capacity
-            return total + (shape.keyWidth + shape.valueWidth) * r
-        } * storage.bytesPerElement
+            return total + (keyStorage.rowBytes(width: shape.keyWidth) + valueStorage.rowBytes(width: shape.valueWidth)) * r
+        }
     }
 
     /// Positions still free.
@@ -91,8 +134,8 @@ public final class KVCache: @unchecked Sendable {
         }
         let slot = position % rows[layer]
         let shape = layers[layer]
-        write(key, to: keys[layer], slot: slot, width: shape.keyWidth)
-        write(value, to: values[layer], slot: slot, width: shape.valueWidth)
+        write(key, to: keys[layer], slot: slot, width: shape.keyWidth, as: keyStorage)
+        write(value, to: values[layer], slot: slot, width: shape.valueWidth, as: valueStorage)
         highWater[layer] = max(highWater[layer], position + 1)
         oldestHeld[layer] = max(oldestHeld[layer], highWater[layer] - rows[layer])
     }
@@ -100,21 +143,26 @@ public final class KVCache: @unchecked Sendable {
     /// Copies the K rows of `positions` of `layer`, as floats, to `dst` (positions.count × keyWidth).
     public func readKeys(layer: Int, positions: Range<Int>, into dst: UnsafeMutablePointer<Float>) throws(KVCacheError) {
         try checkHeld(layer, positions)
-        read(from: keys[layer], layer: layer, positions: positions, width: layers[layer].keyWidth, into: dst)
+        read(from: keys[layer], layer: layer, positions: positions, width: layers[layer].keyWidth, as: keyStorage,
+             into: dst)
     }
 
     /// Copies the V rows of `positions` of `layer`, as floats, to `dst` (positions.count × valueWidth).
     public func readValues(layer: Int, positions: Range<Int>, into dst: UnsafeMutablePointer<Float>) throws(KVCacheError) {
         try checkHeld(layer, positions)
-        read(from: values[layer], layer: layer, positions: positions, width: layers[layer].valueWidth, into: dst)
+        read(from: values[layer], layer: layer, positions: positions, width: layers[layer].valueWidth,
+             as: valueStorage, into: dst)
     }
 
     /// The F16 K and V rows of `positions` in `layer`, read in place: decoding attends over the whole
     /// cache every step, and converting it all to floats first cost more than the attention itself.
-    /// Throws unless the cache stores F16 and holds every position asked for.
+    /// Throws unless the cache stores K and V as F16 and holds every position asked for.
     public func halfRows(layer: Int, positions: Range<Int>) throws(KVCacheError) -> KVHalfRows {
         try checkHeld(layer, positions)
-        guard storage == .f16 else { throw .layoutMismatch("halfRows needs F16 storage; this cache stores \(storage.rawValue)") }
+        guard keyStorage == .f16, valueStorage == .f16 else {
+            throw .layoutMismatch("halfRows needs F16 storage; this cache stores K as \(keyStorage.rawValue) "
+                + "and V as \(valueStorage.rawValue)")
+        }
         return KVHalfRows(keys: UnsafePointer(keys[layer].assumingMemoryBound(to: Float16.self)),
                           values: UnsafePointer(values[layer].assumingMemoryBound(to: Float16.self)),
                           ringRows: rows[layer], keyWidth: layers[layer].keyWidth, valueWidth: layers[layer].valueWidth,
@@ -147,15 +195,16 @@ public final class KVCache: @unchecked Sendable {
 
     /// Replaces this cache's content with the first `prefix` positions of `source`.
     public func copyPrefix(from source: KVCache, count prefix: Int) throws(KVCacheError) {
-        guard source.layers == layers, source.storage == storage else {
-            throw .layoutMismatch("source and destination caches have different layers or storage")
+        guard source.layers == layers, source.keyStorage == keyStorage, source.valueStorage == valueStorage else {
+            throw .layoutMismatch("source and destination caches have different layers or storage types")
         }
         guard prefix >= 0, prefix <= source.count else {
             throw .capacityExceeded(requested: prefix, capacity: source.count)
         }
         guard prefix <= capacity else { throw .capacityExceeded(requested: prefix, capacity: capacity) }
-        let e = storage.bytesPerElement
         for (l, shape) in layers.enumerated() {
+            // Rows are copied as stored (a Q8_0 row's blocks as they are: no requantization).
+            let kb = keyStorage.rowBytes(width: shape.keyWidth), vb = valueStorage.rowBytes(width: shape.valueWidth)
             let needed = prefix == 0 ? 0 : firstAttendedPosition(for: prefix, window: shape.window)
             let from = max(source.oldestHeld[l], prefix - rows[l], 0)
             guard needed >= from || prefix == 0 else {
@@ -163,8 +212,8 @@ public final class KVCache: @unchecked Sendable {
             }
             for p in from..<prefix {
                 let s = p % source.rows[l], d = p % rows[l]
-                (keys[l] + d * shape.keyWidth * e).copyMemory(from: source.keys[l] + s * shape.keyWidth * e, byteCount: shape.keyWidth * e)
-                (values[l] + d * shape.valueWidth * e).copyMemory(from: source.values[l] + s * shape.valueWidth * e, byteCount: shape.valueWidth * e)
+                (keys[l] + d * kb).copyMemory(from: source.keys[l] + s * kb, byteCount: kb)
+                (values[l] + d * vb).copyMemory(from: source.values[l] + s * vb, byteCount: vb)
             }
             highWater[l] = prefix
             oldestHeld[l] = from
@@ -188,17 +237,21 @@ public final class KVCache: @unchecked Sendable {
         }
     }
 
-    private func write(_ src: UnsafePointer<Float>, to base: UnsafeMutableRawPointer, slot: Int, width: Int) {
+    private func write(_ src: UnsafePointer<Float>, to base: UnsafeMutableRawPointer, slot: Int, width: Int,
+                       as storage: KVStorageType) {
         switch storage {
         case .f32:
             (base + slot * width * 4).copyMemory(from: src, byteCount: width * 4)
         case .f16:
             let dst = (base + slot * width * 2).assumingMemoryBound(to: UInt16.self)
             for i in 0..<width { dst[i] = Float16(src[i]).bitPattern }
+        case .q8_0:
+            quantizeQ8_0Row(src, base + slot * storage.rowBytes(width: width), count: width)
         }
     }
 
-    private func read(from base: UnsafeMutableRawPointer, layer: Int, positions: Range<Int>, width: Int, into dst: UnsafeMutablePointer<Float>) {
+    private func read(from base: UnsafeMutableRawPointer, layer: Int, positions: Range<Int>, width: Int,
+                      as storage: KVStorageType, into dst: UnsafeMutablePointer<Float>) {
         let ring = rows[layer]
         var p = positions.lowerBound
         var out = dst
@@ -212,6 +265,9 @@ public final class KVCache: @unchecked Sendable {
             case .f16:
                 let src = (base + slot * width * 2).assumingMemoryBound(to: UInt16.self)
                 halfToFloat(src, out, count: run * width)
+            case .q8_0:
+                // Consecutive rows are consecutive blocks: one call dequantizes the run.
+                dequantizeQ8_0Row(base + slot * storage.rowBytes(width: width), out, count: run * width)
             }
             p += run
             out += run * width

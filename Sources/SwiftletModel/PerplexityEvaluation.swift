@@ -17,13 +17,15 @@ public struct PerplexityResult: Sendable, Equatable {
 /// llama.cpp's `llama-perplexity` procedure over already tokenized text: `tokens.count / context`
 /// non-overlapping chunks, each evaluated from an empty cache with its first token replaced by `bos`
 /// (when the model adds one); the logits at positions context/2 … context−2 score the token after them.
+/// The cache stores K as `storage` and V as `valueStorage` (default: `storage` too).
 public func evaluatePerplexity(model: Transformer, tokens: [Int], context: Int, bos: Int?,
-                               storage: KVStorageType = .f16,
+                               storage: KVStorageType = .f16, valueStorage: KVStorageType? = nil,
                                progress: (Int, Double) -> Void = { _, _ in }) throws -> PerplexityResult {
     guard context >= 4 else { throw ModelError.invalidMetadata(key: "ctx", reason: "must be at least 4") }
     let chunks = tokens.count / context
     guard chunks >= 1 else { throw ModelError.emptyInput }
-    let cache = try model.makeCache(context: context, maxBatch: context, storage: storage)
+    let cache = try model.makeCache(context: context, maxBatch: context, keyStorage: storage,
+                                    valueStorage: valueStorage ?? storage)
     let first = context / 2
     var nll = 0.0, count = 0
     var perChunk: [Double] = []

@@ -56,7 +56,7 @@ public final class SequenceState {
     /// entry in host memory), with the tokens they stand for.
     public func snapshot() throws(KVCacheError) -> (cache: KVCache, tokens: [Int]) {
         let copy = try KVCache(layers: cache.layers, capacity: max(1, tokens.count), maxBatch: cache.maxBatch,
-                               storage: cache.storage)
+                               keyStorage: cache.keyStorage, valueStorage: cache.valueStorage)
         try copy.copyPrefix(from: cache, count: tokens.count)
         return (copy, tokens)
     }

@@ -47,11 +47,19 @@ public final class Transformer: Sendable {
     /// over that context (activations of a `maxBatch` batch, the cache's rows as floats, logits).
     public func memoryNeeded(context: Int, sequences: Int = 1, maxBatch: Int = 512,
                              storage: KVStorageType = .f16) -> (cache: Int, workspace: Int) {
+        memoryNeeded(context: context, sequences: sequences, maxBatch: maxBatch, keyStorage: storage,
+                     valueStorage: storage)
+    }
+
+    /// ``memoryNeeded(context:sequences:maxBatch:storage:)`` for caches storing K and V in their own types.
+    public func memoryNeeded(context: Int, sequences: Int = 1, maxBatch: Int = 512, keyStorage: KVStorageType,
+                             valueStorage: KVStorageType) -> (cache: Int, workspace: Int) {
         let c = config, batch = max(1, min(maxBatch, context))
         let perToken = 3 * c.embeddingLength + c.headCount * c.keyLength + c.keyWidth + c.valueWidth
             + c.headCount * c.valueLength + 2 * c.feedForwardLength
         let floats = batch * perToken + context * (c.keyWidth + c.valueWidth) + min(batch, 32) * c.vocabularySize
-        let one = KVCache.byteCount(layers: cacheLayers, capacity: context, maxBatch: batch, storage: storage)
+        let one = KVCache.byteCount(layers: cacheLayers, capacity: context, maxBatch: batch, keyStorage: keyStorage,
+                                    valueStorage: valueStorage)
         let (cache, o1) = one.multipliedReportingOverflow(by: max(1, sequences))
         let (workspace, o2) = floats.multipliedReportingOverflow(by: MemoryLayout<Float>.size)
         return (o1 ? Int.max : cache, o2 ? Int.max : workspace)
@@ -61,7 +69,15 @@ public final class Transformer: Sendable {
     /// exceeds what `budget` has available; call it before allocating caches for a context from user input.
     public func checkMemory(context: Int, sequences: Int = 1, maxBatch: Int = 512, storage: KVStorageType = .f16,
                             budget: MemoryBudget = .current()) throws(ModelError) {
-        let need = memoryNeeded(context: context, sequences: sequences, maxBatch: maxBatch, storage: storage)
+        try checkMemory(context: context, sequences: sequences, maxBatch: maxBatch, keyStorage: storage,
+                        valueStorage: storage, budget: budget)
+    }
+
+    /// ``checkMemory(context:sequences:maxBatch:storage:budget:)`` for caches storing K and V in their own types.
+    public func checkMemory(context: Int, sequences: Int = 1, maxBatch: Int = 512, keyStorage: KVStorageType,
+                            valueStorage: KVStorageType, budget: MemoryBudget = .current()) throws(ModelError) {
+        let need = memoryNeeded(context: context, sequences: sequences, maxBatch: maxBatch, keyStorage: keyStorage,
+                                valueStorage: valueStorage)
         let what = sequences == 1 ? "the KV cache (\(context) tokens) with its scratch memory"
             : "the KV cache (\(context) tokens × \(sequences) sequences) with its scratch memory"
         let (total, overflow) = need.cache.addingReportingOverflow(need.workspace)
@@ -81,10 +97,33 @@ public final class Transformer: Sendable {
     /// scratch memory) is checked against what is available first
     /// (``checkMemory(context:sequences:maxBatch:storage:budget:)``).
     public func makeCache(context: Int, maxBatch: Int = 512, storage: KVStorageType = .f16) throws(ModelError) -> KVCache {
-        try checkMemory(context: context, maxBatch: maxBatch, storage: storage)
+        try makeCache(context: context, maxBatch: maxBatch, keyStorage: storage, valueStorage: storage)
+    }
+
+    /// A fresh KV cache storing K rows as `keyStorage` and V rows as `valueStorage` (llama.cpp's
+    /// `--cache-type-k` / `--cache-type-v`), after ``checkCacheTypes(keyStorage:valueStorage:)`` and the
+    /// memory check of ``makeCache(context:maxBatch:storage:)``.
+    public func makeCache(context: Int, maxBatch: Int = 512, keyStorage: KVStorageType,
+                          valueStorage: KVStorageType) throws(ModelError) -> KVCache {
+        try checkCacheTypes(keyStorage: keyStorage, valueStorage: valueStorage)
+        try checkMemory(context: context, maxBatch: maxBatch, keyStorage: keyStorage, valueStorage: valueStorage)
         do {
-            return try KVCache(layers: cacheLayers, capacity: context, maxBatch: min(maxBatch, context), storage: storage)
+            return try KVCache(layers: cacheLayers, capacity: context, maxBatch: min(maxBatch, context),
+                               keyStorage: keyStorage, valueStorage: valueStorage)
         } catch { throw .cache(error) }
+    }
+
+    /// Throws ``ModelError/cache(_:)`` (a layout mismatch naming the head size) unless each attention head's
+    /// K and V are whole blocks of their storage types: a Q8_0 cache needs head sizes that are multiples
+    /// of 32, as llama.cpp refuses a block size that does not divide `n_embd_head_k` / `n_embd_head_v`
+    /// (`llama_init_from_model`).
+    public func checkCacheTypes(keyStorage: KVStorageType, valueStorage: KVStorageType) throws(ModelError) {
+        let c = config
+        for (what, length, type) in [("K", c.keyLength, keyStorage), ("V", c.valueLength, valueStorage)]
+        where length % type.blockSize != 0 {
+            throw .cache(.layoutMismatch("\(what) cache type \(type.rawValue) with block size \(type.blockSize) "
+                + "does not divide the head size \(length) of this model"))
+        }
     }
 
     /// Evaluates `tokens` after the positions already in `cache`, appending them to it, and calls

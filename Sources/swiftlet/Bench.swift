@@ -22,6 +22,7 @@ struct Bench: AsyncParsableCommand {
             + "each step advances all of them in one forward pass; t/s counts every sequence's tokens.",
         valueName: "n"))
     var sequences: String = "1"
+    @OptionGroup var cacheTypes: CacheTypeFlags
     @Flag(help: "Measure chat latency instead: load time, peak RSS, and time to first token of a ~500-token chat prompt and of the next turn (prefix reuse).")
     var chat = false
     @Option(name: .customLong("grammar-file"), help: ArgumentHelp(
@@ -89,7 +90,10 @@ struct Bench: AsyncParsableCommand {
                     }
                     for test in tests {
                         let context = test.depth + test.prompt + test.gen + 1
-                        let caches = try (0..<test.sequences).map { _ in try engine.makeCache(context: context, maxBatch: b) }
+                        let caches = try (0..<test.sequences).map { _ in
+                            try engine.makeCache(context: context, maxBatch: b, keyStorage: cacheTypes.cacheTypeK.storage,
+                                                 valueStorage: cacheTypes.cacheTypeV.storage)
+                        }
                         var rng = SplitMix64(seed: 1234)
                         let randomTokens = { (count: Int) in (0..<count).map { _ in Int(rng.next() % UInt64(vocab)) } }
                         var samples: [Double] = []

@@ -72,13 +72,16 @@ struct Chat: AsyncParsableCommand {
     var ctxBeyondTraining = false
     @Option(help: "Threads.") var threads: Int = 2
     @OptionGroup var sampling: SamplingFlags
+    @OptionGroup var cacheTypes: CacheTypeFlags
 
     func run() async throws {
         try await reportingErrorsAsync {
             let options = try sampling.options()
             let path = try model ?? DefaultModel.path()
             let loaded = try await Swiftlet.Model.load(path, options: .init(contextLength: ctx, parallel: 1, threads: threads,
-                                                                           allowContextBeyondTraining: ctxBeyondTraining))
+                                                                           allowContextBeyondTraining: ctxBeyondTraining,
+                                                                           keyCacheType: cacheTypes.cacheTypeK.facade,
+                                                                           valueCacheType: cacheTypes.cacheTypeV.facade))
             let session = loaded.session(system: system)
             if let prompt {
                 try await Chat.reply(session, prompt, options)

@@ -25,6 +25,7 @@ struct Generate: ParsableCommand {
     var dump: String?
     @Flag(help: "Print one JSON object with prompt tokens, generated tokens, text, timings and peak RSS.") var json = false
     @OptionGroup var constraint: ConstraintFlags
+    @OptionGroup var cacheTypes: CacheTypeFlags
 
     func validate() throws {
         guard n >= 0 else { throw ValidationError("-n must be at least 0") }
@@ -52,7 +53,8 @@ struct Generate: ParsableCommand {
                 tokens: md["tokenizer.ggml.tokens"]?.typedArray?.strings ?? [],
                 declared: ["eos", "eot", "eom"].map { md["tokenizer.ggml.\($0)_token_id"]?.int })
             var grammar = try matcher(tokenizer: tokenizer, endOfGeneration: endTokens)
-            let cache = try lm.makeCache(context: ctx)
+            let cache = try lm.makeCache(context: ctx, keyStorage: cacheTypes.cacheTypeK.storage,
+                                         valueStorage: cacheTypes.cacheTypeV.storage)
             let loaded = ProcessStats.now()
 
             var logits = try lm.forward(promptTokens, cache: cache)

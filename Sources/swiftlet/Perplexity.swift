@@ -15,6 +15,7 @@ struct Perplexity: ParsableCommand {
     @Flag(help: "Allow a --ctx longer than the context the model was trained for (output degrades past it).")
     var ctxBeyondTraining = false
     @Option(help: "Worker threads.") var threads: Int = 2
+    @OptionGroup var cacheTypes: CacheTypeFlags
     @Flag(help: "Print one JSON object.") var json = false
 
     func validate() throws {
@@ -39,7 +40,9 @@ struct Perplexity: ParsableCommand {
             guard tokens.count >= 2 * ctx else {
                 throw CLIError("\(file) has \(tokens.count) tokens; at least \(2 * ctx) are needed for --ctx \(ctx)")
             }
-            let r = try evaluatePerplexity(model: lm, tokens: tokens, context: ctx, bos: bos) { chunk, ppl in
+            let r = try evaluatePerplexity(model: lm, tokens: tokens, context: ctx, bos: bos,
+                                           storage: cacheTypes.cacheTypeK.storage,
+                                           valueStorage: cacheTypes.cacheTypeV.storage) { chunk, ppl in
                 if !json { printError("[\(chunk + 1)] \(String(format: "%.4f", ppl))") }
             }
             let seconds = ProcessStats.now() - t0
@@ -50,6 +53,8 @@ struct Perplexity: ParsableCommand {
                     ("ctx", String(r.context)),
                     ("tokens", String(tokens.count)),
                     ("scored_tokens", String(r.scoredTokens)),
+                    ("cache_type_k", JSONText.string(cacheTypes.cacheTypeK.rawValue)),
+                    ("cache_type_v", JSONText.string(cacheTypes.cacheTypeV.rawValue)),
                     ("per_chunk", JSONText.array(r.perChunk.map { JSONText.number($0) })),
                     ("seconds", JSONText.number(seconds)),
                     ("peak_rss_bytes", ProcessStats.peakResidentBytes().map(String.init) ?? "null"),

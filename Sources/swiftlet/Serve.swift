@@ -28,6 +28,7 @@ struct Serve: AsyncParsableCommand {
         "MiB of host memory for the KV prefixes of sequences whose slot went to another prompt; a later "
             + "prompt sharing one restores it instead of evaluating it again (0: off).", valueName: "MiB"))
     var cacheRAM: Int = Swiftlet.Model.LoadOptions.defaultPromptCacheBytes >> 20
+    @OptionGroup var cacheTypes: CacheTypeFlags
     @Option(help: "Seconds a client has from a request's first byte to the end of its header (then 408).")
     var headerTimeout: Double = 10
     @Option(help: "Seconds a client has from the end of a request's header to the end of its body.")
@@ -82,7 +83,9 @@ struct Serve: AsyncParsableCommand {
             let key = apiKey ?? ProcessInfo.processInfo.environment["SWIFTLET_API_KEY"]
             let options = Swiftlet.Model.LoadOptions(contextLength: ctx, parallel: parallel, threads: threads,
                                                      allowContextBeyondTraining: ctxBeyondTraining,
-                                                     promptCacheBytes: cacheRAM << 20)
+                                                     promptCacheBytes: cacheRAM << 20,
+                                                     keyCacheType: cacheTypes.cacheTypeK.facade,
+                                                     valueCacheType: cacheTypes.cacheTypeV.facade)
             let loaded = try await Swiftlet.Model.load(path, options: options)
             let provider = ChatProvider(model: loaded, modelID: alias)
             let endpoints = SwiftletEndpoints(provider: provider, apiKey: key, logger: Logger(label: "swiftlet.server"))

@@ -46,11 +46,12 @@ import SwiftletKernels
 
     /// Runs `tokens` positions through a fresh cache in batches of `batch`, returning every output row.
     static func run(_ shape: AttentionShape, q: [Float], k: [Float], v: [Float], tokens: Int, batch: Int,
-                    threads: Int = 2) throws -> [Float] {
+                    threads: Int = 2, keyStorage: KVStorageType = .f16,
+                    valueStorage: KVStorageType = .f16) throws -> [Float] {
         let attention = CachedAttention(pool: ThreadPool(threads: threads))
         let cache = try KVCache(layers: [KVLayerShape(keyWidth: shape.keyWidth, valueWidth: shape.valueWidth,
                                                       window: shape.window)],
-                                capacity: tokens, maxBatch: batch)
+                                capacity: tokens, maxBatch: batch, keyStorage: keyStorage, valueStorage: valueStorage)
         let scratch = AttentionScratch(capacity: tokens, keyWidth: shape.keyWidth, valueWidth: shape.valueWidth)
         var out = [Float](repeating: .nan, count: tokens * shape.outputWidth)
         var s = 0

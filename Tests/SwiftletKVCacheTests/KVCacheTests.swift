@@ -24,7 +24,7 @@ private func keys(_ cache: KVCache, layer: Int, _ positions: Range<Int>) throws 
 
 @Suite struct KVCacheTests {
     @Test func appendAndReadBackF32AndF16() throws {
-        for storage in KVStorageType.allCases {
+        for storage in [KVStorageType.f16, .f32] {
             let cache = try KVCache(layers: [KVLayerShape(keyWidth: 4, valueWidth: 6)], capacity: 16, storage: storage)
             try fill(cache, 0..<5)
             #expect(cache.count == 5)

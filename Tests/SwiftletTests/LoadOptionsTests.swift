@@ -65,3 +65,32 @@ import Testing
         #expect(MemoryBudget.current().systemAvailable ?? 0 > 0)
     }
 }
+
+/// `keyCacheType` / `valueCacheType`: what a Q8_0 cache needs of the model, and what the caches then take.
+@Suite struct CacheTypeOptionsTests {
+    /// The tiny model's heads hold 16 values: not a whole Q8_0 block, refused as llama.cpp refuses it.
+    @Test func q8_0NeedsHeadSizesOf32() async throws {
+        for options in [Swiftlet.Model.LoadOptions(contextLength: 64, keyCacheType: .q8_0),
+                        Swiftlet.Model.LoadOptions(contextLength: 64, valueCacheType: .q8_0)] {
+            do {
+                _ = try await Swiftlet.Model.load(TinyModelFiles.source, options: options)
+                Issue.record("a Q8_0 cache over 16-value heads was accepted")
+            } catch {
+                guard case .invalidOption(let message) = error else {
+                    Issue.record("unexpected error \(error)")
+                    continue
+                }
+                #expect(message.contains("q8_0") && message.contains("16"))
+            }
+        }
+    }
+
+    /// The engine's KV-cache bytes follow the types: F32 K beside F16 V is 3/2 of F16's.
+    @Test func kvBytesFollowTheTypes() async throws {
+        let f16 = try await Swiftlet.Model.load(TinyModelFiles.source, options: .init(contextLength: 64))
+        let mixed = try await Swiftlet.Model.load(TinyModelFiles.source,
+                                                  options: .init(contextLength: 64, keyCacheType: .f32))
+        #expect(f16.metrics.kvCacheBytes == 64 * 256)
+        #expect(mixed.metrics.kvCacheBytes == 64 * 256 * 3 / 2)
+    }
+}
