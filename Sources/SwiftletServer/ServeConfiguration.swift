@@ -79,11 +79,30 @@ public struct ServeConfiguration: Sendable {
                              baseDirectory: String = ".") throws(ServeConfigurationError) -> ServeConfiguration {
         let root: Node?
         do { root = try Yams.compose(yaml: text) } catch {
+            if case .duplicatedKeysInMapping(let duplicates, _)? = error as? YamlError, let key = duplicates.first {
+                throw ServeConfigurationError(file: file, line: secondLine(of: key, in: text),
+                                              message: "the key '\(key)' is given twice")
+            }
             throw ServeConfigurationError(file: file, yaml: error)
         }
         guard let root else { throw ServeConfigurationError(file: file, line: 1, message: "the file is empty") }
         var reader = Reader(file: file, base: baseDirectory)
         return try reader.configuration(root)
+    }
+
+    /// The line of the second `key:` at the start of a line (Yams reports a repeated key without its line).
+    static func secondLine(of key: String, in text: String) -> Int? {
+        var seen = 0
+        for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let trimmed = line.drop { $0 == " " || $0 == "-" }
+            guard trimmed.hasPrefix(key) else { continue }
+            let rest = trimmed.dropFirst(key.count).drop { $0 == " " }
+            if rest.hasPrefix(":") {
+                seen += 1
+                if seen == 2 { return number + 1 }
+            }
+        }
+        return nil
     }
 
     /// Bytes from `8G`, `512M`, `1.5GiB`, `300k` or a plain number (suffixes are powers of 1024).

@@ -43,7 +43,7 @@ def loaded(server):
 
 def ask(server, name, **extra):
     return server.client().chat.completions.create(
-        model=name, messages=[SYSTEM, QUESTION], temperature=0, max_tokens=8, **extra)
+        model=name, messages=[SYSTEM, QUESTION], **{"temperature": 0, "max_tokens": 8, **extra})
 
 
 def test_health_answers_before_any_model_loads(server):
