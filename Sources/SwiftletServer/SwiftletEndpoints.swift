@@ -232,15 +232,19 @@ public final class SwiftletEndpoints: Sendable {
         do {
             priority = try Self.priority(request.headers)
             body = try await readBody(request)
-            head = try ChatProvider.requestHead(body: body)
-            guard let picked = models.entry(for: head.model) else {
-                throw ChatProvider.map(ModelRegistryError.unknownModel(head.model ?? "", available: models.names))
-            }
-            entry = picked
-            if head.stream == true, route == "chat_completions", !models.isLoaded(entry.name) {
-                // The stream begins before the load: a bad body must be a 400 now, not an event later.
-                _ = try ChatProvider.decodeChatRequest(body: body, modelID: nil, vocabularySize: Int.max,
-                                                       contextLength: 1 << 20)
+            let models = self.models
+            // Reading a large body takes CPU time: off the concurrency pool, as the generation's preparation.
+            (head, entry) = try await Offload.run { () throws(OpenAIError) in
+                let head = try ChatProvider.requestHead(body: body)
+                guard let entry = models.entry(for: head.model) else {
+                    throw ChatProvider.map(ModelRegistryError.unknownModel(head.model ?? "", available: models.names))
+                }
+                if head.stream == true, route == "chat_completions", !models.isLoaded(entry.name) {
+                    // The stream begins before the load: a bad body must be a 400 now, not an event later.
+                    _ = try ChatProvider.decodeChatRequest(body: body, modelID: nil, vocabularySize: Int.max,
+                                                           contextLength: 1 << 20)
+                }
+                return (head, entry)
             }
         } catch let error as OpenAIError {
             return errorResponse(error, route: route, request: request, started: started)

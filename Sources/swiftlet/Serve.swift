@@ -68,6 +68,8 @@ struct Serve: AsyncParsableCommand {
         if let idleUnload, !(idleUnload.isFinite && idleUnload > 0) {
             throw ValidationError("--idle-unload must be a number of seconds above 0")
         }
+        // The flags alone; run() checks them again merged with the --config file's settings.
+        try settings(ServeConfiguration()).check()
     }
 
     /// The settings in force: flags, else the file's, else the defaults.
