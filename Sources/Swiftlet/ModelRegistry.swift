@@ -15,7 +15,8 @@ import SwiftletModel
 /// A ``ModelLease`` keeps its model loaded: eviction takes the least recently used model that no lease
 /// holds. Two requests for a model that is not loaded share one load. When a model must be loaded and the
 /// limits leave no room (every loaded model is leased), the request **waits** until a lease ends; a model
-/// that alone exceeds ``Limits/maxMemory`` fails at once (``ModelRegistryError/exceedsMemoryLimit(name:neededBytes:limitBytes:)``).
+/// that alone exceeds ``Limits/maxMemory`` fails at once
+/// (``ModelRegistryError/exceedsMemoryLimit(name:neededBytes:limitBytes:)``).
 ///
 /// An unloaded model is released entirely (its scheduler thread ends, its caches and mapping are freed)
 /// once the last lease on it, and the last stream it produced, is gone.

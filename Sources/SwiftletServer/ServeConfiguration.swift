@@ -67,7 +67,8 @@ public struct ServeConfiguration: Sendable {
     public static func load(path: String) throws(ServeConfigurationError) -> ServeConfiguration {
         let text: String
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw ServeConfigurationError(file: path, line: nil, message: "cannot read the file: \(error.localizedDescription)")
+            throw ServeConfigurationError(file: path, line: nil,
+                                          message: "cannot read the file: \(error.localizedDescription)")
         }
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
         return try parse(text, file: path, baseDirectory: folder)
@@ -140,7 +141,8 @@ public struct ServeConfiguration: Sendable {
                                    "presence_penalty", "frequency_penalty", "penalty_last_n"]
 
         /// The pairs of a mapping with string keys among `allowed`, each key once.
-        func pairs(_ node: Node, allowed: [String]?, what: String) throws(ServeConfigurationError) -> [(String, Node, Node)] {
+        func pairs(_ node: Node, allowed: [String]?,
+                   what: String) throws(ServeConfigurationError) -> [(String, Node, Node)] {
             guard let mapping = node.mapping else { throw fail(node, "\(what) must be a mapping of keys to values") }
             var seen = Set<String>(), out: [(String, Node, Node)] = []
             for (key, value) in mapping {
@@ -156,7 +158,9 @@ public struct ServeConfiguration: Sendable {
         }
 
         func string(_ node: Node, _ key: String) throws(ServeConfigurationError) -> String {
-            guard let scalar = node.scalar else { throw fail(node, "'\(key)' must be a text value, got \(describe(node))") }
+            guard let scalar = node.scalar else {
+                throw fail(node, "'\(key)' must be a text value, got \(describe(node))")
+            }
             if scalar.style == .plain, node.null != nil { throw fail(node, "'\(key)' needs a value") }
             return scalar.string
         }

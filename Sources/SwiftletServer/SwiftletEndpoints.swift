@@ -190,11 +190,13 @@ public final class SwiftletEndpoints: Sendable {
                           route: route.name, request: request, started: started)
         case "chat_completions":
             return await generate(request, context: context, route: route.name, started: started) {
-                provider, body, priority throws(OpenAIError) in try provider.chatCompletion(body: body, priority: priority)
+                provider, body, priority throws(OpenAIError) in
+                try provider.chatCompletion(body: body, priority: priority)
             }
         default:
             return await generate(request, context: context, route: route.name, started: started) {
-                provider, body, priority throws(OpenAIError) in try provider.textCompletion(body: body, priority: priority)
+                provider, body, priority throws(OpenAIError) in
+                try provider.textCompletion(body: body, priority: priority)
             }
         }
     }

@@ -37,7 +37,8 @@ struct Serve: AsyncParsableCommand {
     var apiKey: String?
     @Option(help: "Requests generating at once per model; more wait in a queue. KV memory is --ctx × --parallel.")
     var parallel: Int?
-    @Option(help: "Context of each sequence, in tokens (default 4096; with --models-dir/--config, the trained context up to 4096).")
+    @Option(help: ArgumentHelp("Context of each sequence, in tokens (default 4096; with --models-dir/--config, "
+                               + "the trained context up to 4096)."))
     var ctx: Int?
     @Flag(help: "Allow a --ctx longer than the context the model was trained for (output degrades past it).")
     var ctxBeyondTraining = false
@@ -81,7 +82,7 @@ struct Serve: AsyncParsableCommand {
 
         func check() throws {
             guard (1...65535).contains(port) else { throw ValidationError("--port must be 1...65535") }
-            if let parallel { guard (1...64).contains(parallel) else { throw ValidationError("--parallel must be 1...64") } }
+            if let parallel, !(1...64).contains(parallel) { throw ValidationError("--parallel must be 1...64") }
             if let ctx { guard ctx >= 16 else { throw ValidationError("--ctx must be at least 16") } }
             guard (1...256).contains(threads) else { throw ValidationError("--threads must be 1...256") }
             for (name, value) in [("--header-timeout", headerTimeout), ("--body-timeout", bodyTimeout),
@@ -186,18 +187,21 @@ struct Serve: AsyncParsableCommand {
                                        allowContextBeyondTraining: m?.allowContextBeyondTraining ?? ctxBeyondTraining)
         }
         var entries = file.models.map { m in
-            ModelRegistry.Entry(name: m.name, path: m.path, aliases: m.aliases, options: options(m), sampling: m.sampling)
+            ModelRegistry.Entry(name: m.name, path: m.path, aliases: m.aliases, options: options(m),
+                                sampling: m.sampling)
         }
         if let dir = settings.modelsDir {
             let taken = Set(entries.flatMap { [$0.name] + $0.aliases })
-            let files = Set(entries.map { URL(fileURLWithPath: $0.path).resolvingSymlinksInPath().path })
+            func target(_ path: String) -> String { URL(fileURLWithPath: path).resolvingSymlinksInPath().path }
+            let files = Set(entries.map { target($0.path) })
             for entry in try ModelRegistry.entries(inDirectory: dir, options: options(nil))
-            where !taken.contains(entry.name) && !files.contains(URL(fileURLWithPath: entry.path).resolvingSymlinksInPath().path) {
+            where !taken.contains(entry.name) && !files.contains(target(entry.path)) {
                 entries.append(entry)
             }
         }
         guard !entries.isEmpty else {
-            throw CLIError(settings.modelsDir.map { "\($0) holds no .gguf file" } ?? "the configuration lists no models")
+            throw CLIError(settings.modelsDir.map { "\($0) holds no .gguf file" }
+                           ?? "the configuration lists no models")
         }
         let limits = ModelRegistry.Limits(
             maxLoaded: settings.maxLoaded, maxMemory: settings.maxMemory,

@@ -111,7 +111,8 @@ import Testing
         let router = Router(context: SwiftletRequestContext.self)
         try Self.endpoints().register(on: router)
         try await Application(router: router).test(.router) { client in
-            for (value, status) in [("Background", HTTPResponse.Status.ok), ("foreground", .ok), ("urgent", .badRequest)] {
+            let cases = [("Background", HTTPResponse.Status.ok), ("foreground", .ok), ("urgent", .badRequest)]
+            for (value, status) in cases {
                 var headers: HTTPFields = [.contentType: "application/json"]
                 headers[try #require(.init("X-Swiftlet-Priority"))] = value
                 try await client.execute(uri: "/v1/chat/completions", method: .post, headers: headers,

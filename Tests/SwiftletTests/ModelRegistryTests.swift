@@ -178,7 +178,8 @@ import Testing
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let fm = FileManager.default
-        try fm.createSymbolicLink(atPath: dir.appendingPathComponent("linked.gguf").path, withDestinationPath: Self.tiny)
+        try fm.createSymbolicLink(atPath: dir.appendingPathComponent("linked.gguf").path,
+                                  withDestinationPath: Self.tiny)
         try fm.copyItem(atPath: Self.tiny, toPath: dir.appendingPathComponent("copy.gguf").path)
         try fm.createSymbolicLink(atPath: dir.appendingPathComponent("dangling.gguf").path,
                                   withDestinationPath: "/nonexistent.gguf")
