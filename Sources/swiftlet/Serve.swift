@@ -143,7 +143,7 @@ struct Serve: AsyncParsableCommand {
             LoggingSystem.bootstrap { label in StderrLogHandler(label: label, level: level) }
             let key = settings.apiKey ?? ProcessInfo.processInfo.environment["SWIFTLET_API_KEY"]
             let endpoints: SwiftletEndpoints
-            let banner: String
+            let what: String, detail: String
             if config == nil && modelsDir == nil {
                 let path = try model ?? DefaultModel.path()
                 let parallel = settings.parallel ?? 1
@@ -153,18 +153,21 @@ struct Serve: AsyncParsableCommand {
                 let loaded = try await Swiftlet.Model.load(path, options: options)
                 let provider = ChatProvider(model: loaded, modelID: alias)
                 endpoints = SwiftletEndpoints(provider: provider, apiKey: key, logger: Logger(label: "swiftlet.server"))
-                banner = "\(provider.modelID) (context \(loaded.contextLength) × \(parallel) sequences"
+                what = provider.modelID
+                detail = "context \(loaded.contextLength) × \(parallel) sequences, "
             } else {
                 let registry = try makeRegistry(file, settings)
                 endpoints = SwiftletEndpoints(models: registry, apiKey: key, logger: Logger(label: "swiftlet.server"))
-                banner = "\(registry.entries.count) models, loaded on demand (" + registry.names.joined(separator: ", ")
+                let count = registry.entries.count
+                what = "\(count) model\(count == 1 ? "" : "s") (" + registry.names.joined(separator: ", ") + ")"
+                detail = "each loaded when first asked for, "
             }
             let server = SwiftletHTTPServer(endpoints: endpoints, host: settings.host, port: settings.port,
                                             limits: settings.limits, corsOrigin: settings.corsOrigin)
             do {
                 try await server.run { host, port in
                     let access = key == nil ? "no API key" : "API key required"
-                    printError("swiftlet: serving \(banner), \(access)) on http://\(host):\(port)/v1")
+                    printError("swiftlet: serving \(what) on http://\(host):\(port)/v1 (\(detail)\(access))")
                 }
             } catch let error as SwiftletServerError {
                 if case .cannotListen = error {
