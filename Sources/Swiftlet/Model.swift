@@ -97,6 +97,13 @@ public final class Model: Sendable {
     let logger: Logger
     /// Every token's bytes for grammars, built on the first constrained request.
     private let grammarTokens = Mutex<GrammarVocabulary?>(nil)
+    /// ``longestTokenBytes``, computed on first use.
+    private let longestToken = Mutex<Int?>(nil)
+    /// Sequences that generate at once (``LoadOptions/parallel``).
+    public let parallel: Int
+    /// Bytes the model holds while loaded, estimated: its file (mapped) plus the KV caches and scratch
+    /// memory of `parallel` sequences of `contextLength` positions (``ModelRegistry`` bounds the sum).
+    public let residentBytes: Int
 
     /// Loads the GGUF model at `path`, off the caller's executor.
     public static func load(_ path: String, options: LoadOptions = LoadOptions()) async throws(SwiftletError) -> Model {
@@ -160,6 +167,10 @@ public final class Model: Sendable {
         self.tokenizer = tokenizer
         self.contextLength = context
         self.path = path
+        parallel = options.parallel
+        let need = network.memoryNeeded(context: context, sequences: options.parallel)
+        let fileBytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        residentBytes = fileBytes.addingSaturating(need.cache).addingSaturating(need.workspace)
         id = Model.identifier(forPath: path)
         if let source = md["tokenizer.chat_template"]?.string, !source.isEmpty {
             do {
@@ -195,6 +206,17 @@ public final class Model: Sendable {
     public static func identifier(forPath path: String) -> String {
         let name = URL(fileURLWithPath: path).lastPathComponent
         return name.hasSuffix(".gguf") ? String(name.dropLast(5)) : name
+    }
+
+    /// Bytes of text the longest token of the vocabulary stands for (computed once): a text of `n` bytes
+    /// needs at least `n / longestTokenBytes` tokens.
+    public var longestTokenBytes: Int {
+        longestToken.withLock { cached in
+            if let cached { return cached }
+            let made = max(1, (0..<tokenizer.vocabularySize).reduce(0) { max($0, tokenizer.tokenBytes($1).count) })
+            cached = made
+            return made
+        }
     }
 
     /// Engine counters (requests, queue depth, tokens, KV-cache bytes…).
@@ -394,5 +416,13 @@ public final class Model: Sendable {
     /// ``ChatSession/init(model:history:)``.
     public func session(history: [ChatMessage]) -> ChatSession {
         ChatSession(model: self, history: history)
+    }
+}
+
+extension Int {
+    /// The sum, or `Int.max` when it overflows (memory estimates of absurd sizes).
+    func addingSaturating(_ other: Int) -> Int {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? Int.max : sum
     }
 }

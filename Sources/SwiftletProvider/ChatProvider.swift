@@ -27,11 +27,21 @@ public struct ChatProvider: Sendable {
     /// rendered or tokenized (a few megabytes of prompt would otherwise cost seconds of tokenizing).
     public let longestTokenBytes: Int
 
-    public init(model: Swiftlet.Model, modelID: String? = nil) {
+    /// Sampling a request starts from: each setting the request leaves out keeps this value (a model's
+    /// configured defaults, ``ModelRegistry/Entry/sampling``). The seed is the request's, or random.
+    public let defaultSampling: SamplingParameters
+    /// Whether a request naming a model other than ``modelID`` is refused (404 `model_not_found`); false
+    /// when something above has already picked this model for the request (``SwiftletEndpoints`` over a
+    /// ``ModelRegistry``, where aliases and a default model answer other names).
+    public let requiresModelID: Bool
+
+    public init(model: Swiftlet.Model, modelID: String? = nil, defaultSampling: SamplingParameters? = nil,
+                requiresModelID: Bool = true) {
         self.model = model
         self.modelID = modelID ?? model.id
-        let tokenizer = model.tokenizer
-        longestTokenBytes = max(1, (0..<tokenizer.vocabularySize).reduce(0) { max($0, tokenizer.tokenBytes($1).count) })
+        self.requiresModelID = requiresModelID
+        self.defaultSampling = defaultSampling ?? SamplingParameters()
+        longestTokenBytes = model.longestTokenBytes
     }
 
     /// Refuses `bytes` of request text that no tokenization could fit in the context.
@@ -68,16 +78,39 @@ public struct ChatProvider: Sendable {
         ModelList(data: [ModelList.Entry(id: modelID, created: Self.startTime, ownedBy: "swiftlet", contextLength: model.contextLength)])
     }
 
+    /// The `/v1/models` list of a registry: every entry, loaded or not, with its file size.
+    public static func models(_ registry: ModelRegistry) -> ModelList {
+        ModelList(data: registry.statuses().map { status in
+            ModelList.Entry(id: status.name, created: startTime, ownedBy: "swiftlet",
+                            contextLength: status.contextLength ?? 0, loaded: status.isLoaded, size: status.fileSize)
+        })
+    }
+
     static let startTime = Int(Date().timeIntervalSince1970)
+
+    /// What a request body says before it is decoded in full: the model it names and whether it streams
+    /// (a router picks and loads the model from these).
+    public struct RequestHead: Sendable, Decodable {
+        public var model: String?
+        public var stream: Bool?
+    }
+
+    /// Reads a request's ``RequestHead``, with the checks and errors of a full decode (UTF-8, nesting, JSON).
+    public static func requestHead(body: Data) throws(OpenAIError) -> RequestHead {
+        try decode(body)
+    }
 
     // MARK: Requests
 
     /// Decodes and validates a chat request and starts its generation (queued behind others when every
     /// sequence is busy).
-    public func chatCompletion(body: Data) throws(OpenAIError) -> Call {
-        let request = try Self.decodeChatRequest(
-            body: body, modelID: modelID, vocabularySize: model.tokenizer.vocabularySize,
-            contextLength: model.contextLength, longestTokenBytes: longestTokenBytes)
+    /// `priority` ranks the generation against others waiting for the model (the server's
+    /// `X-Swiftlet-Priority` header).
+    public func chatCompletion(body: Data, priority: GenerationPriority = .foreground) throws(OpenAIError) -> Call {
+        var request = try Self.decodeChatRequest(
+            body: body, modelID: requiresModelID ? modelID : nil, vocabularySize: model.tokenizer.vocabularySize,
+            contextLength: model.contextLength, longestTokenBytes: longestTokenBytes, defaultSampling: defaultSampling)
+        request.options.priority = priority
         let stream: GenerationStream
         do { stream = try model.chat(request.messages, options: request.options) } catch { throw Self.map(error) }
         return Call(kind: .chat, id: "chatcmpl-" + Self.randomID(), created: Int(Date().timeIntervalSince1970),
@@ -100,9 +133,13 @@ public struct ChatProvider: Sendable {
     /// ``chatCompletion(body:)`` checks before it starts a generation. The model is described by what
     /// the checks need: the id a request may name, the vocabulary size (`logit_bias` keys are token ids)
     /// and the context length (which caps `max_tokens`); with `longestTokenBytes` (the most bytes one token
-    /// stands for), text that cannot fit the context is refused too. Every bad body is an ``OpenAIError``.
-    public static func decodeChatRequest(body: Data, modelID: String, vocabularySize: Int, contextLength: Int,
-                                         longestTokenBytes: Int? = nil) throws(OpenAIError) -> DecodedChatRequest {
+    /// stands for), text that cannot fit the context is refused too. A nil `modelID` accepts any model name.
+    /// Sampling settings the body leaves out keep their `defaultSampling` values. Every bad body is an
+    /// ``OpenAIError``.
+    public static func decodeChatRequest(body: Data, modelID: String?, vocabularySize: Int, contextLength: Int,
+                                         longestTokenBytes: Int? = nil,
+                                         defaultSampling: SamplingParameters = SamplingParameters())
+        throws(OpenAIError) -> DecodedChatRequest {
         let request: ChatCompletionRequest = try Self.decode(body)
         // The same body again, keeping key order: tools' parameters and schemas give property order.
         let raw: JSONValue
@@ -142,7 +179,7 @@ public struct ChatProvider: Sendable {
             typicalP: request.typicalP, repeatPenalty: request.repeatPenalty, presencePenalty: request.presencePenalty,
             frequencyPenalty: request.frequencyPenalty, seed: request.seed, stop: request.stop?.values ?? [],
             maxTokens: request.maxCompletionTokens ?? request.maxTokens, logitBias: request.logitBias,
-            vocabularySize: vocabularySize, contextLength: contextLength)
+            vocabularySize: vocabularySize, contextLength: contextLength, defaults: defaultSampling)
         try Self.applyStructure(request, raw: raw, to: &options)
         return DecodedChatRequest(messages: messages, options: options, isStreaming: request.stream ?? false,
                                   includeUsage: request.streamOptions?.includeUsage ?? false)
@@ -220,34 +257,36 @@ public struct ChatProvider: Sendable {
     }
 
     /// Decodes and validates a legacy completion request (raw prompt, no chat template) and starts it.
-    public func textCompletion(body: Data) throws(OpenAIError) -> Call {
+    public func textCompletion(body: Data, priority: GenerationPriority = .foreground) throws(OpenAIError) -> Call {
         let request: CompletionRequest = try Self.decode(body)
-        try Self.checkModel(request.model, modelID: modelID)
+        try Self.checkModel(request.model, modelID: requiresModelID ? modelID : nil)
         if let n = request.n, n != 1 { throw .invalidRequest("Only n = 1 is supported, got \(n).", param: "n") }
         guard !request.prompt.text.isEmpty else { throw .invalidRequest("'prompt' must not be empty.", param: "prompt") }
         try checkFits(textBytes: request.prompt.text.utf8.count, param: "prompt")
-        let options = try Self.generationOptions(
+        var options = try Self.generationOptions(
             temperature: request.temperature, topP: request.topP, topK: request.topK, minP: request.minP,
             typicalP: nil, repeatPenalty: request.repeatPenalty, presencePenalty: request.presencePenalty,
             frequencyPenalty: request.frequencyPenalty, seed: request.seed, stop: request.stop?.values ?? [],
             maxTokens: request.maxTokens ?? 16, logitBias: request.logitBias,
-            vocabularySize: model.tokenizer.vocabularySize, contextLength: model.contextLength)
+            vocabularySize: model.tokenizer.vocabularySize, contextLength: model.contextLength,
+            defaults: defaultSampling)
+        options.priority = priority
         let stream: GenerationStream
         do { stream = try model.complete(request.prompt.text, options: options) } catch { throw Self.map(error) }
         return Call(kind: .text, id: "cmpl-" + Self.randomID(), created: Int(Date().timeIntervalSince1970),
                     isStreaming: request.stream ?? false, includeUsage: false, stream: stream)
     }
 
-    private static func checkModel(_ name: String?, modelID: String) throws(OpenAIError) {
-        if let name, name != modelID { throw .modelNotFound(name, available: modelID) }
+    private static func checkModel(_ name: String?, modelID: String?) throws(OpenAIError) {
+        if let name, let modelID, name != modelID { throw .modelNotFound(name, available: modelID) }
     }
 
     private static func generationOptions(
         temperature: Double?, topP: Double?, topK: Int?, minP: Double?, typicalP: Double?, repeatPenalty: Double?,
         presencePenalty: Double?, frequencyPenalty: Double?, seed: Int?, stop: [String], maxTokens: Int?,
-        logitBias: [String: Double]?, vocabularySize: Int, contextLength: Int
+        logitBias: [String: Double]?, vocabularySize: Int, contextLength: Int, defaults: SamplingParameters
     ) throws(OpenAIError) -> GenerationOptions {
-        var p = SamplingParameters()
+        var p = defaults
         if let temperature { p.temperature = Float(temperature) }
         if let topP { p.topP = Float(topP) }
         if let topK { p.topK = topK }
@@ -441,6 +480,7 @@ public struct ChatProvider: Sendable {
     /// The facade's errors as OpenAI errors.
     public static func map(_ error: any Error) -> OpenAIError {
         if let e = error as? OpenAIError { return e }
+        if let e = error as? ModelRegistryError { return map(e) }
         guard let e = error as? SwiftletError else { return .server(String(describing: error)) }
         switch e {
         case .contextLengthExceeded:
@@ -451,6 +491,28 @@ public struct ChatProvider: Sendable {
             return .server(e.description)
         case .cancelled:
             return .unavailable("The request was cancelled.")
+        }
+    }
+
+    /// A registry's errors as OpenAI errors: an unknown name is 404 `model_not_found`, a failed load 500
+    /// `model_load_failed`, a model larger than the memory limit 503 `model_exceeds_memory_limit`.
+    public static func map(_ error: ModelRegistryError) -> OpenAIError {
+        switch error {
+        case .unknownModel(let name, let available) where name.isEmpty:
+            return .invalidRequest("Missing required parameter: 'model' (one of "
+                                   + available.joined(separator: ", ") + ").", param: "model")
+        case .unknownModel:
+            return OpenAIError(status: 404, message: error.description, type: "invalid_request_error",
+                               param: "model", code: "model_not_found")
+        case .loadFailed:
+            return OpenAIError(status: 500, message: error.description, type: "server_error", code: "model_load_failed")
+        case .exceedsMemoryLimit:
+            return OpenAIError(status: 503, message: error.description, type: "server_error",
+                               code: "model_exceeds_memory_limit")
+        case .cancelled:
+            return .unavailable("The request was cancelled while it waited for its model.")
+        case .noModels, .duplicateName, .invalidEntry, .directory:
+            return .server(error.description)
         }
     }
 

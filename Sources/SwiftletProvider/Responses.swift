@@ -191,9 +191,17 @@ public struct ModelList: Sendable, Codable {
         public var ownedBy: String
         /// Positions of each sequence: what LibreChat's `tokenConfig.context` should say.
         public var contextLength: Int
-        enum CodingKeys: String, CodingKey { case id, object, created, ownedBy = "owned_by", contextLength = "context_length" }
-        public init(id: String, created: Int, ownedBy: String, contextLength: Int) {
+        /// Whether the model is in memory now (a Swiftlet extension; a ``ModelRegistry`` loads on demand).
+        public var loaded: Bool?
+        /// Size of the model file in bytes (a Swiftlet extension).
+        public var size: Int?
+        enum CodingKeys: String, CodingKey {
+            case id, object, created, ownedBy = "owned_by", contextLength = "context_length", loaded, size
+        }
+        public init(id: String, created: Int, ownedBy: String, contextLength: Int, loaded: Bool? = nil,
+                    size: Int? = nil) {
             self.id = id; self.created = created; self.ownedBy = ownedBy; self.contextLength = contextLength
+            self.loaded = loaded; self.size = size
         }
     }
     public var object = "list"

@@ -34,30 +34,40 @@ final class ServerMetrics: Sendable {
             .recordNanoseconds(Int64(summary.timeToFirstToken * 1e9))
     }
 
-    /// The Prometheus text exposition, with the engine's figures brought up to date.
-    func render(engine now: EngineMetrics) -> [UInt8] {
-        func total(_ name: String, _ value: Int) {
-            let before = reported.withLock { last in
-                defer { last[name] = max(value, last[name] ?? 0) }
-                return last[name] ?? 0
+    /// The Prometheus text exposition, with each model's engine figures brought up to date (label `model`)
+    /// and the number of models loaded.
+    func render(models: [(name: String, metrics: EngineMetrics)], loaded: Int) -> [UInt8] {
+        for (name, now) in models {
+            let dimensions = [("model", name)]
+            func total(_ label: String, _ value: Int) {
+                let key = label + "\u{0}" + name
+                let before = reported.withLock { last in
+                    defer { last[key] = max(value, last[key] ?? 0) }
+                    return last[key] ?? 0
+                }
+                let counter = Counter(label: label, dimensions: dimensions, factory: factory)
+                if value > before { counter.increment(by: value - before) }
             }
-            let counter = Counter(label: name, factory: factory)
-            if value > before { counter.increment(by: value - before) }
+            total("swiftlet_generations_total", now.requests)
+            total("swiftlet_prompt_tokens_total", now.promptTokens)
+            total("swiftlet_cached_prompt_tokens_total", now.cachedPromptTokens)
+            total("swiftlet_completion_tokens_total", now.completionTokens)
+            total("swiftlet_finished_generations_total", now.finishedRequests)
+            Gauge(label: "swiftlet_queue_depth", dimensions: dimensions, factory: factory).record(now.queueDepth)
+            Gauge(label: "swiftlet_active_sequences", dimensions: dimensions, factory: factory)
+                .record(now.activeSequences)
+            Gauge(label: "swiftlet_tokens_per_second", dimensions: dimensions, factory: factory)
+                .record(now.tokensPerSecond)
+            Gauge(label: "swiftlet_kv_cache_bytes", dimensions: dimensions, factory: factory).record(now.kvCacheBytes)
+            Gauge(label: "swiftlet_prompt_cache_bytes", dimensions: dimensions, factory: factory)
+                .record(now.promptCacheBytes)
+            Gauge(label: "swiftlet_prompt_cache_entries", dimensions: dimensions, factory: factory)
+                .record(now.promptCacheEntries)
+            total("swiftlet_suspended_generations_total", now.suspendedRequests)
+            total("swiftlet_decode_steps_total", now.decodeSteps)
+            total("swiftlet_decode_rows_total", now.decodeRows)
         }
-        total("swiftlet_generations_total", now.requests)
-        total("swiftlet_prompt_tokens_total", now.promptTokens)
-        total("swiftlet_cached_prompt_tokens_total", now.cachedPromptTokens)
-        total("swiftlet_completion_tokens_total", now.completionTokens)
-        total("swiftlet_finished_generations_total", now.finishedRequests)
-        Gauge(label: "swiftlet_queue_depth", factory: factory).record(now.queueDepth)
-        Gauge(label: "swiftlet_active_sequences", factory: factory).record(now.activeSequences)
-        Gauge(label: "swiftlet_tokens_per_second", factory: factory).record(now.tokensPerSecond)
-        Gauge(label: "swiftlet_kv_cache_bytes", factory: factory).record(now.kvCacheBytes)
-        Gauge(label: "swiftlet_prompt_cache_bytes", factory: factory).record(now.promptCacheBytes)
-        Gauge(label: "swiftlet_prompt_cache_entries", factory: factory).record(now.promptCacheEntries)
-        total("swiftlet_suspended_generations_total", now.suspendedRequests)
-        total("swiftlet_decode_steps_total", now.decodeSteps)
-        total("swiftlet_decode_rows_total", now.decodeRows)
+        Gauge(label: "swiftlet_models_loaded", factory: factory).record(loaded)
         return registry.emitToBuffer()
     }
 }

@@ -27,6 +27,13 @@ import Synchronization
 ///
 /// Each request is logged as one line (method, path, status, tokens, duration; never the text) at `info`
 /// on the logger given, and counted in the Prometheus registry given.
+///
+/// Over a ``ModelRegistry`` (``init(models:apiKey:maxBodyBytes:keepAlive:loadingKeepAlive:logger:registry:)``)
+/// a request's `model` picks the entry by name or alias (else the registry's default model, else 404
+/// `model_not_found`), which is loaded on demand: a non-streamed request waits for the load; a stream begins
+/// at once and sends `: loading model` comments until its first token. `/v1/models` lists every entry with
+/// `"loaded"` and its file's `"size"` in bytes. The header `X-Swiftlet-Priority: background` runs a
+/// generation at ``GenerationPriority/background`` (any value but `background` or `foreground` is a 400).
 public final class SwiftletEndpoints: Sendable {
     /// Groups of routes to mount.
     public struct Routes: OptionSet, Sendable {
@@ -41,12 +48,18 @@ public final class SwiftletEndpoints: Sendable {
         public static let all: Routes = [.openAI, .health, .metrics]
     }
 
-    public let provider: ChatProvider
+    /// The provider of a single-model server (``init(provider:apiKey:maxBodyBytes:keepAlive:logger:registry:)``);
+    /// nil over a registry of models.
+    public let provider: ChatProvider?
+    /// The models served: a one-entry registry around ``provider`` for a single-model server.
+    public let models: ModelRegistry
     public let apiKey: String?
     /// Largest request body accepted; a larger one is answered 413.
     public let maxBodyBytes: Int
     /// Interval of `: keep-alive` comments on a stream waiting for its first token.
     public let keepAlive: Duration
+    /// Interval of `: loading model` comments on a stream whose model is loading.
+    public let loadingKeepAlive: Duration
     /// Where the access log and warnings go.
     public let logger: Logger
     /// The registry `/metrics` renders; pass your application's to serve both from one place.
@@ -62,16 +75,35 @@ public final class SwiftletEndpoints: Sendable {
         var aborts: [Int: @Sendable () -> Void] = [:]
     }
 
+    /// Routes for one loaded model, which answers the name ``ChatProvider/modelID`` only.
     public init(provider: ChatProvider, apiKey: String? = nil, maxBodyBytes: Int = 8 << 20,
                 keepAlive: Duration = .seconds(10), logger: Logger = Logger(label: "swiftlet.server"),
                 registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.provider = provider
+        self.models = ModelRegistry(model: provider.model, name: provider.modelID, sampling: provider.defaultSampling)
         self.apiKey = apiKey.flatMap { $0.isEmpty ? nil : $0 }
         self.maxBodyBytes = maxBodyBytes
         self.keepAlive = keepAlive
+        self.loadingKeepAlive = .seconds(2)
         self.logger = logger
         self.metrics = ServerMetrics(registry: registry)
     }
+
+    /// Routes for the models of `models`, each loaded when first asked for.
+    public init(models: ModelRegistry, apiKey: String? = nil, maxBodyBytes: Int = 8 << 20,
+                keepAlive: Duration = .seconds(10), loadingKeepAlive: Duration = .seconds(2),
+                logger: Logger = Logger(label: "swiftlet.server"),
+                registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.provider = nil
+        self.models = models
+        self.apiKey = apiKey.flatMap { $0.isEmpty ? nil : $0 }
+        self.maxBodyBytes = maxBodyBytes
+        self.keepAlive = keepAlive
+        self.loadingKeepAlive = loadingKeepAlive
+        self.logger = logger
+        self.metrics = ServerMetrics(registry: registry)
+    }
+
 
     // MARK: Mounting
 
@@ -147,22 +179,24 @@ public final class SwiftletEndpoints: Sendable {
             return finish(Self.json(200, Data(#"{"status":"ok"}"#.utf8)), route: route.name, request: request,
                           started: started)
         case "models":
-            return finish(Self.json(200, ChatProvider.json(provider.models())), route: route.name, request: request,
-                          started: started)
+            return finish(Self.json(200, ChatProvider.json(ChatProvider.models(models))), route: route.name,
+                          request: request, started: started)
         case "metrics":
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
-            let text = metrics.render(engine: provider.model.metrics)
+            let text = metrics.render(models: models.metrics(), loaded: models.statuses().filter(\.isLoaded).count)
             let body = ResponseBody(byteBuffer: ByteBuffer(bytes: text))
             return finish(Response(status: .ok, headers: headers, body: body),
                           route: route.name, request: request, started: started)
         case "chat_completions":
             return await generate(request, context: context, route: route.name, started: started) {
-                body throws(OpenAIError) in try self.provider.chatCompletion(body: body)
+                provider, body, priority throws(OpenAIError) in
+                try provider.chatCompletion(body: body, priority: priority)
             }
         default:
             return await generate(request, context: context, route: route.name, started: started) {
-                body throws(OpenAIError) in try self.provider.textCompletion(body: body)
+                provider, body, priority throws(OpenAIError) in
+                try provider.textCompletion(body: body, priority: priority)
             }
         }
     }
@@ -178,37 +212,99 @@ public final class SwiftletEndpoints: Sendable {
 
     // MARK: Generation
 
+    /// Starts a generation of `body` with the provider of the model the request picked.
+    typealias Start = @Sendable (ChatProvider, Data, GenerationPriority) throws(OpenAIError) -> ChatProvider.Call
+
+    /// A generation started, with the lease that keeps its model loaded until it ends.
+    struct Prepared: Sendable {
+        let provider: ChatProvider
+        let call: ChatProvider.Call
+        let lease: ModelLease
+    }
+
     private func generate<Context: RequestContext>(
-        _ request: Request, context: Context, route: String, started: ContinuousClock.Instant,
-        start: @escaping @Sendable (Data) throws(OpenAIError) -> ChatProvider.Call
+        _ request: Request, context: Context, route: String, started: ContinuousClock.Instant, start: @escaping Start
     ) async -> Response {
         if running.withLock({ $0.draining }) {
             return errorResponse(.unavailable("The server is shutting down."), route: route, request: request,
                                  started: started)
         }
         let connection = (context as? any ConnectionRequestContext)?.connection
-        let call: ChatProvider.Call
+        let body: Data, head: ChatProvider.RequestHead, priority: GenerationPriority, entry: ModelRegistry.Entry
         do {
-            let body = try await readBody(request)
-            // Decoding, rendering and tokenizing a large prompt takes CPU time; it runs off the concurrency
-            // pool so that other requests (`/health` among them) are answered meanwhile.
-            call = try await Offload.run { () throws(OpenAIError) in try start(body) }
+            priority = try Self.priority(request.headers)
+            body = try await readBody(request)
+            let models = self.models
+            // Reading a large body takes CPU time: off the concurrency pool, as the generation's preparation.
+            (head, entry) = try await Offload.run { () throws(OpenAIError) in
+                let head = try ChatProvider.requestHead(body: body)
+                guard let entry = models.entry(for: head.model) else {
+                    throw ChatProvider.map(ModelRegistryError.unknownModel(head.model ?? "", available: models.names))
+                }
+                if head.stream == true, route == "chat_completions", !models.isLoaded(entry.name) {
+                    // The stream begins before the load: a bad body must be a 400 now, not an event later.
+                    _ = try ChatProvider.decodeChatRequest(body: body, modelID: nil, vocabularySize: Int.max,
+                                                           contextLength: 1 << 20)
+                }
+                return (head, entry)
+            }
         } catch let error as OpenAIError {
             return errorResponse(error, route: route, request: request, started: started)
         } catch {
             return errorResponse(.invalidRequest("The request body could not be read: \(error)"), route: route,
                                  request: request, started: started)
         }
-        return call.isStreaming
-            ? stream(call, request: request, connection: connection, route: route, started: started)
-            : await respond(call, request: request, connection: connection, route: route, started: started)
+        let prepare = { @Sendable () async throws(OpenAIError) -> Prepared in
+            try await self.prepare(entry: entry, requested: head.model, body: body, priority: priority, start: start)
+        }
+        if head.stream == true, !models.isLoaded(entry.name) {
+            return stream(request: request, connection: connection, route: route, started: started,
+                          loading: true, prepare: prepare)
+        }
+        let prepared: Prepared
+        do {
+            prepared = try await prepare()
+        } catch {
+            return errorResponse(error, route: route, request: request, started: started)
+        }
+        return prepared.call.isStreaming
+            ? stream(request: request, connection: connection, route: route, started: started, loading: false,
+                     prepare: { prepared })
+            : await respond(prepared, request: request, connection: connection, route: route, started: started)
     }
 
-    private func respond(_ call: ChatProvider.Call, request: Request, connection: (any Channel)?, route: String,
+    /// Leases the entry's model (loading it, or waiting for its load) and starts the generation.
+    private func prepare(entry: ModelRegistry.Entry, requested: String?, body: Data, priority: GenerationPriority,
+                         start: @escaping Start) async throws(OpenAIError) -> Prepared {
+        let lease: ModelLease
+        do { lease = try await models.lease(requested) } catch { throw ChatProvider.map(error) }
+        let provider = self.provider.flatMap { $0.model === lease.model ? $0 : nil }
+            ?? ChatProvider(model: lease.model, modelID: lease.name, defaultSampling: lease.entry.sampling,
+                            requiresModelID: false)
+        // Decoding, rendering and tokenizing a large prompt takes CPU time; it runs off the concurrency
+        // pool so that other requests (`/health` among them) are answered meanwhile.
+        let call = try await Offload.run { () throws(OpenAIError) in try start(provider, body, priority) }
+        return Prepared(provider: provider, call: call, lease: lease)
+    }
+
+    /// `X-Swiftlet-Priority`: `foreground` (the default) or `background`, in any case.
+    static func priority(_ headers: HTTPFields) throws(OpenAIError) -> GenerationPriority {
+        guard let value = headers.first(where: { $0.name.canonicalName == "x-swiftlet-priority" })?.value else {
+            return .foreground
+        }
+        let trimmed = value.trimmingCharacters(in: CharacterSet.whitespaces).lowercased()
+        guard let priority = GenerationPriority(rawValue: trimmed) else {
+            throw .invalidRequest("X-Swiftlet-Priority must be 'foreground' or 'background', got '\(value)'.",
+                                  param: "X-Swiftlet-Priority")
+        }
+        return priority
+    }
+
+    private func respond(_ prepared: Prepared, request: Request, connection: (any Channel)?, route: String,
                          started: ContinuousClock.Instant) async -> Response {
-        let provider = self.provider
         let task = Task { () async throws -> (body: Data, summary: GenerationSummary) in
-            try await provider.respond(call)
+            defer { prepared.lease.release() }
+            return try await prepared.provider.respond(prepared.call)
         }
         let key = track { task.cancel() }
         defer { untrack(key) }
@@ -231,17 +327,37 @@ public final class SwiftletEndpoints: Sendable {
         }
     }
 
-    private func stream(_ call: ChatProvider.Call, request: Request, connection: (any Channel)?, route: String,
-                        started: ContinuousClock.Instant) -> Response {
+    /// A stream of server-sent events; with `loading`, it begins before the model is leased, with a
+    /// `: loading model` comment at once and every ``loadingKeepAlive`` until the generation starts.
+    private func stream(request: Request, connection: (any Channel)?, route: String, started: ContinuousClock.Instant,
+                        loading: Bool, prepare: @escaping @Sendable () async throws(OpenAIError) -> Prepared)
+        -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-cache"
-        let provider = self.provider, keepAlive = self.keepAlive
+        let keepAlive = self.keepAlive, loadingKeepAlive = self.loadingKeepAlive
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             let (events, continuation) = AsyncStream<String>.makeStream()
             let outcome = Mutex<GenerationSummary?>(nil)
             let producer = Task {
-                let summary = try? await provider.stream(call, keepAlive: keepAlive) { event in
+                let ticker = loading ? Task {
+                    while !Task.isCancelled {
+                        continuation.yield(": loading model\n\n")
+                        try await Task.sleep(for: loadingKeepAlive)
+                    }
+                } : nil
+                let prepared: Prepared
+                do {
+                    prepared = try await prepare()
+                } catch let error as OpenAIError {
+                    ticker?.cancel()
+                    continuation.yield("data: " + String(decoding: ChatProvider.json(error), as: UTF8.self) + "\n\n")
+                    continuation.finish()
+                    return
+                }
+                ticker?.cancel()
+                defer { prepared.lease.release() }
+                let summary = try? await prepared.provider.stream(prepared.call, keepAlive: keepAlive) { event in
                     continuation.yield(event)
                 }
                 outcome.withLock { $0 = summary ?? nil }

@@ -17,8 +17,12 @@ NO_END = {"0": -100, "2": -100}
 
 
 def metric(server, name):
+    """The value of `name`, summed over its series (the engine's carry a `model` label)."""
     text = server.request("GET", "/metrics")[1].decode()
-    return float(next(l.split()[-1] for l in text.splitlines() if l.split(" ")[0] == name))
+    values = [float(l.split()[-1]) for l in text.splitlines()
+              if l.split(" ")[0] == name or l.startswith(name + "{")]
+    assert values, f"{name} is not in /metrics"
+    return sum(values)
 
 
 def chat_body(content="Tell me a long story.", **extra):

@@ -24,10 +24,12 @@ def free_port():
 
 
 class Server:
-    def __init__(self, swiftlet, *extra, env=None):
+    def __init__(self, swiftlet, *extra, env=None, models=None):
+        """`models` replaces the one-model arguments (`--models-dir DIR`, `--config FILE`…)."""
         self.port = free_port()
+        serving = models if models is not None else ["--model", model(SMOLLM2), "--alias", MODEL_ID, "--ctx", "512"]
         self.process = subprocess.Popen(
-            [swiftlet, "serve", "--model", model(SMOLLM2), "--alias", MODEL_ID, "--port", str(self.port), "--ctx", "512", *extra],
+            [swiftlet, "serve", *serving, "--port", str(self.port), *extra],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **(env or {})})
         # stderr is read as it comes, so that a chatty server never blocks on a full pipe, and kept for
         # the sanitizer check at stop().
@@ -223,7 +225,7 @@ def test_client_dropping_mid_stream_frees_the_sequence(server):
     conn.close()
     time.sleep(1.0)
     metrics = server.request("GET", "/metrics")[1].decode()
-    assert "swiftlet_active_sequences 0" in metrics
+    assert f'swiftlet_active_sequences{{model="{MODEL_ID}"}} 0' in metrics
     generated = int(next(l.split()[-1] for l in metrics.splitlines() if l.startswith("swiftlet_completion_tokens_total")))
     # Both sequences are free again: two requests at once complete quickly.
     r = server.client().chat.completions.create(model=MODEL_ID, messages=[QUESTION], max_tokens=2)
@@ -277,7 +279,7 @@ def test_fifty_concurrent_streams_all_finish(server):
     for t in threads: t.join(300)
     assert len(results) == 50
     assert all(role == "assistant" and finish in ("stop", "length") for role, finish in results)
-    assert "swiftlet_queue_depth 0" in server.request("GET", "/metrics")[1].decode()
+    assert f'swiftlet_queue_depth{{model="{MODEL_ID}"}} 0' in server.request("GET", "/metrics")[1].decode()
 
 
 def test_memory_is_flat_over_many_requests(server):
