@@ -475,22 +475,3 @@ public final class ModelRegistry: Sendable {
         return (try? FileManager.default.attributesOfItem(atPath: resolved))?[.size] as? Int
     }
 }
-
-extension EngineMetrics {
-    /// Adds `other`'s counters; its gauges replace these when `gauges` is set.
-    mutating func accumulate(_ other: EngineMetrics, gauges: Bool = false) {
-        requests += other.requests
-        promptTokens += other.promptTokens
-        cachedPromptTokens += other.cachedPromptTokens
-        completionTokens += other.completionTokens
-        finishedRequests += other.finishedRequests
-        timeToFirstTokenSecondsTotal += other.timeToFirstTokenSecondsTotal
-        generationSecondsTotal += other.generationSecondsTotal
-        generatedAfterFirstTotal += other.generatedAfterFirstTotal
-        if gauges {
-            queueDepth = other.queueDepth
-            activeSequences = other.activeSequences
-            kvCacheBytes = other.kvCacheBytes
-        }
-    }
-}

@@ -278,12 +278,13 @@ def test_chunks_stream_through_nginx_as_they_are_generated(cluster):
 
 
 def metric(port, name):
+    """The value of `name`, summed over its series (the engine's carry a `model` label)."""
     status, _, data = request(port, "GET", "/metrics")
     assert status == 200
-    for line in data.decode().splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    raise AssertionError(f"no {name} in /metrics")
+    values = [float(line.split()[-1]) for line in data.decode().splitlines()
+              if line.split(" ")[0] == name or line.startswith(name + "{")]
+    assert values, f"no {name} in /metrics"
+    return sum(values)
 
 
 def test_a_client_that_goes_away_stops_the_generation_on_its_replica(cluster):

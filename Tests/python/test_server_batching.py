@@ -104,3 +104,46 @@ def test_turn_after_a_title_request_is_cached(swiftlet):
         assert b"swiftlet_prompt_cache_bytes" in body
     finally:
         assert s.stop() == 0
+
+
+def test_background_request_yields_to_a_foreground_one(swiftlet):
+    """With one sequence, a title-like request marked background is suspended when a chat arrives; the
+    chat is answered first, and the background request then completes, unchanged."""
+    s = Server(swiftlet, "--parallel", "1")
+    try:
+        client = s.client()
+        background = {"extra_headers": {"X-Swiftlet-Priority": "background"}}
+        alone = ask(client, "lighthouses", max_tokens=200, **background)[0]
+        order = []
+        progress = threading.Event()
+        result = {}
+
+        def run_background():
+            text = ""
+            stream = client.chat.completions.create(
+                model=MODEL_ID, messages=[{"role": "user", "content": "Tell me about lighthouses."}], temperature=0,
+                max_tokens=200, logit_bias=NO_EOS, stream=True, **background)
+            for chunk in stream:
+                if chunk.choices and chunk.choices[0].delta.content:
+                    text += chunk.choices[0].delta.content
+                    if len(text) > 20:
+                        progress.set()
+            result["text"] = text
+            order.append("background")
+
+        t = threading.Thread(target=run_background)
+        t.start()
+        assert progress.wait(60)
+        ask(client, "the moon", max_tokens=8)
+        order.append("foreground")
+        t.join(timeout=120)
+        assert order == ["foreground", "background"]
+        assert result["text"] == alone
+        status, body = s.request("GET", "/metrics")
+        assert f'swiftlet_suspended_generations_total{{model="{MODEL_ID}"}} 1' in body.decode()
+        status, body = s.request("POST", "/v1/chat/completions",
+                                 b'{"model": "%s", "messages": [{"role": "user", "content": "Hi"}]}' % MODEL_ID.encode(),
+                                 {"Content-Type": "application/json", "X-Swiftlet-Priority": "urgent"})
+        assert status == 400 and b"X-Swiftlet-Priority" in body
+    finally:
+        assert s.stop() == 0

@@ -73,7 +73,9 @@ class Server:
 
 @pytest.fixture(scope="module")
 def server(swiftlet):
-    s = Server(swiftlet, "--parallel", "2")
+    # A small prompt cache: test_memory_is_flat_over_many_requests looks for leaks, and the cache fills up
+    # to its limit by design.
+    s = Server(swiftlet, "--parallel", "2", "--cache-ram", "8")
     yield s
     assert s.stop() == 0, "SIGTERM must end the server with status 0"
 
