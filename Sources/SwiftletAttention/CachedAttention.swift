@@ -135,6 +135,48 @@ public final class CachedAttention: Sendable {
         }
     }
 
+    /// One new token for each of several sequences (a continuous-batching decoding step): row i of `q`,
+    /// `k`, `v` and `out` belongs to `caches[i]`, at the position after those it holds. The units of work
+    /// are those ``attend(layer:q:k:v:out:tokens:start:cache:shape:scratch:)`` gives each sequence alone,
+    /// so each row's numbers are the same; they are spread over the threads in one dispatch instead of one
+    /// per sequence (a sequence alone has as few units as it has KV heads, fewer than the threads' share).
+    /// Returns false, having done nothing, unless every cache stores F16 keys and values.
+    public func attendOnePerSequence(layer: Int, q: UnsafePointer<Float>, k: UnsafePointer<Float>,
+                                     v: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, caches: [KVCache],
+                                     shape c: AttentionShape) throws(KVCacheError) -> Bool {
+        guard caches.allSatisfy({ $0.keyStorage == .f16 && $0.valueStorage == .f16 }) else { return false }
+        let window = c.window
+        var rows: [KVHalfRows] = []
+        for (i, cache) in caches.enumerated() {
+            try cache.store(layer: layer, position: cache.count, key: k + i * c.keyWidth, value: v + i * c.valueWidth)
+        }
+        for cache in caches {
+            let start = cache.count
+            rows.append(try cache.halfRows(layer: layer, positions: firstAttendedPosition(for: start, window: window)..<(start + 1)))
+        }
+        let group = c.headCount / c.headCountKV
+        let shares = c.headCountKV >= pool.threadCount ? 1 : group
+        let headsPerShare = group / shares
+        let perSequence = c.headCountKV * shares
+        let units = caches.count * perSequence
+        let span = rows.map(\.positions.count).max() ?? 1
+        let chunks = min(units, pool.threadCount * 4)
+        pool.parallelFor(chunks) { chunk in
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: headsPerShare * (span + c.keyLength + 2))
+            defer { scratch.deallocate() }
+            for unit in (units * chunk / chunks)..<(units * (chunk + 1) / chunks) {
+                let s = unit / perSequence, kvh = (unit / shares) % c.headCountKV
+                let firstHead = kvh * group + (unit % shares) * headsPerShare
+                let pos = caches[s].count
+                attendHalf(q: q + s * c.queryWidth + firstHead * c.keyLength, heads: headsPerShare, rows: rows[s],
+                           kvHead: kvh, positions: firstAttendedPosition(for: pos, window: window)...pos, shape: c,
+                           out: out + s * c.outputWidth + firstHead * c.valueLength, scratch: scratch,
+                           kvSplit: keyValueSplit(position: pos, window: window, capacity: caches[s].capacity))
+            }
+        }
+        return true
+    }
+
     /// Attention of a long batch as matrix products, as ggml's tiled flash attention forms it: per head
     /// and chunk of tokens, the scores S = Q·Kᵀ × scale over every position the chunk sees, then the
     /// masked (causal, and the sliding window) online softmax times V in tiles of 64 keys.

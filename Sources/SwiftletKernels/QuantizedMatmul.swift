@@ -7,7 +7,7 @@ import SwiftletGGUF
 /// handed out in turn (Docs/PERFORMANCE.md has the figures). A late thread still loses nothing: the
 /// other claims its chunk.
 private func rowChunks(_ rows: Int, _ pool: ThreadPool, tokens: Int) -> Int {
-    max(1, min(rows, pool.threadCount * (tokens == 1 ? 1 : 8)))
+    max(1, min(rows, pool.threadCount * (tokens <= 16 ? 1 : 8)))
 }
 
 // ggml's CPU matmul quantizes the activations to the weight's "vec_dot type" (Q8_0, Q8_1 or Q8_K;
@@ -87,7 +87,7 @@ private func quantizeActivations(_ type: GGMLType, _ x: UnsafePointer<Float>, to
     /// `body(b)` for every block b < count, split over the pool for prompts (one token's blocks are too
     /// few to be worth a dispatch).
     func forEachBlock(_ count: Int, _ body: (Int) -> Void) {
-        guard let pool, tokens >= 8, pool.threadCount > 1 else {
+        guard let pool, tokens >= 32, pool.threadCount > 1 else {
             for b in 0..<count { body(b) }
             return
         }

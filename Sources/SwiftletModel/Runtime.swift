@@ -157,6 +157,18 @@ final class Runtime: Sendable {
                                    valueLength: c.valueLength, window: c.window(ofLayer: layer), scale: scale,
                                    logitSoftcap: c.attentionLogitSoftcap)
         let qWidth = c.headCount * c.keyLength, outWidth = c.headCount * c.valueLength
+        if batch.parts.count > 1, batch.parts.allSatisfy({ $0.rows.count == 1 }) {
+            // A decoding step of several sequences: one dispatch for all of them.
+            let done: Bool
+            do {
+                done = try attention.attendOnePerSequence(layer: layer, q: ws.q, k: ws.k, v: ws.v, out: ws.att,
+                                                          caches: batch.parts.map(\.cache), shape: shape)
+            } catch { throw .cache(error) }
+            if done {
+                dump("kqv_out", layer, ws.att, batch.count * outWidth)
+                return
+            }
+        }
         for part in batch.parts {
             let r = part.rows.lowerBound
             do {
