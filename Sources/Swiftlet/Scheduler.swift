@@ -32,8 +32,9 @@ final class Scheduler: @unchecked Sendable {
     /// Prompt tokens evaluated per forward pass of one sequence. Fixed, so that a prompt's numbers do not
     /// depend on what else runs (the products' order of additions depends on the batch size).
     let prefillChunk = 256
-    /// Prompt tokens evaluated per step of the loop, between two decoding steps of the running streams.
-    let prefillBudget = 256
+    /// Prompt tokens evaluated per step of the loop, between two decoding steps of the running streams:
+    /// whole chunks, at least one, until this many (a few short prompts, or one chunk of a long one).
+    let prefillBudget = 64
 
     private let condition = NSCondition()
     private var slots: [Slot]
