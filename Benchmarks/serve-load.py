@@ -49,6 +49,8 @@ import threading
 import time
 import urllib.parse
 
+from host import cpu_name
+
 TOPICS = [
     "volcanoes", "the history of the printing press", "how bees make honey", "the water cycle",
     "black holes", "the Roman Empire", "photosynthesis", "the invention of the telephone",
@@ -373,16 +375,6 @@ def markdown(results, engines):
                     fmt(r["worst_gap_s"]), f"{approx}{r['completion_tokens']} ({r['min_stream_tokens']})"]
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
-
-
-def cpu_name():
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
 
 
 def main():
