@@ -241,10 +241,9 @@ final class Scheduler: @unchecked Sendable {
                 slot = victim.slot
                 victim.slot = nil
                 victim.needsSetup = false
-                if victim.pendingToken != nil || !victim.generated.isEmpty || victim.started != 0 {
-                    victim.resuming = victim.pendingToken != nil
-                    victim.needed = victim.prompt + (victim.resuming ? victim.generated.dropLast() : [])
-                }
+                // With its next token chosen, it needs what it generated before that; otherwise its prompt.
+                victim.resuming = victim.pendingToken != nil
+                victim.needed = victim.prompt + (victim.resuming ? victim.generated.dropLast() : [])
                 waiting.insert(victim, at: 0)
                 metrics.withLock { $0.suspendedRequests += 1 }
             }
@@ -273,9 +272,10 @@ final class Scheduler: @unchecked Sendable {
         job.needsSetup = false
         job.reusedLogits = nil
         let sequence = slot.sequence
-        if commonPrefixLength(sequence.tokens, job.needed) < sequence.tokens.count { promptCache.save(sequence) }
+        let shared = commonPrefixLength(sequence.tokens, job.needed)
+        if shared < sequence.tokens.count { promptCache.save(sequence) }
         let margin = job.resuming ? 0 : 1
-        let inSlot = min(commonPrefixLength(sequence.tokens, job.needed), max(0, job.needed.count - margin))
+        let inSlot = min(shared, max(0, job.needed.count - margin))
         if let restored = promptCache.restore(into: sequence, for: job.needed, beyond: inSlot, margin: margin) {
             job.evaluated = restored
         } else if job.resuming {

@@ -94,28 +94,8 @@ public final class CachedAttention: Sendable {
         let span = start + n - first
         let c = shape
         if let halfRows {
-            // One unit per token, KV head and share of its query heads: the heads of a share make one
-            // pass over the K and V rows together. A KV head's query heads go to separate units only
-            // when there are fewer (token, KV head) units than threads (one KV head, decoding);
-            // otherwise reading the rows once per query head costs more than the uneven split saves.
-            let group = c.headCount / c.headCountKV
-            let shares = n * c.headCountKV >= pool.threadCount ? 1 : group
-            let headsPerShare = group / shares
-            let units = n * c.headCountKV * shares
-            let chunks = min(units, pool.threadCount * 4)
-            pool.parallelFor(chunks) { chunk in
-                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: headsPerShare * (span + c.keyLength + 2))
-                defer { scratch.deallocate() }
-                for unit in (units * chunk / chunks)..<(units * (chunk + 1) / chunks) {
-                    let t = unit / (c.headCountKV * shares), kvh = (unit / shares) % c.headCountKV
-                    let firstHead = kvh * group + (unit % shares) * headsPerShare
-                    let pos = start + t
-                    attendHalf(q: q + t * c.queryWidth + firstHead * c.keyLength, heads: headsPerShare, rows: halfRows,
-                               kvHead: kvh, positions: firstAttendedPosition(for: pos, window: window)...pos, shape: c,
-                               out: out + t * c.outputWidth + firstHead * c.valueLength, scratch: scratch,
-                               kvSplit: n == 1
-                                   ? keyValueSplit(position: pos, window: window, capacity: cache.capacity) : nil)
-                }
+            attendHalfRows(n, tokensPerUnitChoice: n, q: q, out: out, shape: c, span: span) { t in
+                (halfRows, start + t, n == 1 ? keyValueSplit(position: start, window: window, capacity: cache.capacity) : nil)
             }
             return
         }
@@ -154,27 +134,44 @@ public final class CachedAttention: Sendable {
             let start = cache.count
             rows.append(try cache.halfRows(layer: layer, positions: firstAttendedPosition(for: start, window: window)..<(start + 1)))
         }
+        // Each sequence's units are chosen as for one token alone.
+        attendHalfRows(caches.count, tokensPerUnitChoice: 1, q: q, out: out, shape: c,
+                       span: rows.map(\.positions.count).max() ?? 1) { s in
+            let pos = caches[s].count
+            return (rows[s], pos, keyValueSplit(position: pos, window: window, capacity: caches[s].capacity))
+        }
+        return true
+    }
+
+    /// One-row attention of `count` query rows over F16 rows read in place, row i (of `q` and `out`)
+    /// attending `row(i).rows` at position `row(i).position`, split as `row(i).kvSplit` says.
+    ///
+    /// One unit per row, KV head and share of its query heads: the heads of a share make one pass over
+    /// the K and V rows together. A KV head's query heads go to separate units only when there are fewer
+    /// (token, KV head) units than threads for `tokensPerUnitChoice` tokens (one KV head, decoding);
+    /// otherwise reading the rows once per query head costs more than the uneven split saves. `span` is
+    /// the most positions a row attends.
+    private func attendHalfRows(_ count: Int, tokensPerUnitChoice tokens: Int, q: UnsafePointer<Float>,
+                                out: UnsafeMutablePointer<Float>, shape c: AttentionShape, span: Int,
+                                _ row: (Int) -> (rows: KVHalfRows, position: Int, kvSplit: (cells: Int, parts: Int)?)) {
         let group = c.headCount / c.headCountKV
-        let shares = c.headCountKV >= pool.threadCount ? 1 : group
+        let shares = tokens * c.headCountKV >= pool.threadCount ? 1 : group
         let headsPerShare = group / shares
-        let perSequence = c.headCountKV * shares
-        let units = caches.count * perSequence
-        let span = rows.map(\.positions.count).max() ?? 1
+        let perRow = c.headCountKV * shares
+        let units = count * perRow
         let chunks = min(units, pool.threadCount * 4)
         pool.parallelFor(chunks) { chunk in
             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: headsPerShare * (span + c.keyLength + 2))
             defer { scratch.deallocate() }
             for unit in (units * chunk / chunks)..<(units * (chunk + 1) / chunks) {
-                let s = unit / perSequence, kvh = (unit / shares) % c.headCountKV
+                let t = unit / perRow, kvh = (unit / shares) % c.headCountKV
                 let firstHead = kvh * group + (unit % shares) * headsPerShare
-                let pos = caches[s].count
-                attendHalf(q: q + s * c.queryWidth + firstHead * c.keyLength, heads: headsPerShare, rows: rows[s],
-                           kvHead: kvh, positions: firstAttendedPosition(for: pos, window: window)...pos, shape: c,
-                           out: out + s * c.outputWidth + firstHead * c.valueLength, scratch: scratch,
-                           kvSplit: keyValueSplit(position: pos, window: window, capacity: caches[s].capacity))
+                let (rows, pos, kvSplit) = row(t)
+                attendHalf(q: q + t * c.queryWidth + firstHead * c.keyLength, heads: headsPerShare, rows: rows,
+                           kvHead: kvh, positions: firstAttendedPosition(for: pos, window: c.window)...pos, shape: c,
+                           out: out + t * c.outputWidth + firstHead * c.valueLength, scratch: scratch, kvSplit: kvSplit)
             }
         }
-        return true
     }
 
     /// Attention of a long batch as matrix products, as ggml's tiled flash attention forms it: per head

@@ -1,11 +1,11 @@
 import Foundation
 import SwiftletGGUF
 
-/// Row chunks per job: eight per thread for prompts (even finishes); one per thread for one token, so
-/// that each thread streams one contiguous run of weights. Decoding reads every weight from memory
-/// once per token, and the hardware prefetchers follow one long stream far better than eight short ones
-/// handed out in turn (Docs/PERFORMANCE.md has the figures). A late thread still loses nothing: the
-/// other claims its chunk.
+/// Row chunks per job: eight per thread for prompts (even finishes); one per thread for a decoding step
+/// (one token, or one per sequence of a continuous batch: up to 16), so that each thread streams one
+/// contiguous run of weights. Decoding reads every weight from memory once per step, and the hardware
+/// prefetchers follow one long stream far better than eight short ones handed out in turn
+/// (Docs/PERFORMANCE.md has the figures). A late thread still loses nothing: the other claims its chunk.
 private func rowChunks(_ rows: Int, _ pool: ThreadPool, tokens: Int) -> Int {
     max(1, min(rows, pool.threadCount * (tokens <= 16 ? 1 : 8)))
 }
@@ -84,8 +84,8 @@ private func quantizeBlock256(_ v: UnsafePointer<Float>, _ q: UnsafeMutablePoint
 private func quantizeActivations(_ type: GGMLType, _ x: UnsafePointer<Float>, tokens: Int, columns: Int,
                                  path: KernelPath = .fastest, pool: ThreadPool? = nil) -> QuantizedActivations {
     let n = tokens * columns
-    /// `body(b)` for every block b < count, split over the pool for prompts (one token's blocks are too
-    /// few to be worth a dispatch).
+    /// `body(b)` for every block b < count, split over the pool for prompts (a decoding step's blocks,
+    /// even for several sequences, are too few to be worth a dispatch).
     func forEachBlock(_ count: Int, _ body: (Int) -> Void) {
         guard let pool, tokens >= 32, pool.threadCount > 1 else {
             for b in 0..<count { body(b) }
