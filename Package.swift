@@ -99,7 +99,7 @@ let package = Package(
             dependencies: ["Swiftlet", "SwiftletProvider", "SwiftletServer", .product(name: "Hummingbird", package: "hummingbird")],
             path: "Examples/ServerEmbedding"
         ),
-        // The kernel benchmark (issue 3): `.build/release/swiftlet-kernel-bench`.
+        // The kernel benchmark: `.build/release/swiftlet-kernel-bench`.
         .executableTarget(
             name: "swiftlet-kernel-bench",
             dependencies: ["SwiftletGGUF", "SwiftletKernels"],

@@ -1,13 +1,19 @@
-// Kernel benchmark (issue 3): matvec ns/row and GB/s of weight bytes per weight type at SmolLM2's real
+// Kernel benchmark: matvec ns/row and GB/s of weight bytes per weight type at SmolLM2's real
 // shapes, on one and two threads, and matmul GFLOP/s at 512 tokens. Run with the fast-kernel flags:
-//   make release-tests && .build/release/swiftlet-kernel-bench [--quick | --matmul | --pool]
+//   make release-tests && .build/release/swiftlet-kernel-bench [--quick | --matmul | --pool] [--1b] [--type q4_K]
 import Foundation
 import SwiftletGGUF
 import SwiftletKernels
 
 let quick = CommandLine.arguments.contains("--quick")
-let types: [GGMLType] = [.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .f16, .bf16, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K]
-let shapes: [(rows: Int, columns: Int)] = [(1536, 576), (576, 1536), (49152, 576)]
+let allTypes: [GGMLType] = [.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .f16, .bf16, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K]
+/// `--type NAME`: one weight type only.
+let types = CommandLine.arguments.firstIndex(of: "--type").flatMap { i in
+    CommandLine.arguments.dropFirst(i + 1).first.map { name in allTypes.filter { $0.name == name } }
+} ?? allTypes
+/// SmolLM2's shapes, and with `--1b` Llama-3.2-1B's (attention, FFN up, FFN down).
+let shapes: [(rows: Int, columns: Int)] = CommandLine.arguments.contains("--1b")
+    ? [(2048, 2048), (8192, 2048), (2048, 8192)] : [(1536, 576), (576, 1536), (49152, 576)]
 
 /// Random blocks with small finite F16 scales: the dot products' cost does not depend on the values.
 func randomTensor(_ type: GGMLType, rows: Int, columns: Int, seed: UInt64) -> [UInt8] {
@@ -89,7 +95,7 @@ if CommandLine.arguments.contains("--matmul") {
                 let x = (0..<(512 * shape.columns)).map { Float(($0 * 7919) % 2000) / 1000 - 1 }
                 var y = [Float](repeating: 0, count: 512 * shape.rows)
                 var best = Double.infinity, bestVec = Double.infinity
-                let tokens = shape.rows > 4096 ? 64 : 512
+                let tokens = shape.rows > 16384 ? 64 : 512
                 for _ in 0..<5 {
                     best = min(best, cpuSeconds { matmul(w, x, tokens: tokens, &y, pool: pools[1]!) })
                     bestVec = min(bestVec, cpuSeconds { for _ in 0..<10 { matvec(w, x, &y, pool: pools[1]!) } } / 10)
