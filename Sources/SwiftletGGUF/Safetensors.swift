@@ -78,7 +78,7 @@ public final class SafetensorsFile: Sendable {
         }
         dataOffset = 8 + n
         let dataSize = bytes.count - dataOffset
-        let json = try SafetensorsJSON.parse(UnsafeRawBufferPointer(rebasing: bytes[8..<(8 + n)]))
+        let json = try PlainJSON.parse(UnsafeRawBufferPointer(rebasing: bytes[8..<(8 + n)]))
         guard case .object(let entries) = json else { throw .invalidHeader("the header is not a JSON object") }
 
         var metadata: [String: String] = [:]
@@ -111,10 +111,10 @@ public final class SafetensorsFile: Sendable {
     }
 
     private static func tensorInfo(
-        name: String, entry: SafetensorsJSON, dataSize: Int
+        name: String, entry: PlainJSON, dataSize: Int
     ) throws(SafetensorsError) -> SafetensorsTensorInfo {
         guard case .object(let fields) = entry else { throw .invalidTensorEntry(tensor: name, reason: "not an object") }
-        func field(_ key: String) -> SafetensorsJSON? { fields.first { $0.0 == key }?.1 }
+        func field(_ key: String) -> PlainJSON? { fields.first { $0.0 == key }?.1 }
         guard case .string(let dtypeName)? = field("dtype") else {
             throw .invalidTensorEntry(tensor: name, reason: "\"dtype\" is missing or not a string")
         }
