@@ -41,6 +41,16 @@ struct BertVocabulary: Sendable {
             var lines = try folder.text("vocab.txt").split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
             if lines.last == "" { lines.removeLast() }
             vocab = lines.enumerated().map { ($1.hasSuffix("\r") ? String($1.dropLast()) : $1, $0) }
+            // Without tokenizer.json, transformers registers the special tokens of tokenizer_config.json /
+            // special_tokens_map.json as special added tokens.
+            for file in ["tokenizer_config.json", "special_tokens_map.json"] where folder.has(file) {
+                let o = try folder.object(file)
+                for typ in ["unk", "sep", "pad", "cls", "mask", "bos", "eos"] {
+                    guard let v = o["\(typ)_token"], let text = v.string ?? v["content"]?.string,
+                          let id = vocab.first(where: { $0.0 == text })?.1, !added.contains(where: { $0.id == id }) else { continue }
+                    added.append((text, id, true))
+                }
+            }
         } else {
             throw .missingFile("tokenizer.json or vocab.txt")
         }
