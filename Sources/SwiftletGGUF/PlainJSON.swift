@@ -11,7 +11,8 @@ public enum PlainJSON: Sendable, Equatable {
 
     public static func == (a: Self, b: Self) -> Bool {
         switch (a, b) {
-        case (.object(let x), .object(let y)): x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+        case (.object(let x), .object(let y)):
+            x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
         case (.array(let x), .array(let y)): x == y
         case (.string(let x), .string(let y)), (.number(let x), .number(let y)): x == y
         case (.bool(let x), .bool(let y)): x == y
@@ -102,7 +103,10 @@ public enum PlainJSON: Sendable, Equatable {
                 i += 1
                 var members: [(String, PlainJSON)] = []
                 skipWhitespace()
-                if i < bytes.count, bytes[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
+                if i < bytes.count, bytes[i] == UInt8(ascii: "}") {
+                    i += 1
+                    return .object(members)
+                }
                 while true {
                     skipWhitespace()
                     guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw fail("expected a string key") }
@@ -113,21 +117,36 @@ public enum PlainJSON: Sendable, Equatable {
                     members.append((key, try value(depth: depth + 1)))
                     skipWhitespace()
                     guard i < bytes.count else { throw fail("unexpected end of the header") }
-                    if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-                    if bytes[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
+                    if bytes[i] == UInt8(ascii: ",") {
+                        i += 1
+                        continue
+                    }
+                    if bytes[i] == UInt8(ascii: "}") {
+                        i += 1
+                        return .object(members)
+                    }
                     throw fail("expected ',' or '}'")
                 }
             case UInt8(ascii: "["):
                 i += 1
                 var items: [PlainJSON] = []
                 skipWhitespace()
-                if i < bytes.count, bytes[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
+                if i < bytes.count, bytes[i] == UInt8(ascii: "]") {
+                    i += 1
+                    return .array(items)
+                }
                 while true {
                     items.append(try value(depth: depth + 1))
                     skipWhitespace()
                     guard i < bytes.count else { throw fail("unexpected end of the header") }
-                    if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-                    if bytes[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
+                    if bytes[i] == UInt8(ascii: ",") {
+                        i += 1
+                        continue
+                    }
+                    if bytes[i] == UInt8(ascii: "]") {
+                        i += 1
+                        return .array(items)
+                    }
                     throw fail("expected ',' or ']'")
                 }
             case UInt8(ascii: "\""):
@@ -154,7 +173,10 @@ public enum PlainJSON: Sendable, Equatable {
             while i < bytes.count, "+-0123456789.eE".utf8.contains(bytes[i]) { i += 1 }
             guard i > start else { throw fail("unexpected character") }
             let text = String(decoding: bytes[start..<i], as: UTF8.self)
-            guard Double(text) != nil else { i = start; throw fail("invalid number \"\(text)\"") }
+            guard Double(text) != nil else {
+                i = start
+                throw fail("invalid number \"\(text)\"")
+            }
             return .number(text)
         }
 
@@ -164,9 +186,16 @@ public enum PlainJSON: Sendable, Equatable {
             while true {
                 guard i < bytes.count else { throw fail("unterminated string") }
                 let b = bytes[i]
-                if b == UInt8(ascii: "\"") { i += 1; break }
+                if b == UInt8(ascii: "\"") {
+                    i += 1
+                    break
+                }
                 if b < 0x20 { throw fail("control character in a string") }
-                if b != UInt8(ascii: "\\") { out.append(b); i += 1; continue }
+                if b != UInt8(ascii: "\\") {
+                    out.append(b)
+                    i += 1
+                    continue
+                }
                 guard i + 1 < bytes.count else { throw fail("unterminated string") }
                 let e = bytes[i + 1]
                 i += 2
@@ -180,7 +209,8 @@ public enum PlainJSON: Sendable, Equatable {
                 case UInt8(ascii: "u"):
                     var code = try hex4()
                     if (0xD800..<0xDC00).contains(code), i + 1 < bytes.count,
-                       bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u") {
+                        bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u")
+                    {
                         i += 2
                         let low = try hex4()
                         guard (0xDC00..<0xE000).contains(low) else { throw fail("invalid surrogate pair") }

@@ -8,9 +8,12 @@ import SwiftletModel
 struct Convert: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Convert a Hugging Face model folder (safetensors, config.json, tokenizer) to GGUF.",
-        discussion: "Supported architectures: \(ModelConversion.mappings.flatMap { $0.architectures }.joined(separator: ", ")).")
+        discussion:
+            "Supported architectures: \(ModelConversion.mappings.flatMap { $0.architectures }.joined(separator: ", "))."
+    )
 
-    @Argument(help: "The model folder (config.json, model.safetensors, tokenizer.json or vocab.txt).") var folder: String
+    @Argument(help: "The model folder (config.json, model.safetensors, tokenizer.json or vocab.txt).") var folder:
+        String
     @Argument(help: "The GGUF file to write (replaced if it exists; nothing is written on error).") var output: String
     @Option(name: .long, help: "Type of the 2-D weights: F32, F16 or Q8_0 (vectors and norms stay F32).")
     var type: String = "F16"
@@ -24,8 +27,10 @@ struct Convert: ParsableCommand {
             let start = ProcessStats.now()
             let summary = try ModelConversion.convert(folder: folder, to: output, type: target)
             for w in summary.warnings { printError("warning: \(w)") }
-            printError(String(format: "wrote %@ (%@, %@, %d tensors) in %.1f s", output, summary.architecture,
-                              target.name, summary.tensorCount, ProcessStats.now() - start))
+            printError(
+                String(
+                    format: "wrote %@ (%@, %@, %d tensors) in %.1f s", output, summary.architecture,
+                    target.name, summary.tensorCount, ProcessStats.now() - start))
         }
     }
 }

@@ -24,7 +24,8 @@ import Testing
                 let v = Float(Int32(bitPattern: seed) >> 8) / Float(1 << 23)
                 withUnsafeBytes(of: v.bitPattern.littleEndian) { data.append(contentsOf: $0) }
             }
-            header.append("\"\(name)\":{\"dtype\":\"\(dtype)\",\"shape\":\(shape),\"data_offsets\":[\(begin),\(data.count)]}")
+            header.append(
+                "\"\(name)\":{\"dtype\":\"\(dtype)\",\"shape\":\(shape),\"data_offsets\":[\(begin),\(data.count)]}")
         }
         let h = Array(("{\"__metadata__\":{\"format\":\"pt\"}," + header.joined(separator: ",") + "}").utf8)
         var out: [UInt8] = []
@@ -40,14 +41,17 @@ import Testing
     ) throws -> String {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("swiftlet-bert-\(UUID())").path
         try FileManager.default.createDirectory(atPath: dir + "/1_Pooling", withIntermediateDirectories: true)
-        let cfg = config ?? """
-        {"architectures":["BertModel"],"hidden_size":32,"intermediate_size":64,"num_hidden_layers":1,
-         "num_attention_heads":2,"max_position_embeddings":8,"type_vocab_size":2,"vocab_size":10,
-         "layer_norm_eps":1e-12,"pad_token_id":0}
-        """
+        let cfg =
+            config ?? """
+                {"architectures":["BertModel"],"hidden_size":32,"intermediate_size":64,"num_hidden_layers":1,
+                 "num_attention_heads":2,"max_position_embeddings":8,"type_vocab_size":2,"vocab_size":10,
+                 "layer_norm_eps":1e-12,"pad_token_id":0}
+                """
         try cfg.write(toFile: dir + "/config.json", atomically: true, encoding: .utf8)
-        try (vocab.joined(separator: "\n") + "\n").write(toFile: dir + "/vocab.txt", atomically: true, encoding: .utf8)
-        try #"{"cls_token":"[CLS]","sep_token":"[SEP]","unk_token":"[UNK]","pad_token":"[PAD]","mask_token":"[MASK]"}"#
+        try (vocab.joined(separator: "\n") + "\n").write(
+            toFile: dir + "/vocab.txt", atomically: true, encoding: .utf8)
+        try
+            #"{"cls_token":"[CLS]","sep_token":"[SEP]","unk_token":"[UNK]","pad_token":"[PAD]","mask_token":"[MASK]"}"#
             .write(toFile: dir + "/tokenizer_config.json", atomically: true, encoding: .utf8)
         try #"[{"idx":1,"name":"1","path":"1_Pooling","type":"sentence_transformers.models.Pooling"}]"#
             .write(toFile: dir + "/modules.json", atomically: true, encoding: .utf8)
@@ -62,9 +66,13 @@ import Testing
         for n in ["attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense"] {
             tensors += [(p + n + ".weight", [32, 32]), (p + n + ".bias", [32])]
         }
-        tensors += [(p + "intermediate.dense.weight", [64, 32]), (p + "intermediate.dense.bias", [64]),
-                    (p + "output.dense.weight", [32, 64]), (p + "output.dense.bias", [32])]
-        for n in ["attention.output.LayerNorm", "output.LayerNorm"] { tensors += [(p + n + ".weight", [32]), (p + n + ".bias", [32])] }
+        tensors += [
+            (p + "intermediate.dense.weight", [64, 32]), (p + "intermediate.dense.bias", [64]),
+            (p + "output.dense.weight", [32, 64]), (p + "output.dense.bias", [32]),
+        ]
+        for n in ["attention.output.LayerNorm", "output.LayerNorm"] {
+            tensors += [(p + n + ".weight", [32]), (p + n + ".bias", [32])]
+        }
         let bytes = safetensorsBytes ?? safetensors(tensors + extra, skip: skip)
         try Data(bytes).write(to: URL(fileURLWithPath: dir + "/model.safetensors"))
         return dir
@@ -76,7 +84,9 @@ import Testing
         do { try ModelConversion.convert(folder: folder, to: out, type: type) } catch let e { error = e }
         let parent = URL(fileURLWithPath: folder).deletingLastPathComponent().path
         let name = URL(fileURLWithPath: out).lastPathComponent
-        let left = ((try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? []).filter { $0.hasPrefix(name) }
+        let left = ((try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? []).filter {
+            $0.hasPrefix(name)
+        }
         return (error, left)
     }
 
@@ -96,9 +106,11 @@ import Testing
             #expect(m["bert.pooling_type"]?.int == 2)  // CLS
             #expect(m["general.file_type"]?.int == ModelConversion.fileTypes[type])
             #expect(m["tokenizer.ggml.token_type_count"]?.int == 2)
-            #expect(m["tokenizer.ggml.tokens"]?.typedArray?.strings == [
-                "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "\u{2581}hello", "\u{2581}world", "s", "\u{2581},", "\u{2581}!",
-            ])
+            #expect(
+                m["tokenizer.ggml.tokens"]?.typedArray?.strings == [
+                    "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "\u{2581}hello", "\u{2581}world", "s", "\u{2581},",
+                    "\u{2581}!",
+                ])
             #expect(m["tokenizer.ggml.bos_token_id"]?.int == 2 && m["tokenizer.ggml.seperator_token_id"]?.int == 3)
             #expect(m["tokenizer.ggml.pre"]?.string == "default")
             #expect(f.tensors.count == 21 && f.tensor(named: "pooler.dense.weight") == nil)
@@ -125,7 +137,9 @@ import Testing
         // An architecture without a mapping.
         let llama = try Self.tinyFolder(config: #"{"architectures":["LlamaForCausalLM"]}"#)
         (e, left) = Self.convertError(llama)
-        #expect(e == .unsupportedArchitecture(["LlamaForCausalLM"], supported: ["BertModel", "BertForMaskedLM"]) && left.isEmpty)
+        #expect(
+            e == .unsupportedArchitecture(["LlamaForCausalLM"], supported: ["BertModel", "BertForMaskedLM"])
+                && left.isEmpty)
         // A missing tensor, an unknown tensor, a wrong shape.
         let missing = try Self.tinyFolder(skip: ["encoder.layer.0.output.dense.bias"])
         (e, left) = Self.convertError(missing)
@@ -136,7 +150,11 @@ import Testing
         // Broken safetensors.
         let broken = try Self.tinyFolder(safetensorsBytes: [1, 0, 0, 0, 0, 0, 0, 0, 0x7B])
         (e, left) = Self.convertError(broken)
-        if case .safetensors(let file, _)? = e { #expect(file == "model.safetensors") } else { Issue.record("got \(String(describing: e))") }
+        if case .safetensors(let file, _)? = e {
+            #expect(file == "model.safetensors")
+        } else {
+            Issue.record("got \(String(describing: e))")
+        }
         #expect(left.isEmpty)
         // Every message is one readable line.
         #expect(ConversionError.missingFile("config.json").description == "the model folder has no config.json")

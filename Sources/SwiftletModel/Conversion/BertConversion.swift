@@ -30,12 +30,15 @@ public struct BertConversion: ConversionMapping {
         contextLength = try c.requiredInt("max_position_embeddings")
         layerNormEpsilon = try c.double("layer_norm_eps") ?? 1e-12
         typeVocabularySize = try c.int("type_vocab_size") ?? 1
-        for (k, v) in [("num_hidden_layers", blockCount), ("hidden_size", hidden), ("intermediate_size", feedForward),
-                       ("num_attention_heads", headCount), ("max_position_embeddings", contextLength)] where v <= 0 {
+        for (k, v) in [
+            ("num_hidden_layers", blockCount), ("hidden_size", hidden), ("intermediate_size", feedForward),
+            ("num_attention_heads", headCount), ("max_position_embeddings", contextLength),
+        ] where v <= 0 {
             throw .invalidConfig(file: "config.json", key: k, reason: "must be positive")
         }
         guard hidden % headCount == 0 else {
-            throw .invalidConfig(file: "config.json", key: "hidden_size", reason: "is not a multiple of num_attention_heads")
+            throw .invalidConfig(
+                file: "config.json", key: "hidden_size", reason: "is not a multiple of num_attention_heads")
         }
         vocabulary = try BertVocabulary(folder: folder, vocabularySize: c.int("vocab_size"))
         poolingType = try BertConversion.pooling(folder)
@@ -45,7 +48,8 @@ public struct BertConversion: ConversionMapping {
     static func pooling(_ folder: ModelFolder) throws(ConversionError) -> Int? {
         guard folder.has("modules.json") else { return nil }
         let modules = try folder.array("modules.json")
-        guard let path = modules.first(where: { ($0["type"]?.string ?? "").hasSuffix("Pooling") })?["path"]?.string else {
+        guard let path = modules.first(where: { ($0["type"]?.string ?? "").hasSuffix("Pooling") })?["path"]?.string
+        else {
             return nil
         }
         let file = path.isEmpty ? "config.json" : path + "/config.json"
@@ -86,11 +90,16 @@ public struct BertConversion: ConversionMapping {
         if name.hasSuffix(".gamma") { name = String(name.dropLast(6)) + ".weight" }
         if name.hasSuffix(".beta") { name = String(name.dropLast(5)) + ".bias" }
         if ["embeddings.position_ids", "pooler.dense.weight", "pooler.dense.bias"].contains(name)
-            || name.hasPrefix("cls.predictions") || name.hasPrefix("cls.seq_relationship") {
+            || name.hasPrefix("cls.predictions") || name.hasPrefix("cls.seq_relationship")
+        {
             return nil
         }
         let suffix: String
-        if name.hasSuffix(".weight") { suffix = ".weight" } else if name.hasSuffix(".bias") { suffix = ".bias" } else {
+        if name.hasSuffix(".weight") {
+            suffix = ".weight"
+        } else if name.hasSuffix(".bias") {
+            suffix = ".bias"
+        } else {
             throw .unexpectedTensor(original)
         }
         let base = String(name.dropLast(suffix.count))
@@ -101,7 +110,8 @@ public struct BertConversion: ConversionMapping {
         if let g = embeddings[base] { return g + suffix }
         let parts = base.split(separator: ".", maxSplits: 3).map(String.init)
         guard parts.count == 4, parts[0] == "encoder", parts[1] == "layer", let block = Int(parts[2]),
-              block >= 0, block < blockCount else { throw .unexpectedTensor(original) }
+            block >= 0, block < blockCount
+        else { throw .unexpectedTensor(original) }
         let layer = [
             "attention.self.query": "attn_q", "attention.self.key": "attn_k", "attention.self.value": "attn_v",
             "attention.output.dense": "attn_output", "attention.output.LayerNorm": "attn_output_norm",
@@ -112,7 +122,8 @@ public struct BertConversion: ConversionMapping {
     }
 
     public func expectedTensors() -> [(name: String, shape: [Int])] {
-        let h = hidden, ff = feedForward
+        let h = hidden
+        let ff = feedForward
         var t: [(String, [Int])] = [
             ("token_embd.weight", [vocabulary.size, h]), ("token_types.weight", [typeVocabularySize, h]),
             ("position_embd.weight", [contextLength, h]),
@@ -120,9 +131,16 @@ public struct BertConversion: ConversionMapping {
         ]
         for b in 0..<blockCount {
             let p = "blk.\(b)."
-            for n in ["attn_q", "attn_k", "attn_v", "attn_output"] { t += [(p + n + ".weight", [h, h]), (p + n + ".bias", [h])] }
-            t += [(p + "ffn_up.weight", [ff, h]), (p + "ffn_up.bias", [ff]), (p + "ffn_down.weight", [h, ff]), (p + "ffn_down.bias", [h])]
-            for n in ["attn_output_norm", "layer_output_norm"] { t += [(p + n + ".weight", [h]), (p + n + ".bias", [h])] }
+            for n in ["attn_q", "attn_k", "attn_v", "attn_output"] {
+                t += [(p + n + ".weight", [h, h]), (p + n + ".bias", [h])]
+            }
+            t += [
+                (p + "ffn_up.weight", [ff, h]), (p + "ffn_up.bias", [ff]), (p + "ffn_down.weight", [h, ff]),
+                (p + "ffn_down.bias", [h]),
+            ]
+            for n in ["attn_output_norm", "layer_output_norm"] {
+                t += [(p + n + ".weight", [h]), (p + n + ".bias", [h])]
+            }
         }
         return t
     }

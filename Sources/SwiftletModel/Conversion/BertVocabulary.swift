@@ -26,19 +26,25 @@ struct BertVocabulary: Sendable {
             let t = try folder.object("tokenizer.json")
             tokenizerJSON = t
             guard let model = t.object("model"), model.string("type") == "WordPiece" || model.string("type") == nil,
-                  let entries = model["vocab"]?.members else {
+                let entries = model["vocab"]?.members
+            else {
                 throw .tokenizer("tokenizer.json has no WordPiece model with a vocab")
             }
             for (text, id) in entries {
-                guard let i = id.int, i >= 0 else { throw .tokenizer("tokenizer.json vocab id of \"\(text)\" is not an id") }
+                guard let i = id.int, i >= 0 else {
+                    throw .tokenizer("tokenizer.json vocab id of \"\(text)\" is not an id")
+                }
                 vocab.append((text, i))
             }
             for a in t["added_tokens"]?.array ?? [] {
-                guard let c = a["content"]?.string, let i = a["id"]?.int else { throw .tokenizer("an added token lacks content or id") }
+                guard let c = a["content"]?.string, let i = a["id"]?.int else {
+                    throw .tokenizer("an added token lacks content or id")
+                }
                 added.append((c, i, a["special"]?.bool ?? false))
             }
         } else if folder.has("vocab.txt") {
-            var lines = try folder.text("vocab.txt").split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            var lines = try folder.text("vocab.txt").split(separator: "\n", omittingEmptySubsequences: false).map(
+                String.init)
             if lines.last == "" { lines.removeLast() }
             vocab = lines.enumerated().map { ($1.hasSuffix("\r") ? String($1.dropLast()) : $1, $0) }
             // Without tokenizer.json, transformers registers the special tokens of tokenizer_config.json /
@@ -47,7 +53,8 @@ struct BertVocabulary: Sendable {
                 let o = try folder.object(file)
                 for typ in ["unk", "sep", "pad", "cls", "mask", "bos", "eos"] {
                     guard let v = o["\(typ)_token"], let text = v.string ?? v["content"]?.string,
-                          let id = vocab.first(where: { $0.0 == text })?.1, !added.contains(where: { $0.id == id }) else { continue }
+                        let id = vocab.first(where: { $0.0 == text })?.1, !added.contains(where: { $0.id == id })
+                    else { continue }
                     added.append((text, id, true))
                 }
             }
@@ -64,7 +71,10 @@ struct BertVocabulary: Sendable {
         // special, user-defined otherwise; the rest normal.
         var texts = (0..<n).map { "[PAD\($0)]" }
         var types = [TokenType](repeating: .unused, count: n)
-        for (t, i) in vocab { texts[i] = t; types[i] = .normal }
+        for (t, i) in vocab {
+            texts[i] = t
+            types[i] = .normal
+        }
         for a in added {
             types[a.id] = a.special || BertVocabulary.looksSpecial(a.content) ? .control : .userDefined
         }
@@ -83,20 +93,28 @@ struct BertVocabulary: Sendable {
         if tokenTexts["eos"] == nil, let s = tokenTexts["sep"] { tokenTexts["eos"] = s }
         var flags: [(String, Bool)] = []
         func setFlag(_ k: String, _ v: Bool, override: Bool = true) {
-            if let i = flags.firstIndex(where: { $0.0 == k }) { if override { flags[i].1 = v } } else { flags.append((k, v)) }
+            if let i = flags.firstIndex(where: { $0.0 == k }) {
+                if override { flags[i].1 = v }
+            } else {
+                flags.append((k, v))
+            }
         }
         if let post = tokenizerJSON?.object("post_processor") {
             let processors = post["processors"]?.array ?? [post.value]
             for p in processors {
                 switch p["type"]?.string {
                 case "ByteLevel":
-                    setFlag("bos", false, override: false); setFlag("eos", false, override: false)
+                    setFlag("bos", false, override: false)
+                    setFlag("eos", false, override: false)
                 case "RobertaProcessing", "BertProcessing":
-                    setFlag("bos", true); setFlag("eos", true); setFlag("sep", true)
+                    setFlag("bos", true)
+                    setFlag("eos", true)
+                    setFlag("sep", true)
                 case "TemplateProcessing":
                     func special(_ item: PlainJSON?) -> String? { item?["SpecialToken"]?["id"]?.string }
                     let single = p["single"]?.array ?? []
-                    var first: String?, last: String?
+                    var first: String?
+                    var last: String?
                     if single.count > 1 {
                         first = special(single.first)
                         if let f = first { setFlag("bos", f == tokenTexts["bos"] || f == tokenTexts["cls"]) }
@@ -108,7 +126,8 @@ struct BertVocabulary: Sendable {
                         if first != nil, special(pair.first) == first { pair.removeFirst() }
                         if last != nil, special(pair.last) == last, !pair.isEmpty { pair.removeLast() }
                         if pair.count > 2, pair.first?["Sequence"]?["id"]?.string == "A",
-                           pair.last?["Sequence"]?["id"]?.string == "B" {
+                            pair.last?["Sequence"]?["id"]?.string == "B"
+                        {
                             let middle = Array(pair[1..<(pair.count - 1)])
                             let separators = [tokenTexts["sep"], tokenTexts["eos"]]
                             var addSep = false
@@ -126,7 +145,9 @@ struct BertVocabulary: Sendable {
         if config != nil {
             for typ in ["bos", "eos", "unk", "sep", "pad", "cls", "mask"] {
                 if let b = config?.bool("add_\(typ)_token") { setFlag(typ, b, override: false) }
-                guard let text = tokenTexts[typ], let a = added.first(where: { $0.content == text }), a.id < n else { continue }
+                guard let text = tokenTexts[typ], let a = added.first(where: { $0.content == text }), a.id < n else {
+                    continue
+                }
                 if !ids.contains(where: { $0.0 == typ }) { ids.append((typ, a.id)) }
             }
         }
@@ -137,7 +158,8 @@ struct BertVocabulary: Sendable {
         addFlags = flags
 
         // SpecialVocab._parse_normalizer.
-        var lower: Bool?, strip: Bool?
+        var lower: Bool?
+        var strip: Bool?
         func parse(_ n: PlainJSON) {
             switch n["type"]?.string {
             case "Lowercase": lower = true
@@ -169,8 +191,10 @@ struct BertVocabulary: Sendable {
             ("tokenizer.ggml.tokens", .array(.string(phantom))),
             ("tokenizer.ggml.token_type", .array(.int32(types.map { Int32($0.rawValue) }))),
         ]
-        let keyNames = ["bos": "bos_token_id", "eos": "eos_token_id", "unk": "unknown_token_id",
-                        "sep": "seperator_token_id", "pad": "padding_token_id", "mask": "mask_token_id"]
+        let keyNames = [
+            "bos": "bos_token_id", "eos": "eos_token_id", "unk": "unknown_token_id",
+            "sep": "seperator_token_id", "pad": "padding_token_id", "mask": "mask_token_id",
+        ]
         for (typ, id) in specialIDs {
             // gguf-py's writer has no cls_token_id method; SpecialVocab skips it.
             guard let k = keyNames[typ] else { continue }
@@ -195,7 +219,8 @@ struct BertVocabulary: Sendable {
     }
 
     /// convert_hf_to_gguf.py's `chktxt`.
-    static let checkText = "\n \n\n \n\n\n \t \t\t \t\n  \n   \n    \n     \n\u{1F680} (normal) "
+    static let checkText =
+        "\n \n\n \n\n\n \t \t\t \t\n  \n   \n    \n     \n\u{1F680} (normal) "
         + "\u{1F636}\u{200D}\u{1F32B}\u{FE0F} (multiple emojis concatenated) \u{2705} \u{1F999}\u{1F999} 3 33 333 "
         + "3333 33333 333333 3333333 33333333 3.3 3..3 3...3 \u{1780}\u{17B6}\u{1793}\u{17CB}\u{178F}\u{17C2}"
         + "\u{1796}\u{17B7}\u{179F}\u{17C1}\u{179F}\u{17A2}\u{17B6}\u{1785}\u{1F601} ?\u{6211}\u{60F3}\u{5728}apple"

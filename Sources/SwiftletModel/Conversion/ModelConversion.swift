@@ -86,15 +86,22 @@ public enum ModelConversion {
                 throw .writeFailed(path: g, reason: error.description)
             }
         }
-        return (writer, Summary(architecture: mapping.architecture, tensorCount: expected.count, warnings: mapping.warnings))
+        return (
+            writer,
+            Summary(architecture: mapping.architecture, tensorCount: expected.count, warnings: mapping.warnings)
+        )
     }
 
     /// Row-by-row F32 bytes, or F16 / Q8_0 with ggml's reference rounding (``quantizeRow(_:_:_:count:)``).
-    static func encode(_ floats: [Float], rowLength: Int, as type: GGMLType, name: String) throws(ConversionError) -> [UInt8] {
+    static func encode(_ floats: [Float], rowLength: Int, as type: GGMLType, name: String) throws(ConversionError)
+        -> [UInt8]
+    {
         if type == .f32 {
             var out = [UInt8](repeating: 0, count: floats.count * 4)
             out.withUnsafeMutableBytes { o in
-                for (k, f) in floats.enumerated() { o.storeBytes(of: f.bitPattern.littleEndian, toByteOffset: 4 * k, as: UInt32.self) }
+                for (k, f) in floats.enumerated() {
+                    o.storeBytes(of: f.bitPattern.littleEndian, toByteOffset: 4 * k, as: UInt32.self)
+                }
             }
             return out
         }
@@ -108,7 +115,8 @@ public enum ModelConversion {
             out.withUnsafeMutableBytes { o in
                 for r in 0..<rows {
                     do {
-                        try quantizeRow(type, f.baseAddress! + r * rowLength, o.baseAddress! + r * rowBytes, count: rowLength)
+                        try quantizeRow(
+                            type, f.baseAddress! + r * rowLength, o.baseAddress! + r * rowBytes, count: rowLength)
                     } catch {
                         failure = "\(error)"
                         return

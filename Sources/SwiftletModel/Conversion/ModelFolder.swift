@@ -25,7 +25,8 @@ public struct ModelFolder: Sendable {
         } else if FileManager.default.fileExists(atPath: path + "/model.safetensors.index.json") {
             let index = try ModelFolder.readObject(path, "model.safetensors.index.json")
             guard let map = index["weight_map"]?.members, map.allSatisfy({ $0.1.string != nil }) else {
-                throw .invalidConfig(file: "model.safetensors.index.json", key: "weight_map", reason: "is not an object of strings")
+                throw .invalidConfig(
+                    file: "model.safetensors.index.json", key: "weight_map", reason: "is not an object of strings")
             }
             files = Set(map.compactMap { $0.1.string }).sorted()
         } else {
@@ -34,10 +35,14 @@ public struct ModelFolder: Sendable {
         var shards: [String: SafetensorsFile] = [:]
         var owner: [String: String] = [:]
         for f in files {
-            guard !f.contains("/") else { throw .invalidConfig(file: "model.safetensors.index.json", key: f, reason: "is not a file name") }
+            guard !f.contains("/") else {
+                throw .invalidConfig(file: "model.safetensors.index.json", key: f, reason: "is not a file name")
+            }
             let file: SafetensorsFile
             do { file = try SafetensorsFile(path: path + "/" + f) } catch {
-                if case .cannotOpen = error, !FileManager.default.fileExists(atPath: path + "/" + f) { throw .missingFile(f) }
+                if case .cannotOpen = error, !FileManager.default.fileExists(atPath: path + "/" + f) {
+                    throw .missingFile(f)
+                }
                 throw .safetensors(file: f, error)
             }
             shards[f] = file
@@ -56,7 +61,9 @@ public struct ModelFolder: Sendable {
 
     /// A tensor's values as Float.
     public func floats(_ name: String) throws(ConversionError) -> [Float] {
-        guard let f = owner[name], let file = shards[f], let info = file.tensor(named: name) else { throw .missingTensor(name) }
+        guard let f = owner[name], let file = shards[f], let info = file.tensor(named: name) else {
+            throw .missingTensor(name)
+        }
         do { return try file.floats(info) } catch { throw .safetensors(file: f, error) }
     }
 
@@ -64,13 +71,17 @@ public struct ModelFolder: Sendable {
     public func has(_ file: String) -> Bool { FileManager.default.fileExists(atPath: path + "/" + file) }
 
     /// A JSON object file of the folder.
-    public func object(_ file: String) throws(ConversionError) -> JSONObject { try ModelFolder.readObject(path, file) }
+    public func object(_ file: String) throws(ConversionError) -> JSONObject {
+        try ModelFolder.readObject(path, file)
+    }
 
     /// A JSON array file of the folder (`modules.json`).
     public func array(_ file: String) throws(ConversionError) -> [PlainJSON] {
         guard let data = FileManager.default.contents(atPath: path + "/" + file) else { throw .missingFile(file) }
         let value: PlainJSON
-        do { value = try PlainJSON.parse([UInt8](data)) } catch { throw .invalidJSON(file: file, reason: error.description) }
+        do { value = try PlainJSON.parse([UInt8](data)) } catch {
+            throw .invalidJSON(file: file, reason: error.description)
+        }
         guard let a = value.array else { throw .invalidJSON(file: file, reason: "not a JSON array") }
         return a
     }
@@ -78,7 +89,9 @@ public struct ModelFolder: Sendable {
     /// A text file of the folder.
     public func text(_ file: String) throws(ConversionError) -> String {
         guard let data = FileManager.default.contents(atPath: path + "/" + file) else { throw .missingFile(file) }
-        guard let s = String(data: data, encoding: .utf8) else { throw .invalidConfig(file: file, key: "text", reason: "is not UTF-8") }
+        guard let s = String(data: data, encoding: .utf8) else {
+            throw .invalidConfig(file: file, key: "text", reason: "is not UTF-8")
+        }
         return s
     }
 
