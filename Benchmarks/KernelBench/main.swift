@@ -9,7 +9,7 @@ let quick = CommandLine.arguments.contains("--quick")
 let allTypes: [GGMLType] = [.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .f16, .bf16, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K]
 /// `--type NAME`: one weight type only.
 let types = CommandLine.arguments.firstIndex(of: "--type").flatMap { i in
-    CommandLine.arguments.dropFirst(i + 1).first.map { name in allTypes.filter { $0.name == name } }
+    CommandLine.arguments.dropFirst(i + 1).first.map { name in allTypes.filter { $0.name.lowercased() == name.lowercased() } }
 } ?? allTypes
 /// SmolLM2's shapes, and with `--1b` Llama-3.2-1B's (attention, FFN up, FFN down).
 let shapes: [(rows: Int, columns: Int)] = CommandLine.arguments.contains("--1b")

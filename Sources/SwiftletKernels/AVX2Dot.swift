@@ -25,7 +25,7 @@ public let kernelsUseAVX2 = true
 }
 
 /// The two F16 values at `p` (a block's d and m, or d twice when only one is used), as floats.
-@inline(__always) private func twoHalves(_ p: UnsafeRawPointer) -> SIMD4<Float> {
+@inline(__always) func twoHalves(_ p: UnsafeRawPointer) -> SIMD4<Float> {
     _mm_cvtph_ps(_mm_cvtsi32_si128(Int32(bitPattern: p.loadUnaligned(as: UInt32.self))))
 }
 
@@ -312,7 +312,7 @@ func avx2Rows(_ type: GGMLType, rows: Int, tokens: Int, _ w: UnsafeRawPointer, r
 /// 16-bit lanes each, unpacked four at a time in 32-bit words: scale and min j < 4
 /// are the low six bits of bytes j and j + 4; for j ≥ 4, the nibbles of byte j + 4 with the top two bits
 /// of bytes j − 4 and j above them.
-@inline(__always) private func kScalesAndMins(_ p: UnsafeRawPointer) -> (scales: __m128i, mins: __m128i) {
+@inline(__always) func kScalesAndMins(_ p: UnsafeRawPointer) -> (scales: __m128i, mins: __m128i) {
     let u0 = p.loadUnaligned(fromByteOffset: 4, as: UInt32.self), u1 = p.loadUnaligned(fromByteOffset: 8, as: UInt32.self)
     let u2 = p.loadUnaligned(fromByteOffset: 12, as: UInt32.self)
     let six: UInt32 = 0x3F3F_3F3F, nibble: UInt32 = 0x0F0F_0F0F, two: UInt32 = 0x0303_0303
@@ -355,13 +355,9 @@ func avx2RowNibblesK<K: SuperBlockKind>(_: K.Type, _ w: UnsafeRawPointer, tokens
     let blocks = columns / 256, low = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1)
     var acc = InlineArray<4, __m256>(repeating: _mm256_setzero_ps())
     var minSum = SIMD4<Float>(repeating: 0), wholeSum = minSum
-    // ggml's repacked GEMM (four tokens) adds each pair of sub-blocks into the running sums; its GEMV
-    // (one token) each super-block.
-    let perPair = order == .repacked && T == 4
     for b in 0..<blocks {
         let p = w + b &* K.bytes
         let (scales128, mins) = kScalesAndMins(p)
-        let minLanes = unsafeBitCast(mins, to: SIMD8<Int16>.self)
         let scales = _mm256_set_m128i(scales128, scales128)
         let dm = twoHalves(p)
         let qh = K.extraBit ? load256(p + 16) : _mm256_setzero_si256()
@@ -377,33 +373,16 @@ func avx2RowNibblesK<K: SuperBlockKind>(_: K.Type, _ w: UnsafeRawPointer, tokens
             // Scale 2g (and 2g + 1) in every lane: bytes 4g, 4g + 1 (4g + 2, 4g + 3) of each half.
             let pick = Int16(4 &* g) | Int16(4 &* g &+ 1) << 8
             let scaleLo = _mm256_shuffle_epi8(scales, _mm256_set1_epi16(pick)), scaleHi = _mm256_shuffle_epi8(scales, _mm256_set1_epi16(pick &+ 0x0202))
-            var v = InlineArray<4, __m256i>(repeating: _mm256_setzero_si256())
             for k in 0..<T {
                 let a = qs + (k &* columns &+ b &* 256 &+ 64 &* g)
-                v[k] = _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(lo, load256(a)), scaleLo),
-                                        _mm256_madd_epi16(_mm256_maddubs_epi16(hi, load256(a + 32)), scaleHi))
-                if !perPair { sumi[k] = _mm256_add_epi32(sumi[k], v[k]) }
-            }
-            if perPair {
-                // The four tokens' integer sums at once (three horizontal adds, then the two halves).
-                let h = unsafeBitCast(_mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3])), to: SIMD8<Int32>.self)
-                let totals = h.lowHalf &+ h.highHalf
-                var m = SIMD4<Int32>(repeating: 0), da = SIMD4<Float>(repeating: 0)
-                for k in 0..<4 {
-                    let bs = bsums + (k &* (columns / 16) &+ b &* 16 &+ 4 &* g)
-                    m[k] = Int32(minLanes[2 &* g]) &* (bs[0] &+ bs[1]) &+ Int32(minLanes[2 &* g &+ 1]) &* (bs[2] &+ bs[3])
-                    da[k] = ad[k &* blocks &+ b]
-                }
-                wholeSum = wholeSum.addingProduct(SIMD4<Float>(totals), SIMD4(repeating: dm[0]) * da)
-                minSum = minSum.addingProduct(SIMD4<Float>(m), SIMD4(repeating: dm[1]) * da)
+                sumi[k] = _mm256_add_epi32(sumi[k], _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(lo, load256(a)), scaleLo),
+                                                                     _mm256_madd_epi16(_mm256_maddubs_epi16(hi, load256(a + 32)), scaleHi)))
             }
         }
-        if perPair { continue }
         for k in 0..<T {
             let da = ad[k &* blocks &+ b], sums16 = sixteenSums(bsums + (k &* (columns / 16) &+ b &* 16))
             // Σ min_j·(Σa over sub-block j): the per-16 sums added in pairs, times the mins, in four lanes.
-            let halves = sums16
-            let pairs = _mm_hadd_epi16(halves.lowHalf, halves.highHalf)
+            let pairs = _mm_hadd_epi16(sums16.lowHalf, sums16.highHalf)
             let m = unsafeBitCast(_mm_madd_epi16(mins, pairs), to: SIMD4<Int32>.self).wrappedSum()
             if order == .repacked {
                 let total = unsafeBitCast(sumi[k], to: SIMD8<Int32>.self).wrappedSum()
@@ -492,7 +471,7 @@ func avx2RowTwoBitK<K: SuperBlockKind>(_: K.Type, _ w: UnsafeRawPointer, tokens 
     for k in 0..<T { y[k &* ldy] = horizontalSum(acc[k]) }
 }
 
-/// One Q6_K row (super-blocks of 210 bytes) · `T` (1…4) tokens' Q8_K activations, laid out as for
+/// One Q6_K row (super-blocks of 210 bytes) · `T` (1…8) tokens' Q8_K activations, laid out as for
 /// ``avx2RowNibblesK(_:_:tokens:_:_:_:columns:_:ldy:order:)``: d·da·Σ scale·Σ(q − 32)·a per 16 values. The
 /// six-bit values are assembled once per half super-block for every token; Σ scale·32·Σa comes from
 /// the activations' per-16 sums (one vpmaddwd) instead of a second vpmaddubsw per 32 values.
@@ -500,17 +479,17 @@ func avx2RowTwoBitK<K: SuperBlockKind>(_: K.Type, _ w: UnsafeRawPointer, tokens 
 func avx2RowQ6_K(_ w: UnsafeRawPointer, tokens T: Int, _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>,
                  _ bsums: UnsafePointer<Int32>, columns: Int, _ y: UnsafeMutablePointer<Float>, ldy: Int, order: KQuantOrder) {
     let blocks = columns / 256, low = _mm256_set1_epi8(0x0F)
-    var acc = InlineArray<4, __m256>(repeating: _mm256_setzero_ps())
-    var wholeSum = InlineArray<4, Float>(repeating: 0)
+    var acc = InlineArray<8, __m256>(repeating: _mm256_setzero_ps())
+    var wholeSum = InlineArray<8, Float>(repeating: 0)
     for b in 0..<blocks {
         let p = w + b &* GGMLType.q6_K.bytesPerBlock
         let scales = (p + 192).assumingMemoryBound(to: Int8.self)
         let d = Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: 208, as: UInt16.self)))
-        var sumi = InlineArray<4, __m256i>(repeating: _mm256_setzero_si256())
+        var sumi = InlineArray<8, __m256i>(repeating: _mm256_setzero_si256())
         for h in 0..<2 {
             let ql0 = load256(p + 64 &* h), ql1 = load256(p + (64 &* h &+ 32)), qh = load256(p + (128 &+ 32 &* h))
             // `sumi` passed inout: captured by the nested function it would be checked at run time.
-            @inline(__always) func accumulate(_ q: __m256i, _ i: Int, _ sumi: inout InlineArray<4, __m256i>) {
+            @inline(__always) func accumulate(_ q: __m256i, _ i: Int, _ sumi: inout InlineArray<8, __m256i>) {
                 let s = 8 &* h &+ 2 &* i
                 let scale = _mm256_set_m128i(_mm_set1_epi16(Int16(scales[s &+ 1])), _mm_set1_epi16(Int16(scales[s])))
                 for k in 0..<T {
@@ -554,28 +533,41 @@ func avx2RowsK(_ type: GGMLType, rows: Int, tokens: Int, _ w: UnsafeRawPointer, 
     let oneTokenPerPass = tokenwise || (mulMatID && type == .q4_K && matrixRows % 8 == 0 && matrixRows > 0)
     @inline(__always) func run(_ row: (UnsafeRawPointer, Int, UnsafePointer<Int8>, UnsafePointer<Float>, UnsafePointer<Int32>, UnsafeMutablePointer<Float>) -> Void) {
         let blocks = columns / 256
-        // Tokens in blocks of 64, so that the block's activations stay in cache while every row passes
-        // over them (groups of four tokens start where they did, and each sum's order is unchanged).
-        for tb in stride(from: 0, to: tokens, by: 64) {
-            let tEnd = min(tokens, tb + 64)
-            for i in 0..<rows {
-                var t = tb
-                while t + 4 <= tEnd && !oneTokenPerPass {
+        // Rows in blocks of about 256 KiB of weights, which stay in the core's L2 cache while every group
+        // of tokens passes over them; a group's activations stay in L1 while it meets every row of the
+        // block (eight tokens of up to 4096 values: 32 KiB). Groups of four tokens start where they did,
+        // and each sum's order is unchanged.
+        let rowsPerBlock = max(8, 256 * 1024 / max(1, rowBytes))
+        for rb in stride(from: 0, to: rows, by: rowsPerBlock) {
+            let rEnd = min(rows, rb + rowsPerBlock)
+            var t = 0
+            while t + 8 <= tokens && !oneTokenPerPass && type == .q6_K && columns <= 4096 {
+                for i in rb..<rEnd {
+                    row(w + i &* rowBytes, 8, qs + t &* columns, ad + t &* blocks, bsums + t &* (columns / 16), y + (t &* ldy &+ i))
+                }
+                t += 8
+            }
+            while t + 4 <= tokens && !oneTokenPerPass {
+                for i in rb..<rEnd {
                     row(w + i &* rowBytes, 4, qs + t &* columns, ad + t &* blocks, bsums + t &* (columns / 16), y + (t &* ldy &+ i))
-                    t += 4
                 }
-                while t < tEnd {
+                t += 4
+            }
+            while t < tokens {
+                for i in rb..<rEnd {
                     row(w + i &* rowBytes, 1, qs + t &* columns, ad + t &* blocks, bsums + t &* (columns / 16), y + (t &* ldy &+ i))
-                    t += 1
                 }
+                t += 1
             }
         }
     }
-    // `run` passes T as the literal 4 or 1, so each kernel is specialized for both once inlined.
+    // `run` passes T as the literal 8 (Q6_K), 4 or 1, so each kernel is specialized for each once inlined.
     let order: KQuantOrder = tokens >= 8 && !tokenwise ? .tiled : .lanes
     switch type {
     case .q2_K: run { avx2RowTwoBitK(Q2_KBlocks.self, $0, tokens: $1, $2, $3, $4, columns: columns, $5, ldy: ldy) }
     case .q3_K: run { avx2RowTwoBitK(Q3_KBlocks.self, $0, tokens: $1, $2, $3, $4, columns: columns, $5, ldy: ldy) }
+    case .q4_K where matrixRows % 8 == 0 && matrixRows > 0 && !oneTokenPerPass:
+        avx2RowsQ4_KRepacked(rows: rows, tokens: tokens, w, rowBytes: rowBytes, qs, ad, bsums, columns: columns, y, ldy: ldy)
     case .q4_K where matrixRows % 8 == 0 && matrixRows > 0:
         run { avx2RowNibblesK(Q4_KBlocks.self, $0, tokens: $1, $2, $3, $4, columns: columns, $5, ldy: ldy, order: .repacked) }
     case .q4_K: run { avx2RowNibblesK(Q4_KBlocks.self, $0, tokens: $1, $2, $3, $4, columns: columns, $5, ldy: ldy, order: order) }

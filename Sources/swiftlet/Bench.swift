@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SwiftletGGUF
+import SwiftletKernels
 import SwiftletModel
 
 /// `swiftlet bench`: prompt-processing and generation speed with llama-bench's conventions, so the two
@@ -9,7 +10,7 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure prompt processing and generation speed (llama-bench conventions).")
 
-    @Option(name: .shortAndLong, help: "Model file(s), comma-separated.") var model: String
+    @Option(name: .shortAndLong, help: "Model file(s), comma-separated.") var model: String = ""
     @Option(name: .short, help: "Prompt lengths to test, comma-separated; 0 skips the prompt test.") var p: String = "512"
     @Option(name: .short, help: "Tokens to generate; 0 skips the generation test.") var n: String = "128"
     @Option(name: .short, help: "Context depth(s) already in the cache before each test, comma-separated.") var d: String = "0"
@@ -29,8 +30,27 @@ struct Bench: AsyncParsableCommand {
         "Measure what a GBNF grammar costs instead: -n tokens after one prompt, free and constrained, alternately.",
         valueName: "file"))
     var grammarFile: String?
+    @Flag(help: ArgumentHelp(
+        "Measure the host's memory read bandwidth instead (GB/s on each -t thread count): decoding reads "
+            + "every weight once per token, so bandwidth ÷ the bytes a token reads bounds a single stream's speed."))
+    var bandwidth = false
+
+    func validate() throws {
+        if model.isEmpty && !bandwidth { throw ValidationError("Missing expected argument '--model <model>'") }
+    }
 
     func run() async throws {
+        if bandwidth {
+            try reportingErrors {
+                let threads = try Bench.parseList(t, flag: "-t")
+                guard threads.allSatisfy({ (1...256).contains($0) }) else { throw CLIError("-t: thread counts must be 1...256") }
+                for count in threads {
+                    let rate = memoryReadBandwidth(repetitions: max(1, r), pool: ThreadPool(threads: count))
+                    print(String(format: "read bandwidth, %d thread%@: %.1f GB/s", count, count == 1 ? "" : "s", rate / 1e9))
+                }
+            }
+            return
+        }
         if let grammarFile {
             try await reportingErrorsAsync {
                 let threads = try Bench.parseList(t, flag: "-t")

@@ -1,0 +1,139 @@
+// Q4_K matrix products over batches of tokens in the order of ggml's repacked Q4_K GEMM on AVX2
+// (`ggml_gemm_q4_K_8x8_q8_K`, which llama.cpp's AVX2 build runs for every Q4_K matrix whose rows come in
+// eights), with each row's super-block unpacked once for eight tokens. Compiled with the other AVX2
+// kernels (AVX2Dot.swift).
+#if SWIFTLET_AVX2 && arch(x86_64)
+import _Builtin_intrinsics.intel
+import SwiftletGGUF
+
+/// Bytes of prepared activation data per group of four tokens and super-block: for each sub-block pair g
+/// the four tokens' two sub-block sums Σa as Int16 (16 bytes, token-major), then the tokens' four scales.
+private let preparedBytesPerBlock = 80
+
+/// Rows `0..<rows` of a Q4_K matrix whose rows come in eights (the first at `w`, `rowBytes` apart) ·
+/// `tokens` tokens' Q8_K activations, to `y[k·ldy + i]`, in the order of ggml's repacked GEMM for whole
+/// groups of four tokens and of its GEMV (``avx2RowNibblesK(_:_:tokens:_:_:_:columns:_:ldy:order:)`` with
+/// `.repacked`) for the rest. Every output is: per pair of sub-blocks, its exact integer sum Σ scale·Σq·a
+/// fused into a running sum times d·da, and the pair's Σ min·Σa into a second running sum times dmin·da;
+/// the second subtracted at the end.
+func avx2RowsQ4_KRepacked(rows: Int, tokens: Int, _ w: UnsafeRawPointer, rowBytes: Int, _ qs: UnsafePointer<Int8>,
+                          _ ad: UnsafePointer<Float>, _ bsums: UnsafePointer<Int32>, columns: Int,
+                          _ y: UnsafeMutablePointer<Float>, ldy: Int) {
+    let blocks = columns / 256, groups = tokens / 4, sumsPerToken = columns / 16
+    let groupBytes = blocks * preparedBytesPerBlock
+    withUnsafeTemporaryAllocation(byteCount: max(1, groups * groupBytes), alignment: 16) { buffer in
+        let prepared = buffer.baseAddress!
+        // The activations' side of the mins' sums and the scales, once for every row: sub-block j's sum
+        // is the sum of its two per-16 sums (at most 32·127 in magnitude).
+        for group in 0..<groups {
+            for b in 0..<blocks {
+                let dst = prepared + (group &* groupBytes &+ b &* preparedBytesPerBlock)
+                for k in 0..<4 {
+                    let t = 4 &* group &+ k, s = bsums + (t &* sumsPerToken &+ b &* 16)
+                    for g in 0..<4 {
+                        let pair = dst + (16 &* g &+ 4 &* k)
+                        pair.storeBytes(of: Int16(truncatingIfNeeded: s[4 &* g] &+ s[4 &* g &+ 1]), as: Int16.self)
+                        pair.storeBytes(of: Int16(truncatingIfNeeded: s[4 &* g &+ 2] &+ s[4 &* g &+ 3]), toByteOffset: 2, as: Int16.self)
+                    }
+                    dst.storeBytes(of: ad[t &* blocks &+ b], toByteOffset: 64 &+ 4 &* k, as: Float.self)
+                }
+            }
+        }
+        // Rows in blocks of about 256 KiB of weights, which stay in the core's L2 cache while every group
+        // of eight tokens passes over them; a group's activations (16 KiB at 2048 values) stay in L1
+        // while it meets every row of the block. (At 8192 values, eight tokens still beat four: the
+        // unpacked nibbles serve twice as many tokens.)
+        let rowsPerBlock = max(8, 256 * 1024 / max(1, rowBytes))
+        for rb in stride(from: 0, to: rows, by: rowsPerBlock) {
+            let rEnd = min(rows, rb + rowsPerBlock)
+            var t = 0
+            while t + 8 <= tokens {
+                for i in rb..<rEnd {
+                    q4KRowGroups(w + i &* rowBytes, groups: 2, qs + t &* columns, prepared + (t / 4) &* groupBytes,
+                                 groupBytes: groupBytes, columns: columns, y + (t &* ldy &+ i), ldy: ldy)
+                }
+                t += 8
+            }
+            if t + 4 <= tokens {
+                for i in rb..<rEnd {
+                    q4KRowGroups(w + i &* rowBytes, groups: 1, qs + t &* columns, prepared + (t / 4) &* groupBytes,
+                                 groupBytes: groupBytes, columns: columns, y + (t &* ldy &+ i), ldy: ldy)
+                }
+                t += 4
+            }
+            while t < tokens {
+                for i in rb..<rEnd {
+                    avx2RowNibblesK(Q4_KBlocks.self, w + i &* rowBytes, tokens: 1, qs + t &* columns, ad + t &* blocks,
+                                    bsums + t &* sumsPerToken, columns: columns, y + (t &* ldy &+ i), ldy: ldy, order: .repacked)
+                }
+                t += 1
+            }
+        }
+    }
+}
+
+/// One Q4_K row · one or two groups of four tokens (`groups`, a literal at each call so that both
+/// specialize): the nibbles and scales of each pair of sub-blocks are unpacked once for all of them.
+/// Token k of group n has its values at `qs + (4n + k)·columns` and prepared sums at
+/// `prepared + n·groupBytes`; the float steps run in four lanes, one per token of a group.
+@inline(__always)
+private func q4KRowGroups(_ w: UnsafeRawPointer, groups: Int, _ qs: UnsafePointer<Int8>, _ prepared: UnsafeRawPointer,
+                          groupBytes: Int, columns: Int, _ y: UnsafeMutablePointer<Float>, ldy: Int) {
+    let blocks = columns / 256, low = _mm256_set1_epi8(0x0F)
+    var whole0 = _mm_setzero_ps(), mins0 = _mm_setzero_ps(), whole1 = _mm_setzero_ps(), mins1 = _mm_setzero_ps()
+    for b in 0..<blocks {
+        let p = w + b &* GGMLType.q4_K.bytesPerBlock
+        let (scales128, mins) = kScalesAndMins(p)
+        let scales = _mm256_set_m128i(scales128, scales128)
+        let dm = twoHalves(p), d = _mm_set1_ps(dm[0]), dmin = _mm_set1_ps(dm[1])
+        let prep0 = prepared + b &* preparedBytesPerBlock, prep1 = prep0 + groupBytes
+        let da0 = _mm_loadu_ps(prep0.assumingMemoryBound(to: Float.self) + 16)
+        let dda0 = _mm_mul_ps(d, da0), mda0 = _mm_mul_ps(dmin, da0)
+        let da1 = groups == 2 ? _mm_loadu_ps(prep1.assumingMemoryBound(to: Float.self) + 16) : da0
+        let dda1 = _mm_mul_ps(d, da1), mda1 = _mm_mul_ps(dmin, da1)
+        let a0 = qs + b &* 256, a1 = a0 + 4 &* columns
+        for g in 0..<4 {
+            let v = load256(p + (16 &+ 32 &* g))
+            let lo = _mm256_and_si256(v, low), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low)
+            // Scale 2g (and 2g + 1) in every lane: bytes 4g, 4g + 1 (4g + 2, 4g + 3) of each half.
+            let pick = Int16(4 &* g) | Int16(4 &* g &+ 1) << 8
+            let scaleLo = _mm256_shuffle_epi8(scales, _mm256_set1_epi16(pick))
+            let scaleHi = _mm256_shuffle_epi8(scales, _mm256_set1_epi16(pick &+ 0x0202))
+            // Mins 2g and 2g + 1 in every 32-bit lane, against each token's two sub-block sums.
+            let minPair = _mm_shuffle_epi8(mins, _mm_set1_epi32(Int32(0x0302_0100 &+ 0x0404_0404 &* g)))
+            whole0 = _mm_fmadd_ps(q4KPairSums(lo, hi, scaleLo, scaleHi, a0 + 64 &* g, columns: columns), dda0, whole0)
+            mins0 = _mm_fmadd_ps(_mm_cvtepi32_ps(_mm_madd_epi16(minPair, load128i(prep0 + 16 &* g))), mda0, mins0)
+            if groups == 2 {
+                whole1 = _mm_fmadd_ps(q4KPairSums(lo, hi, scaleLo, scaleHi, a1 + 64 &* g, columns: columns), dda1, whole1)
+                mins1 = _mm_fmadd_ps(_mm_cvtepi32_ps(_mm_madd_epi16(minPair, load128i(prep1 + 16 &* g))), mda1, mins1)
+            }
+        }
+    }
+    let result0 = unsafeBitCast(_mm_sub_ps(whole0, mins0), to: SIMD4<Float>.self)
+    for k in 0..<4 { y[k &* ldy] = result0[k] }
+    if groups == 2 {
+        let result1 = unsafeBitCast(_mm_sub_ps(whole1, mins1), to: SIMD4<Float>.self)
+        for k in 0..<4 { y[(4 &+ k) &* ldy] = result1[k] }
+    }
+}
+
+/// A pair of sub-blocks' integer sums Σ scale·Σq·a (values `lo`, `hi`; scales as 16-bit lanes) for four
+/// tokens whose 64 activations start at `a + k·columns`, as four float lanes: three horizontal adds, then
+/// the two halves.
+@inline(__always)
+private func q4KPairSums(_ lo: __m256i, _ hi: __m256i, _ scaleLo: __m256i, _ scaleHi: __m256i, _ a: UnsafePointer<Int8>,
+                         columns: Int) -> __m128 {
+    @inline(__always) func token(_ a: UnsafePointer<Int8>) -> __m256i {
+        _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(lo, load256(a)), scaleLo),
+                         _mm256_madd_epi16(_mm256_maddubs_epi16(hi, load256(a + 32)), scaleHi))
+    }
+    let h = _mm256_hadd_epi32(_mm256_hadd_epi32(token(a), token(a + columns)),
+                              _mm256_hadd_epi32(token(a + 2 &* columns), token(a + 3 &* columns)))
+    let halves = unsafeBitCast(h, to: SIMD8<Int32>.self)
+    return _mm_cvtepi32_ps(unsafeBitCast(halves.lowHalf &+ halves.highHalf, to: __m128i.self))
+}
+
+@inline(__always) private func load128i(_ p: UnsafeRawPointer) -> __m128i {
+    _mm_loadu_si128(p.assumingMemoryBound(to: __m128i.self))
+}
+#endif
