@@ -39,4 +39,13 @@ public enum TestPaths {
 
     public static let smollm2 = "SmolLM2-135M-Instruct.Q4_1.gguf"
     public static let gemma3 = "gemma-3-270m-q4_k_m.gguf"
+
+    /// all-MiniLM-L6-v2 converted to GGUF (`swiftlet convert`, Scripts/fetch-models.sh minilm), by type:
+    /// `all-MiniLM-L6-v2-f32.gguf`, `-f16`, `-q8_0`.
+    public static func minilm(_ type: String) -> String { "all-MiniLM-L6-v2-\(type).gguf" }
+
+    /// Whether a real model is in ``modelsDirectory`` (tests of optional models are disabled without it).
+    public static func hasModel(_ file: String) -> Bool {
+        FileManager.default.fileExists(atPath: modelsDirectory.appendingPathComponent(file).path)
+    }
 }

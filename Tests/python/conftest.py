@@ -10,6 +10,8 @@ FIXTURES = ROOT / "Fixtures"
 MODELS = pathlib.Path(os.environ.get("SWIFTLET_MODELS") or pathlib.Path.home() / ".cache/swiftlet/models")
 SMOLLM2 = MODELS / "SmolLM2-135M-Instruct.Q4_1.gguf"
 GEMMA3 = MODELS / "gemma-3-270m-q4_k_m.gguf"
+# all-MiniLM-L6-v2 converted to GGUF (Scripts/fetch-models.sh minilm): the embedding model.
+MINILM_F32 = MODELS / "all-MiniLM-L6-v2-f32.gguf"
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,99 @@
+import Foundation
+import Testing
+import SwiftletTestSupport
+import SwiftletModel
+
+/// Sentence embeddings of all-MiniLM-L6-v2 (a BERT encoder) against two independent references for the
+/// same token ids: a numpy float64 forward pass over the Hugging Face safetensors
+/// (Fixtures/embeddings/minilm-reference.json, Scripts/record-embedding-references.py) and llama.cpp's
+/// `llama-embedding` on the F32 GGUF (Fixtures/embeddings/minilm-llamacpp-f32.json). The models are the
+/// converted GGUFs in $SWIFTLET_MODELS (TestPaths.minilm); the tests are disabled without them.
+struct EmbeddingReference: Decodable, Sendable {
+    struct Input: Decodable, Sendable { let text: String; let tokens: [Int]; let embedding: [Float] }
+    let inputs: [Input]
+
+    static func load(_ name: String) throws -> EmbeddingReference {
+        let url = TestPaths.fixtures.appendingPathComponent("embeddings/\(name)")
+        return try JSONDecoder().decode(EmbeddingReference.self, from: Data(contentsOf: url))
+    }
+}
+
+func cosine(_ a: [Float], _ b: [Float]) -> Double {
+    var ab = 0.0, aa = 0.0, bb = 0.0
+    for (x, y) in zip(a, b) { ab += Double(x) * Double(y); aa += Double(x) * Double(x); bb += Double(y) * Double(y) }
+    return ab / (aa.squareRoot() * bb.squareRoot())
+}
+
+@Suite(.serialized) struct EmbeddingTests {
+    static let hasF32 = TestPaths.hasModel(TestPaths.minilm("f32"))
+    static let reason: Comment = "all-MiniLM-L6-v2 GGUFs are not in $SWIFTLET_MODELS (Scripts/fetch-models.sh minilm)"
+
+    func model(_ type: String) throws -> Transformer {
+        try Transformer(path: try TestPaths.model(TestPaths.minilm(type)), threads: 2)
+    }
+
+    @Test(.enabled(if: hasF32, reason), arguments: [("f32", 0.9999), ("f16", 0.9995), ("q8_0", 0.999)])
+    func matchesNumpyReference(type: String, minimum: Double) throws {
+        guard TestPaths.hasModel(TestPaths.minilm(type)) else { return }
+        let m = try model(type)
+        #expect(m.isEncoder)
+        #expect(m.embeddingSize == 384)
+        #expect(m.config.pooling == .mean)
+        for input in try EmbeddingReference.load("minilm-reference.json").inputs {
+            let v = try m.embed(input.tokens)
+            #expect(v.count == 384)
+            let c = cosine(v, input.embedding)
+            #expect(c >= minimum, "\(type) '\(input.text)': cosine \(c)")
+            let norm = v.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+            #expect(abs(norm - 1) < 1e-5)
+        }
+    }
+
+    @Test(.enabled(if: hasF32, reason))
+    func matchesLlamaCpp() throws {
+        let m = try model("f32")
+        for input in try EmbeddingReference.load("minilm-llamacpp-f32.json").inputs {
+            let c = cosine(try m.embed(input.tokens), input.embedding)
+            #expect(c >= 0.9999, "'\(input.text)': cosine \(c) to llama-embedding")
+        }
+    }
+
+    /// Inputs of different lengths evaluated together give each exactly (to the bit) its vector alone,
+    /// in any order.
+    @Test(.enabled(if: hasF32, reason))
+    func batchEqualsEachAlone() throws {
+        for type in ["f32", "q8_0"] where TestPaths.hasModel(TestPaths.minilm(type)) {
+            let m = try model(type)
+            let inputs = try EmbeddingReference.load("minilm-reference.json").inputs.map(\.tokens)
+            let alone = try inputs.map { try m.embed($0) }
+            #expect(try m.embed(batch: inputs) == alone)
+            #expect(try m.embed(batch: inputs.reversed()) == Array(alone.reversed()))
+            #expect(try m.embed(batch: [inputs[4], inputs[0], inputs[4]]) == [alone[4], alone[0], alone[4]])
+        }
+    }
+
+    @Test(.enabled(if: hasF32, reason))
+    func refusesWhatItCannotEmbed() throws {
+        let m = try model("f32")
+        let tooLong = [101] + Array(repeating: 1996, count: 511) + [102]
+        #expect(throws: ModelError.self) { try m.embed(tooLong) }
+        do { _ = try m.embed(tooLong) } catch {
+            #expect(error.description.contains("513 tokens"))
+            #expect(error.description.contains("512"))
+        }
+        #expect(try m.embed(Array(tooLong.dropLast())).count == 384)
+        #expect(throws: ModelError.self) { try m.embed([]) }
+        #expect(throws: ModelError.self) { try m.embed([101, 30522, 102]) }
+        // An encoder has no KV cache decoding: a clear error, not a crash.
+        let cache = try m.makeCache(context: 64)
+        do { _ = try m.forward([101, 102], cache: cache); Issue.record("forward on an encoder did not throw") } catch {
+            #expect("\(error)".contains("embedding"))
+        }
+    }
+
+    @Test func decoderIsNotAnEncoder() throws {
+        let m = try Transformer(path: TestPaths.fixtures.appendingPathComponent("tiny-llama-f32.gguf").path)
+        #expect(!m.isEncoder)
+        #expect(throws: ModelError.self) { try m.embed([1, 2, 3]) }
+    }
+}
