@@ -15,6 +15,15 @@ public struct Tokenizer: Sendable {
     public let eotID: Int?
     public let padID: Int?
     public let unknownID: Int?
+    /// WordPiece: the separator that ends an encoded text (`[SEP]`; `tokenizer.ggml.seperator_token_id`,
+    /// else EOS, else the token `[SEP]`).
+    public let separatorID: Int?
+    /// WordPiece: the token that starts an encoded text (`[CLS]`; `tokenizer.ggml.cls_token_id`, else BOS,
+    /// else the token `[CLS]`).
+    public let classifierID: Int?
+    /// WordPiece: how text is normalized before it is split into pieces (from
+    /// `tokenizer.ggml.normalizer.lowercase` and `.strip_accents`; both default to true, as in llama.cpp).
+    public let normalizer: BertNormalizer
     /// Whether encoding adds BOS by default (`tokenizer.ggml.add_bos_token`).
     public let addBOS: Bool
     /// Whether encoding adds EOS by default (`tokenizer.ggml.add_eos_token`).
@@ -90,14 +99,27 @@ public struct Tokenizer: Sendable {
         bosID = try id("tokenizer.ggml.bos_token_id")
         eosID = try id("tokenizer.ggml.eos_token_id")
         padID = try id("tokenizer.ggml.padding_token_id")
-        unknownID = try id("tokenizer.ggml.unknown_token_id")
+        let unknown = try id("tokenizer.ggml.unknown_token_id")
+        if model == .wordPiece {
+            func named(_ t: String) -> Int? { texts.firstIndex(of: t) }
+            unknownID = unknown ?? named("[UNK]")
+            separatorID = try id("tokenizer.ggml.seperator_token_id") ?? eosID ?? named("[SEP]")
+            classifierID = try id("tokenizer.ggml.cls_token_id") ?? bosID ?? named("[CLS]")
+        } else {
+            unknownID = unknown
+            separatorID = try id("tokenizer.ggml.seperator_token_id")
+            classifierID = try id("tokenizer.ggml.cls_token_id")
+        }
+        // llama.cpp (llama_vocab::impl::load): lower-casing defaults to true, accent stripping to lower-casing.
+        let lower = m["tokenizer.ggml.normalizer.lowercase"]?.bool ?? true
+        normalizer = BertNormalizer(lowercase: lower, stripAccents: m["tokenizer.ggml.normalizer.strip_accents"]?.bool)
         if let e = try id("tokenizer.ggml.eot_token_id") {
             eotID = e
         } else {
             let known = ["<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<EOT>", "<|end▁of▁sentence|>"]
             eotID = known.lazy.compactMap { k in texts.firstIndex(of: k) }.first
         }
-        addBOS = m["tokenizer.ggml.add_bos_token"]?.bool ?? (model == .sentencePiece)
+        addBOS = m["tokenizer.ggml.add_bos_token"]?.bool ?? (model != .bytePairEncoding)
         addEOS = m["tokenizer.ggml.add_eos_token"]?.bool ?? false
         addSpacePrefix = m["tokenizer.ggml.add_space_prefix"]?.bool ?? (model == .sentencePiece)
         self.warnings = warnings
@@ -109,7 +131,8 @@ public struct Tokenizer: Sendable {
     /// Encodes text.
     /// - Parameters:
     ///   - addBOS: nil adds BOS (and EOS) as the metadata says; false adds neither (`llama-tokenize --no-bos`);
-    ///     true adds BOS even when the metadata does not.
+    ///     true adds BOS even when the metadata does not. WordPiece (as llama.cpp) adds `[CLS]` … `[SEP]`
+    ///     unless this is false.
     ///   - parseSpecial: whether CONTROL tokens written in the text (`<|im_start|>`) become their ids.
     ///     USER_DEFINED tokens are always matched.
     public func encode(_ text: String, addBOS: Bool? = nil, parseSpecial: Bool = true) -> [Int] {
@@ -131,6 +154,7 @@ public struct Tokenizer: Sendable {
     func encode(segments: [([UInt8], Bool)], addBOS: Bool?) -> [Int] {
         var out: [Int] = []
         let special = addBOS != false
+        if vocab.model == .wordPiece { return encodeWordPiece(segments: segments, special: special) }
         if special, addBOS == true || self.addBOS, let b = bosID { out.append(b) }
         var prevSpecial = true
         var spmCache: [ArraySlice<UInt8>: [Int]] = [:]
@@ -146,6 +170,8 @@ public struct Tokenizer: Sendable {
                     switch vocab.model {
                     case .bytePairEncoding:
                         bytes.withUnsafeBufferPointer { vocab.bpeEncode(text: UnsafeBufferPointer(rebasing: $0[r]), cache: &bpeCache, into: &out) }
+                    case .wordPiece:
+                        break  // encodeWordPiece
                     case .sentencePiece:
                         var t: [UInt8] = []
                         t.reserveCapacity(r.count + 8)
@@ -160,6 +186,27 @@ public struct Tokenizer: Sendable {
             }
         }
         if special, self.addEOS, let e = eosID { out.append(e) }
+        return out
+    }
+
+    /// llama.cpp's LLAMA_VOCAB_TYPE_WPM branch of `tokenize_impl`: `[CLS]`, each fragment's pieces or special
+    /// token, `[SEP]` (the add-BOS/EOS flags do not matter, only whether special tokens are added).
+    private func encodeWordPiece(segments: [([UInt8], Bool)], special: Bool) -> [Int] {
+        var out: [Int] = []
+        if special, let c = classifierID { out.append(c) }
+        for (bytes, parse) in segments {
+            let fragments = bytes.withUnsafeBufferPointer { vocab.specials.partition($0, parseSpecial: parse) }
+            for f in fragments {
+                switch f {
+                case .token(let t):
+                    out.append(Int(t))
+                case .text(let r):
+                    let text = String(decoding: bytes[r], as: UTF8.self)
+                    vocab.wordPieceEncode(text: text, normalizer: normalizer, unknownID: unknownID, into: &out)
+                }
+            }
+        }
+        if special, let s = separatorID { out.append(s) }
         return out
     }
 

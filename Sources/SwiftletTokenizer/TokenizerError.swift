@@ -13,7 +13,7 @@ public enum TokenizerError: Error, Sendable, Equatable, CustomStringConvertible 
         case .wrongType(let k, let e): "tokenizer metadata \(k) is not \(e)"
         case .inconsistentArrays(let k, let c, let n):
             "tokenizer metadata \(k) has \(c) entries but tokenizer.ggml.tokens has \(n)"
-        case .unsupportedModel(let m): "unsupported tokenizer model \"\(m)\" (supported: gpt2, llama)"
+        case .unsupportedModel(let m): "unsupported tokenizer model \"\(m)\" (supported: gpt2, llama, bert)"
         case .invalidTokenID(let k, let id, let n): "\(k) = \(id) is outside the vocabulary (0..<\(n))"
         case .emptyVocabulary: "tokenizer.ggml.tokens is empty"
         }

@@ -6,6 +6,9 @@ public enum TokenizerModel: String, Sendable {
     case bytePairEncoding = "gpt2"
     /// SentencePiece (`llama`): score-based merging over characters, `▁` for space, `<0xNN>` byte fallback.
     case sentencePiece = "llama"
+    /// WordPiece (`bert`, llama.cpp's WPM): BERT's normalization, then greedy longest-match pieces over a
+    /// vocabulary in phantom-space form (see ``WordPiece``).
+    case wordPiece = "bert"
 }
 
 /// The immutable vocabulary tables, shared by every copy of a `Tokenizer`.
@@ -28,6 +31,8 @@ final class Vocabulary: Sendable {
     /// SentencePiece: the texts of tokens with `▁` after their first character. While none occurs in a
     /// fragment, no merge can cross a `▁`, so words can be encoded (and cached) one at a time.
     let spanningTexts: [[UInt8]]
+    /// WordPiece: the longest token text in bytes, the longest piece worth looking up.
+    let maxTokenBytes: Int
 
     init(
         model: TokenizerModel, texts: [String], types: [TokenType], scores: [Float], mergeList: [String],
@@ -44,6 +49,12 @@ final class Vocabulary: Sendable {
         var byteTokens = [Int32](repeating: -1, count: 256)
         var merges: [UInt64: (rank: Int32, result: Int32)] = [:]
         switch model {
+        case .wordPiece:
+            // llama.cpp looks every token up by its text (token_to_id), control tokens included.
+            for (i, t) in texts.enumerated() {
+                table.insert(Array(t.utf8), Int32(i))
+                pieces.append(Vocabulary.sentencePiecePiece(t, type: types[i]))
+            }
         case .sentencePiece:
             for (i, t) in texts.enumerated() {
                 table.insert(Array(t.utf8), Int32(i))
@@ -90,6 +101,7 @@ final class Vocabulary: Sendable {
         self.byteTokens = byteTokens
         self.merges = merges
         self.specials = SpecialTokens(texts: texts, types: types)
+        self.maxTokenBytes = texts.reduce(0) { max($0, $1.utf8.count) }
         self.spanningTexts = model == .sentencePiece
             ? texts.filter { $0.unicodeScalars.dropFirst().contains("\u{2581}") }.map { Array($0.utf8) } : []
     }

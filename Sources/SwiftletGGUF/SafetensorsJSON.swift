@@ -1,0 +1,158 @@
+/// The JSON a safetensors header holds, parsed without Foundation (this module has no dependencies).
+/// Numbers keep their text so that 64-bit offsets are read exactly.
+enum SafetensorsJSON: Equatable {
+    case object([(String, SafetensorsJSON)])
+    case array([SafetensorsJSON])
+    case string(String)
+    case number(String)
+    case bool(Bool)
+    case null
+
+    static func == (a: Self, b: Self) -> Bool {
+        switch (a, b) {
+        case (.object(let x), .object(let y)): x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+        case (.array(let x), .array(let y)): x == y
+        case (.string(let x), .string(let y)), (.number(let x), .number(let y)): x == y
+        case (.bool(let x), .bool(let y)): x == y
+        case (.null, .null): true
+        default: false
+        }
+    }
+
+    /// A non-negative integer number, or nil.
+    var unsignedInteger: UInt64? {
+        guard case .number(let t) = self else { return nil }
+        return UInt64(t)
+    }
+
+    /// Parses one JSON value filling all of `bytes` (surrounding whitespace allowed); the error says what is
+    /// wrong and at which byte of the header.
+    static func parse(_ bytes: UnsafeRawBufferPointer) throws(SafetensorsError) -> SafetensorsJSON {
+        var p = Parser(bytes: bytes)
+        let v = try p.value(depth: 0)
+        p.skipWhitespace()
+        guard p.i == bytes.count else { throw p.fail("unexpected text after the JSON value") }
+        return v
+    }
+
+    private struct Parser {
+        let bytes: UnsafeRawBufferPointer
+        var i = 0
+
+        func fail(_ why: String) -> SafetensorsError { .invalidHeaderJSON(offset: i, reason: why) }
+
+        mutating func skipWhitespace() {
+            while i < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[i]) { i += 1 }
+        }
+
+        mutating func value(depth: Int) throws(SafetensorsError) -> SafetensorsJSON {
+            guard depth < 64 else { throw fail("nesting deeper than 64 levels") }
+            skipWhitespace()
+            guard i < bytes.count else { throw fail("unexpected end of the header") }
+            switch bytes[i] {
+            case UInt8(ascii: "{"):
+                i += 1
+                var members: [(String, SafetensorsJSON)] = []
+                skipWhitespace()
+                if i < bytes.count, bytes[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
+                while true {
+                    skipWhitespace()
+                    guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw fail("expected a string key") }
+                    let key = try string()
+                    skipWhitespace()
+                    guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw fail("expected ':'") }
+                    i += 1
+                    members.append((key, try value(depth: depth + 1)))
+                    skipWhitespace()
+                    guard i < bytes.count else { throw fail("unexpected end of the header") }
+                    if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
+                    if bytes[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
+                    throw fail("expected ',' or '}'")
+                }
+            case UInt8(ascii: "["):
+                i += 1
+                var items: [SafetensorsJSON] = []
+                skipWhitespace()
+                if i < bytes.count, bytes[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
+                while true {
+                    items.append(try value(depth: depth + 1))
+                    skipWhitespace()
+                    guard i < bytes.count else { throw fail("unexpected end of the header") }
+                    if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
+                    if bytes[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
+                    throw fail("expected ',' or ']'")
+                }
+            case UInt8(ascii: "\""):
+                return .string(try string())
+            case UInt8(ascii: "t"): return try literal("true", .bool(true))
+            case UInt8(ascii: "f"): return try literal("false", .bool(false))
+            case UInt8(ascii: "n"): return try literal("null", .null)
+            default:
+                return try number()
+            }
+        }
+
+        mutating func literal(_ word: String, _ v: SafetensorsJSON) throws(SafetensorsError) -> SafetensorsJSON {
+            let w = Array(word.utf8)
+            guard i + w.count <= bytes.count, zip(w, bytes[i..<(i + w.count)]).allSatisfy({ $0 == $1 }) else {
+                throw fail("invalid literal")
+            }
+            i += w.count
+            return v
+        }
+
+        mutating func number() throws(SafetensorsError) -> SafetensorsJSON {
+            let start = i
+            while i < bytes.count, "+-0123456789.eE".utf8.contains(bytes[i]) { i += 1 }
+            guard i > start else { throw fail("unexpected character") }
+            let text = String(decoding: bytes[start..<i], as: UTF8.self)
+            guard Double(text) != nil else { i = start; throw fail("invalid number \"\(text)\"") }
+            return .number(text)
+        }
+
+        mutating func string() throws(SafetensorsError) -> String {
+            i += 1  // opening quote
+            var out: [UInt8] = []
+            while true {
+                guard i < bytes.count else { throw fail("unterminated string") }
+                let b = bytes[i]
+                if b == UInt8(ascii: "\"") { i += 1; break }
+                if b < 0x20 { throw fail("control character in a string") }
+                if b != UInt8(ascii: "\\") { out.append(b); i += 1; continue }
+                guard i + 1 < bytes.count else { throw fail("unterminated string") }
+                let e = bytes[i + 1]
+                i += 2
+                switch e {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(e)
+                case UInt8(ascii: "b"): out.append(0x08)
+                case UInt8(ascii: "f"): out.append(0x0C)
+                case UInt8(ascii: "n"): out.append(0x0A)
+                case UInt8(ascii: "r"): out.append(0x0D)
+                case UInt8(ascii: "t"): out.append(0x09)
+                case UInt8(ascii: "u"):
+                    var code = try hex4()
+                    if (0xD800..<0xDC00).contains(code), i + 1 < bytes.count,
+                       bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u") {
+                        i += 2
+                        let low = try hex4()
+                        guard (0xDC00..<0xE000).contains(low) else { throw fail("invalid surrogate pair") }
+                        code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                    }
+                    guard let s = Unicode.Scalar(code) else { throw fail("invalid \\u escape") }
+                    out.append(contentsOf: String(s).utf8)
+                default:
+                    throw fail("invalid escape")
+                }
+            }
+            guard let s = String(validating: out, as: UTF8.self) else { throw fail("invalid UTF-8 in a string") }
+            return s
+        }
+
+        mutating func hex4() throws(SafetensorsError) -> UInt32 {
+            guard i + 4 <= bytes.count, let v = UInt32(String(decoding: bytes[i..<(i + 4)], as: UTF8.self), radix: 16)
+            else { throw fail("invalid \\u escape") }
+            i += 4
+            return v
+        }
+    }
+}
