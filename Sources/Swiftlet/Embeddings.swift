@@ -57,7 +57,8 @@ extension Model {
             if input.count <= limit { prepared.append(input); continue }
             guard truncate else { throw .inputTooLong(index: i, tokens: input.count, limit: limit) }
             // Keep the separator the tokenizer ends an input with, as the model was trained to see one.
-            if let last = input.last, tokenizer.addEOS, last == tokenizer.eosID {
+            let end = tokenizer.separatorID ?? (tokenizer.addEOS ? tokenizer.eosID : nil)
+            if let last = input.last, last == end {
                 prepared.append(Array(input.prefix(limit - 1)) + [last])
             } else {
                 prepared.append(Array(input.prefix(limit)))
