@@ -25,7 +25,8 @@ extension Model {
     /// The length of each embedding vector (the model's hidden size).
     public var embeddingLength: Int { network.embeddingSize }
 
-    /// The embedding of each text: tokenized as the model's tokenizer says (BERT: `[CLS] … [SEP]`), the
+    /// The embedding of each text: tokenized as the model's tokenizer says (BERT: `[CLS] … [SEP]`; a
+    /// special token's name written in the text stays text), the
     /// encoder's pooled state, L2-normalised. Each input is evaluated on its own, so a vector does not
     /// depend on the other inputs.
     ///
@@ -42,7 +43,12 @@ extension Model {
     /// ``embed(_:truncate:)`` with the tokens each input took.
     public func embeddings(_ texts: [String], truncate: Bool = false) async throws(SwiftletError) -> EmbeddingResult {
         guard isEmbeddingModel else { throw .notEmbeddingModel(id) }
-        return try await embeddings(tokens: texts.map { tokenizer.encode($0, parseSpecial: false) }, truncate: truncate)
+        // Tokenizing many long texts takes CPU time: off the caller's executor, like the encoding.
+        let tokenizer = self.tokenizer
+        let tokens = await Task.detached(priority: .userInitiated) {
+            texts.map { tokenizer.encode($0, parseSpecial: false) }
+        }.value
+        return try await embeddings(tokens: tokens, truncate: truncate)
     }
 
     /// The embeddings of already tokenized inputs (used as given: no `[CLS]`/`[SEP]` is added), off the
