@@ -5,7 +5,8 @@ An independent forward pass of the Hugging Face BERT model in numpy (float64), s
 safetensors file (8-byte little-endian header length, JSON header, raw data; no torch, no
 `safetensors` package): word + position + token-type embeddings, LayerNorm, six post-norm blocks
 (exact erf GELU, as Hugging Face's BertModel), mean pooling over the tokens (the model's
-1_Pooling/config.json), L2 normalisation.
+1_Pooling/config.json), L2 normalisation; for the second input also the first ([CLS]) and last token's
+states, normalised (the CLS and LAST pooling types).
 
 The inputs are token ids, so the fixture does not depend on the Swift tokenizer: each text below (lower-case
 ASCII words, no punctuation) is split on spaces and each word cut greedily, longest match first, into
@@ -90,8 +91,11 @@ def forward(t, hp, ids):
         h = gelu(lin(x, "intermediate.dense"))
         x = layer_norm(x + lin(h, "output.dense"), g(p + "output.LayerNorm.weight"), g(p + "output.LayerNorm.bias"),
                        eps)
-    pooled = x.mean(0)
-    return pooled / np.linalg.norm(pooled)
+    return x
+
+
+def normalized(v):
+    return v / np.linalg.norm(v)
 
 
 def wordpiece(word: str, vocab: dict[str, int]) -> list[int]:
@@ -110,6 +114,10 @@ def wordpiece(word: str, vocab: dict[str, int]) -> list[int]:
     return ids
 
 
+def rounded(vec):
+    return [float(f"{v:.8g}") for v in vec]
+
+
 def main():
     model_dir, out_path = Path(sys.argv[1]), Path(sys.argv[2])
     hp = json.loads((model_dir / "config.json").read_text())
@@ -118,8 +126,13 @@ def main():
     inputs = []
     for text in TEXTS:
         ids = [vocab["[CLS]"]] + [i for w in text.split(" ") for i in wordpiece(w, vocab)] + [vocab["[SEP]"]]
-        vec = forward(t, hp, ids)
-        inputs.append({"text": text, "tokens": ids, "embedding": [float(f"{v:.8g}") for v in vec]})
+        states = forward(t, hp, ids)
+        entry = {"text": text, "tokens": ids, "embedding": rounded(normalized(states.mean(0)))}
+        if len(inputs) == 1:
+            # The other pooling types of llama.cpp, for a file whose bert.pooling_type asks for them.
+            entry["cls_embedding"] = rounded(normalized(states[0]))
+            entry["last_embedding"] = rounded(normalized(states[-1]))
+        inputs.append(entry)
     out = {"model": "sentence-transformers/all-MiniLM-L6-v2", "pooling": "mean", "normalized": True,
            "source": "Scripts/record-embedding-references.py (numpy float64 over model.safetensors)",
            "inputs": inputs}

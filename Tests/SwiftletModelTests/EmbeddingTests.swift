@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import SwiftletTestSupport
 import SwiftletModel
+import SwiftletGGUF
 
 /// Sentence embeddings of all-MiniLM-L6-v2 (a BERT encoder) against two independent references for the
 /// same token ids: a numpy float64 forward pass over the Hugging Face safetensors
@@ -9,7 +10,13 @@ import SwiftletModel
 /// `llama-embedding` on the F32 GGUF (Fixtures/embeddings/minilm-llamacpp-f32.json). The models are the
 /// converted GGUFs in $SWIFTLET_MODELS (TestPaths.minilm); the tests are disabled without them.
 struct EmbeddingReference: Decodable, Sendable {
-    struct Input: Decodable, Sendable { let text: String; let tokens: [Int]; let embedding: [Float] }
+    struct Input: Decodable, Sendable {
+        let text: String
+        let tokens: [Int]
+        let embedding: [Float]
+        let cls_embedding: [Float]?
+        let last_embedding: [Float]?
+    }
     let inputs: [Input]
 
     static func load(_ name: String) throws -> EmbeddingReference {
@@ -88,6 +95,59 @@ func cosine(_ a: [Float], _ b: [Float]) -> Double {
         let cache = try m.makeCache(context: 64)
         do { _ = try m.forward([101, 102], cache: cache); Issue.record("forward on an encoder did not throw") } catch {
             #expect("\(error)".contains("embedding"))
+        }
+    }
+
+    /// The Q8_0 file rewritten with other metadata or without a tensor (a temporary file).
+    func variant(_ name: String, metadata changes: [String: GGUFValue] = [:], dropping: String? = nil) throws -> String {
+        let file = try GGUFFile(path: try TestPaths.model(TestPaths.minilm("q8_0")))
+        var metadata = file.metadata
+        for (key, value) in changes { metadata[key] = value }
+        var writer = GGUFWriter(version: file.version, metadata: metadata)
+        for t in file.tensors where t.name != dropping {
+            try writer.addTensor(name: t.name, shape: t.shape, type: t.type, data: file.tensorData(t))
+        }
+        let path = FileManager.default.temporaryDirectory
+            .appendingPathComponent("swiftlet-minilm-\(name)-\(ProcessInfo.processInfo.processIdentifier).gguf").path
+        try writer.write(to: path)
+        return path
+    }
+
+    /// `bert.pooling_type` CLS (2) and LAST (3) pool the first and the last token's state (numpy's, to Q8_0's
+    /// tolerance); NONE (0) gives no single vector and says so.
+    @Test(.enabled(if: TestPaths.hasModel(TestPaths.minilm("q8_0")), reason))
+    func poolingTypeFromTheFile() throws {
+        let input = try EmbeddingReference.load("minilm-reference.json").inputs[1]
+        for (type, expected) in [(2, input.cls_embedding), (3, input.last_embedding)] {
+            let path = try variant("pool\(type)", metadata: ["bert.pooling_type": .uint32(UInt32(type))])
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            let m = try Transformer(path: path, threads: 2)
+            #expect(m.config.pooling == PoolingType(rawValue: type))
+            let c = cosine(try m.embed(input.tokens), try #require(expected))
+            #expect(c >= 0.999, "pooling \(type): cosine \(c)")
+        }
+        let path = try variant("pool0", metadata: ["bert.pooling_type": .uint32(0)])
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(throws: ModelError.self) { try Transformer(path: path, threads: 2).embed(input.tokens) }
+    }
+
+    /// A missing weight or key is a load error naming it.
+    @Test(.enabled(if: TestPaths.hasModel(TestPaths.minilm("q8_0")), reason))
+    func missingPiecesAreNamed() throws {
+        for (name, metadata, dropped, expected) in [
+            ("nobias", [:], "blk.3.layer_output_norm.bias", "blk.3.layer_output_norm.bias"),
+            ("nopos", [:], "position_embd.weight", "position_embd.weight"),
+            ("noeps", ["bert.attention.layer_norm_epsilon": GGUFValue.float32(.nan)], nil,
+             "bert.attention.layer_norm_epsilon"),
+        ] as [(String, [String: GGUFValue], String?, String)] {
+            let path = try variant(name, metadata: metadata, dropping: dropped)
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            do {
+                _ = try Transformer(path: path, threads: 2)
+                Issue.record("\(name) loaded")
+            } catch {
+                #expect("\(error)".contains(expected), "\(error)")
+            }
         }
     }
 
