@@ -10,7 +10,7 @@ extension ChatProvider {
     ///
     /// Errors are 400s naming the parameter: an empty input, more inputs than
     /// ``maximumEmbeddingInputs``, a token id outside the vocabulary, an input longer than the model takes
-    /// (its limit named), `dimensions` other than the model's, an unknown `encoding_format`, a model that is
+    /// (its limit named; `"truncate": true` cuts it instead), `dimensions` other than the model's, an unknown `encoding_format`, a model that is
     /// not an embedding model; 404 for a model name other than ``modelID`` when ``requiresModelID``.
     public func embeddings(body: Data) async throws(OpenAIError) -> Data {
         let request: EmbeddingRequest = try Self.decode(body)
@@ -40,9 +40,9 @@ extension ChatProvider {
             case .texts(let texts):
                 for (i, text) in texts.enumerated() {
                     guard !text.isEmpty else { throw OpenAIError.invalidRequest("input \(i) is empty.", param: "input") }
-                    try checkFits(textBytes: text.utf8.count, param: "input")
+                    if request.truncate != true { try checkFits(textBytes: text.utf8.count, param: "input") }
                 }
-                result = try await model.embeddings(texts)
+                result = try await model.embeddings(texts, truncate: request.truncate == true)
             case .tokens(let lists):
                 let vocabulary = model.tokenizer.vocabularySize
                 for (i, ids) in lists.enumerated() {
@@ -51,7 +51,7 @@ extension ChatProvider {
                                                          + "(0..<\(vocabulary)).", param: "input")
                     }
                 }
-                result = try await model.embeddings(tokens: lists)
+                result = try await model.embeddings(tokens: lists, truncate: request.truncate == true)
             }
         } catch {
             throw Self.map(error)

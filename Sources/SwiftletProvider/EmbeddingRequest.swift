@@ -36,9 +36,12 @@ public struct EmbeddingRequest: Sendable, Decodable {
     public var dimensions: Int?
     /// Accepted and ignored.
     public var user: String?
+    /// A Swiftlet extension (Hugging Face TEI's name): cut an input longer than the model takes to its
+    /// first tokens (and its closing separator) instead of answering 400.
+    public var truncate: Bool?
 
     enum CodingKeys: String, CodingKey {
-        case input, model, encodingFormat = "encoding_format", dimensions, user
+        case input, model, encodingFormat = "encoding_format", dimensions, user, truncate
     }
 }
 

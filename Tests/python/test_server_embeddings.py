@@ -85,6 +85,12 @@ def test_errors(server):
     with pytest.raises(openai.BadRequestError) as e:
         client.embeddings.create(model="minilm", input="the " * 600)
     assert "512" in e.value.message
+    # Swiftlet's `truncate` extension keeps the first 511 tokens and the closing [SEP] instead.
+    long = [101] + [1996] * 600 + [102]
+    status, cut = post(server, {"model": "minilm", "input": [long], "truncate": True, "encoding_format": "float"})
+    status2, first = post(server, {"model": "minilm", "input": [long[:511] + [102]], "encoding_format": "float"})
+    assert status == status2 == 200 and cut["data"][0]["embedding"] == first["data"][0]["embedding"]
+    assert cut["usage"]["prompt_tokens"] == 512
     with pytest.raises(openai.NotFoundError):
         client.embeddings.create(model="no-such-model", input="hello")
     for bad in [[], "", [""], [[101, 99999999]]]:
