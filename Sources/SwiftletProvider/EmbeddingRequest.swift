@@ -63,16 +63,24 @@ public struct EmbeddingResponse: Sendable, Encodable {
         public var object = "embedding"
         public var index: Int
         public var embedding: Vector
+        public init(index: Int, embedding: Vector) { self.index = index; self.embedding = embedding }
     }
     public struct Usage: Sendable, Encodable {
         public var promptTokens: Int
         public var totalTokens: Int
+        public init(promptTokens: Int, totalTokens: Int) { self.promptTokens = promptTokens; self.totalTokens = totalTokens }
         enum CodingKeys: String, CodingKey { case promptTokens = "prompt_tokens", totalTokens = "total_tokens" }
     }
     public var object = "list"
     public var data: [Item]
     public var model: String
     public var usage: Usage
+
+    public init(data: [Item], model: String, usage: Usage) {
+        self.data = data
+        self.model = model
+        self.usage = usage
+    }
 
     /// `vector`'s float32 values, little-endian, base64-encoded (OpenAI's `encoding_format: "base64"`).
     public static func base64(_ vector: [Float]) -> String {
