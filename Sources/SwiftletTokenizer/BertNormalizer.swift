@@ -33,7 +33,9 @@ public struct BertNormalizer: Sendable, Equatable {
             if s.properties.isWhitespace {
                 cleaned.append(" ")
             } else if Self.isCJKIdeograph(v) {
-                cleaned.append(" "); cleaned.append(s); cleaned.append(" ")
+                cleaned.append(" ")
+                cleaned.append(s)
+                cleaned.append(" ")
             } else {
                 cleaned.append(s)
             }
@@ -59,9 +61,15 @@ public struct BertNormalizer: Sendable, Equatable {
         var word = String.UnicodeScalarView()
         for s in scalars {
             if s.properties.isWhitespace {
-                if !word.isEmpty { words.append(String(word)); word = String.UnicodeScalarView() }
+                if !word.isEmpty {
+                    words.append(String(word))
+                    word = String.UnicodeScalarView()
+                }
             } else if Self.isPunctuation(s) {
-                if !word.isEmpty { words.append(String(word)); word = String.UnicodeScalarView() }
+                if !word.isEmpty {
+                    words.append(String(word))
+                    word = String.UnicodeScalarView()
+                }
                 words.append(String(s))
             } else {
                 word.append(s)
@@ -90,7 +98,7 @@ public struct BertNormalizer: Sendable, Equatable {
         }
         switch s.properties.generalCategory {
         case .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation,
-             .initialPunctuation, .finalPunctuation, .otherPunctuation:
+            .initialPunctuation, .finalPunctuation, .otherPunctuation:
             return true
         default:
             return false
@@ -106,6 +114,6 @@ public struct BertNormalizer: Sendable, Equatable {
     }
 }
 
-private extension UInt8 {
-    var lowercasedASCII: UInt8 { (0x41...0x5A).contains(self) ? self + 0x20 : self }
+extension UInt8 {
+    fileprivate var lowercasedASCII: UInt8 { (0x41...0x5A).contains(self) ? self + 0x20 : self }
 }

@@ -52,7 +52,10 @@ extension Vocabulary {
                         }
                         j -= 1
                     }
-                    guard found >= 0 else { covered = false; return }
+                    guard found >= 0 else {
+                        covered = false
+                        return
+                    }
                     out.append(Int(found))
                     i = j
                 }

@@ -7,7 +7,7 @@ struct SwiftletCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swiftlet",
         abstract: "Run GGUF language models on the CPU.",
-        subcommands: [Chat.self, Serve.self, Generate.self, Template.self, Quantize.self, Inspect.self, Tokenize.self, Perplexity.self, Bench.self, MakeFixtures.self, Dequantize.self]
+        subcommands: [Chat.self, Serve.self, Generate.self, Template.self, Quantize.self, Convert.self, Inspect.self, Tokenize.self, Perplexity.self, Bench.self, MakeFixtures.self, Dequantize.self]
     )
 
     static func main() async {

@@ -1,16 +1,18 @@
-/// The JSON a safetensors header holds, parsed without Foundation (this module has no dependencies).
-/// Numbers keep their text so that 64-bit offsets are read exactly.
-enum SafetensorsJSON: Equatable {
-    case object([(String, SafetensorsJSON)])
-    case array([SafetensorsJSON])
+/// A JSON value parsed without Foundation (this module has no dependencies): safetensors headers and the
+/// JSON files of a model folder. Numbers keep their text so that 64-bit offsets are read exactly; objects keep
+/// their members in order.
+public enum PlainJSON: Sendable, Equatable {
+    case object([(String, PlainJSON)])
+    case array([PlainJSON])
     case string(String)
     case number(String)
     case bool(Bool)
     case null
 
-    static func == (a: Self, b: Self) -> Bool {
+    public static func == (a: Self, b: Self) -> Bool {
         switch (a, b) {
-        case (.object(let x), .object(let y)): x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+        case (.object(let x), .object(let y)):
+            x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
         case (.array(let x), .array(let y)): x == y
         case (.string(let x), .string(let y)), (.number(let x), .number(let y)): x == y
         case (.bool(let x), .bool(let y)): x == y
@@ -20,14 +22,61 @@ enum SafetensorsJSON: Equatable {
     }
 
     /// A non-negative integer number, or nil.
-    var unsignedInteger: UInt64? {
+    public var unsignedInteger: UInt64? {
         guard case .number(let t) = self else { return nil }
         return UInt64(t)
     }
 
+    /// An integer number (written without fraction or exponent), or nil.
+    public var int: Int? {
+        guard case .number(let t) = self else { return nil }
+        return Int(t)
+    }
+
+    /// Any number, or nil.
+    public var double: Double? {
+        guard case .number(let t) = self else { return nil }
+        return Double(t)
+    }
+
+    public var bool: Bool? {
+        guard case .bool(let b) = self else { return nil }
+        return b
+    }
+
+    public var string: String? {
+        guard case .string(let s) = self else { return nil }
+        return s
+    }
+
+    public var array: [PlainJSON]? {
+        guard case .array(let a) = self else { return nil }
+        return a
+    }
+
+    /// The members of an object, in order, or nil.
+    public var members: [(String, PlainJSON)]? {
+        guard case .object(let m) = self else { return nil }
+        return m
+    }
+
+    /// The first member named `key` of an object, or nil.
+    public subscript(key: String) -> PlainJSON? {
+        guard case .object(let m) = self else { return nil }
+        return m.first { $0.0 == key }?.1
+    }
+
+    public var isNull: Bool { self == .null }
+
+    /// Parses a JSON text; the error says what is wrong and at which byte.
+    public static func parse(_ bytes: [UInt8]) throws(SafetensorsError) -> PlainJSON {
+        let copy = MappedFile(copying: bytes)  // withUnsafeBytes does not forward typed throws
+        return try parse(copy.bytes)
+    }
+
     /// Parses one JSON value filling all of `bytes` (surrounding whitespace allowed); the error says what is
-    /// wrong and at which byte of the header.
-    static func parse(_ bytes: UnsafeRawBufferPointer) throws(SafetensorsError) -> SafetensorsJSON {
+    /// wrong and at which byte.
+    public static func parse(_ bytes: UnsafeRawBufferPointer) throws(SafetensorsError) -> PlainJSON {
         var p = Parser(bytes: bytes)
         let v = try p.value(depth: 0)
         p.skipWhitespace()
@@ -45,16 +94,19 @@ enum SafetensorsJSON: Equatable {
             while i < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[i]) { i += 1 }
         }
 
-        mutating func value(depth: Int) throws(SafetensorsError) -> SafetensorsJSON {
+        mutating func value(depth: Int) throws(SafetensorsError) -> PlainJSON {
             guard depth < 64 else { throw fail("nesting deeper than 64 levels") }
             skipWhitespace()
             guard i < bytes.count else { throw fail("unexpected end of the header") }
             switch bytes[i] {
             case UInt8(ascii: "{"):
                 i += 1
-                var members: [(String, SafetensorsJSON)] = []
+                var members: [(String, PlainJSON)] = []
                 skipWhitespace()
-                if i < bytes.count, bytes[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
+                if i < bytes.count, bytes[i] == UInt8(ascii: "}") {
+                    i += 1
+                    return .object(members)
+                }
                 while true {
                     skipWhitespace()
                     guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw fail("expected a string key") }
@@ -65,21 +117,36 @@ enum SafetensorsJSON: Equatable {
                     members.append((key, try value(depth: depth + 1)))
                     skipWhitespace()
                     guard i < bytes.count else { throw fail("unexpected end of the header") }
-                    if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-                    if bytes[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
+                    if bytes[i] == UInt8(ascii: ",") {
+                        i += 1
+                        continue
+                    }
+                    if bytes[i] == UInt8(ascii: "}") {
+                        i += 1
+                        return .object(members)
+                    }
                     throw fail("expected ',' or '}'")
                 }
             case UInt8(ascii: "["):
                 i += 1
-                var items: [SafetensorsJSON] = []
+                var items: [PlainJSON] = []
                 skipWhitespace()
-                if i < bytes.count, bytes[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
+                if i < bytes.count, bytes[i] == UInt8(ascii: "]") {
+                    i += 1
+                    return .array(items)
+                }
                 while true {
                     items.append(try value(depth: depth + 1))
                     skipWhitespace()
                     guard i < bytes.count else { throw fail("unexpected end of the header") }
-                    if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-                    if bytes[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
+                    if bytes[i] == UInt8(ascii: ",") {
+                        i += 1
+                        continue
+                    }
+                    if bytes[i] == UInt8(ascii: "]") {
+                        i += 1
+                        return .array(items)
+                    }
                     throw fail("expected ',' or ']'")
                 }
             case UInt8(ascii: "\""):
@@ -92,7 +159,7 @@ enum SafetensorsJSON: Equatable {
             }
         }
 
-        mutating func literal(_ word: String, _ v: SafetensorsJSON) throws(SafetensorsError) -> SafetensorsJSON {
+        mutating func literal(_ word: String, _ v: PlainJSON) throws(SafetensorsError) -> PlainJSON {
             let w = Array(word.utf8)
             guard i + w.count <= bytes.count, zip(w, bytes[i..<(i + w.count)]).allSatisfy({ $0 == $1 }) else {
                 throw fail("invalid literal")
@@ -101,12 +168,15 @@ enum SafetensorsJSON: Equatable {
             return v
         }
 
-        mutating func number() throws(SafetensorsError) -> SafetensorsJSON {
+        mutating func number() throws(SafetensorsError) -> PlainJSON {
             let start = i
             while i < bytes.count, "+-0123456789.eE".utf8.contains(bytes[i]) { i += 1 }
             guard i > start else { throw fail("unexpected character") }
             let text = String(decoding: bytes[start..<i], as: UTF8.self)
-            guard Double(text) != nil else { i = start; throw fail("invalid number \"\(text)\"") }
+            guard Double(text) != nil else {
+                i = start
+                throw fail("invalid number \"\(text)\"")
+            }
             return .number(text)
         }
 
@@ -116,9 +186,16 @@ enum SafetensorsJSON: Equatable {
             while true {
                 guard i < bytes.count else { throw fail("unterminated string") }
                 let b = bytes[i]
-                if b == UInt8(ascii: "\"") { i += 1; break }
+                if b == UInt8(ascii: "\"") {
+                    i += 1
+                    break
+                }
                 if b < 0x20 { throw fail("control character in a string") }
-                if b != UInt8(ascii: "\\") { out.append(b); i += 1; continue }
+                if b != UInt8(ascii: "\\") {
+                    out.append(b)
+                    i += 1
+                    continue
+                }
                 guard i + 1 < bytes.count else { throw fail("unterminated string") }
                 let e = bytes[i + 1]
                 i += 2
@@ -132,7 +209,8 @@ enum SafetensorsJSON: Equatable {
                 case UInt8(ascii: "u"):
                     var code = try hex4()
                     if (0xD800..<0xDC00).contains(code), i + 1 < bytes.count,
-                       bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u") {
+                        bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u")
+                    {
                         i += 2
                         let low = try hex4()
                         guard (0xDC00..<0xE000).contains(low) else { throw fail("invalid surrogate pair") }
