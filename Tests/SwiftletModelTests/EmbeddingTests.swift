@@ -8,7 +8,8 @@ import SwiftletGGUF
 /// same token ids: a numpy float64 forward pass over the Hugging Face safetensors
 /// (Fixtures/embeddings/minilm-reference.json, Scripts/record-embedding-references.py) and llama.cpp's
 /// `llama-embedding` on the F32 GGUF (Fixtures/embeddings/minilm-llamacpp-f32.json). The models are the
-/// converted GGUFs in $SWIFTLET_MODELS (TestPaths.minilm); the tests are disabled without them.
+/// converted GGUFs (TestPaths.minilm: in $SWIFTLET_MODELS, or converted from the folder
+/// `Scripts/fetch-models.sh minilm` fetches); the tests are disabled without either.
 struct EmbeddingReference: Decodable, Sendable {
     struct Input: Decodable, Sendable {
         let text: String
@@ -32,16 +33,16 @@ func cosine(_ a: [Float], _ b: [Float]) -> Double {
 }
 
 @Suite(.serialized) struct EmbeddingTests {
-    static let hasF32 = TestPaths.hasModel(TestPaths.minilm("f32"))
-    static let reason: Comment = "all-MiniLM-L6-v2 GGUFs are not in $SWIFTLET_MODELS (Scripts/fetch-models.sh minilm)"
+    static let hasF32 = TestPaths.hasMiniLM
+    static let reason: Comment = "all-MiniLM-L6-v2 is not in $SWIFTLET_MODELS: run Scripts/fetch-models.sh minilm"
 
     func model(_ type: String) throws -> Transformer {
-        try Transformer(path: try TestPaths.model(TestPaths.minilm(type)), threads: 2)
+        try Transformer(path: try #require(TestPaths.minilm(type)), threads: 2)
     }
 
     @Test(.enabled(if: hasF32, reason), arguments: [("f32", 0.9999), ("f16", 0.9995), ("q8_0", 0.999)])
     func matchesNumpyReference(type: String, minimum: Double) throws {
-        guard TestPaths.hasModel(TestPaths.minilm(type)) else { return }
+        guard TestPaths.minilm(type) != nil else { return }
         let m = try model(type)
         #expect(m.isEncoder)
         #expect(m.embeddingSize == 384)
@@ -69,7 +70,7 @@ func cosine(_ a: [Float], _ b: [Float]) -> Double {
     /// in any order.
     @Test(.enabled(if: hasF32, reason))
     func batchEqualsEachAlone() throws {
-        for type in ["f32", "q8_0"] where TestPaths.hasModel(TestPaths.minilm(type)) {
+        for type in ["f32", "q8_0"] where TestPaths.minilm(type) != nil {
             let m = try model(type)
             let inputs = try EmbeddingReference.load("minilm-reference.json").inputs.map(\.tokens)
             let alone = try inputs.map { try m.embed($0) }
@@ -100,7 +101,7 @@ func cosine(_ a: [Float], _ b: [Float]) -> Double {
 
     /// The Q8_0 file rewritten with other metadata or without a tensor (a temporary file).
     func variant(_ name: String, metadata changes: [String: GGUFValue] = [:], dropping: String? = nil) throws -> String {
-        let file = try GGUFFile(path: try TestPaths.model(TestPaths.minilm("q8_0")))
+        let file = try GGUFFile(path: try #require(TestPaths.minilm("q8_0")))
         var metadata = file.metadata
         for (key, value) in changes { metadata[key] = value }
         var writer = GGUFWriter(version: file.version, metadata: metadata)
@@ -115,7 +116,7 @@ func cosine(_ a: [Float], _ b: [Float]) -> Double {
 
     /// `bert.pooling_type` CLS (2) and LAST (3) pool the first and the last token's state (numpy's, to Q8_0's
     /// tolerance); NONE (0) gives no single vector and says so.
-    @Test(.enabled(if: TestPaths.hasModel(TestPaths.minilm("q8_0")), reason))
+    @Test(.enabled(if: hasF32, reason))
     func poolingTypeFromTheFile() throws {
         let input = try EmbeddingReference.load("minilm-reference.json").inputs[1]
         for (type, expected) in [(2, input.cls_embedding), (3, input.last_embedding)] {
@@ -132,7 +133,7 @@ func cosine(_ a: [Float], _ b: [Float]) -> Double {
     }
 
     /// A missing weight or key is a load error naming it.
-    @Test(.enabled(if: TestPaths.hasModel(TestPaths.minilm("q8_0")), reason))
+    @Test(.enabled(if: hasF32, reason))
     func missingPiecesAreNamed() throws {
         for (name, metadata, dropped, expected) in [
             ("nobias", [:], "blk.3.layer_output_norm.bias", "blk.3.layer_output_norm.bias"),

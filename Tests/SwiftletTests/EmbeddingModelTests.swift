@@ -3,15 +3,15 @@ import Swiftlet
 import SwiftletTestSupport
 import Testing
 
-/// The facade over an embedding model (all-MiniLM-L6-v2 in $SWIFTLET_MODELS): texts tokenized and embedded,
+/// The facade over an embedding model (all-MiniLM-L6-v2, TestPaths.minilm): texts tokenized and embedded,
 /// token counts for usage, truncation, and the errors that separate embedding from generation.
 @Suite(.serialized) struct EmbeddingModelTests {
     struct Reference: Decodable {
         struct Input: Decodable { let text: String; let tokens: [Int]; let embedding: [Float] }
         let inputs: [Input]
     }
-    static let hasModel = TestPaths.hasModel(TestPaths.minilm("f32"))
-    static let reason: Comment = "all-MiniLM-L6-v2 GGUFs are not in $SWIFTLET_MODELS (Scripts/fetch-models.sh minilm)"
+    static let hasModel = TestPaths.hasMiniLM
+    static let reason: Comment = "all-MiniLM-L6-v2 is not in $SWIFTLET_MODELS: run Scripts/fetch-models.sh minilm"
 
     static func reference() throws -> [Reference.Input] {
         let url = TestPaths.fixtures.appendingPathComponent("embeddings/minilm-reference.json")
@@ -26,7 +26,7 @@ import Testing
 
     @Test(.enabled(if: hasModel, reason))
     func embedsTextsLikeTheReference() async throws {
-        let model = try await Model.load(try TestPaths.model(TestPaths.minilm("f32")))
+        let model = try await Model.load(try #require(TestPaths.minilm("f32")))
         #expect(model.isEmbeddingModel)
         #expect(model.embeddingLength == 384)
         #expect(model.contextLength == 512)
@@ -46,7 +46,7 @@ import Testing
 
     @Test(.enabled(if: hasModel, reason))
     func refusesGenerationTooLongAndEmptyInputs() async throws {
-        let model = try await Model.load(try TestPaths.model(TestPaths.minilm("f32")))
+        let model = try await Model.load(try #require(TestPaths.minilm("f32")))
         #expect(throws: SwiftletError.embeddingModel(model.id)) {
             _ = try model.chat([ChatMessage(role: .user, content: "hi")])
         }

@@ -10,20 +10,19 @@ import numpy as np
 import openai
 import pytest
 
-from conftest import FIXTURES, MINILM_F32, SMOLLM2, model
+from conftest import FIXTURES, HAS_MINILM, SMOLLM2, model
 from test_server_openai import QUESTION, Server
 
 REFERENCE = json.loads((FIXTURES / "embeddings/minilm-reference.json").read_text())["inputs"]
 
-pytestmark = pytest.mark.skipif(not MINILM_F32.exists(),
-                                reason=f"{MINILM_F32} is missing (Scripts/fetch-models.sh minilm)")
+pytestmark = pytest.mark.skipif(not HAS_MINILM, reason="all-MiniLM-L6-v2 is missing: run Scripts/fetch-models.sh minilm")
 
 
 @pytest.fixture(scope="module")
-def server(swiftlet, tmp_path_factory):
+def server(swiftlet, minilm_f32, tmp_path_factory):
     d = tmp_path_factory.mktemp("models")
     os.symlink(model(SMOLLM2), d / "smollm2.gguf")
-    os.symlink(MINILM_F32, d / "minilm.gguf")
+    os.symlink(minilm_f32, d / "minilm.gguf")
     s = Server(swiftlet, "--ctx", "512", models=["--models-dir", str(d)])
     yield s
     assert s.stop() == 0
