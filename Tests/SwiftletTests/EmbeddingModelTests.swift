@@ -44,6 +44,24 @@ import Testing
         #expect(try await model.embed([inputs[2].text]) == [result.embeddings[2]])
     }
 
+    /// Requests at the same time (each with its own scratch memory, sharing the thread pool) give the
+    /// vectors they give one after another.
+    @Test(.enabled(if: hasModel, reason))
+    func concurrentCallsGiveTheSameVectors() async throws {
+        let model = try await Model.load(try #require(TestPaths.minilm("f32")))
+        let texts = try Self.reference().map(\.text)
+        let alone = try await model.embed(texts)
+        let orders = (0..<8).map { i in Array((0..<texts.count).shuffled().prefix(2 + i % 4)) }
+        try await withThrowingTaskGroup(of: ([Int], [[Float]]).self) { group in
+            for order in orders {
+                group.addTask { (order, try await model.embed(order.map { texts[$0] })) }
+            }
+            for try await (order, vectors) in group {
+                #expect(vectors == order.map { alone[$0] })
+            }
+        }
+    }
+
     @Test(.enabled(if: hasModel, reason))
     func refusesGenerationTooLongAndEmptyInputs() async throws {
         let model = try await Model.load(try #require(TestPaths.minilm("f32")))
