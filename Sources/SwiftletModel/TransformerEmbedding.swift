@@ -26,7 +26,9 @@ extension Transformer {
             throw .tokenOutOfRange(token: bad, vocabularySize: config.vocabularySize)
         }
         var out = [Float](repeating: 0, count: embeddingSize)
-        let failure: ModelError? = architecture.runtime.withWorkspace(tokens: tokens.count, context: 1) { ws in
+        // Every call takes a workspace of the longest input, so that inputs of many lengths share a few
+        // pooled workspaces (one per concurrent call) instead of each length leaving one of its own.
+        let failure: ModelError? = architecture.runtime.withWorkspace(tokens: maxInputTokens, context: 1) { ws in
             out.withUnsafeMutableBufferPointer { buffer in
                 do throws(ModelError) {
                     try encoder.encode(tokens[...], ws: ws, pooling: pooling, into: buffer.baseAddress!)
