@@ -110,7 +110,7 @@ let package = Package(
             path: "Benchmarks/KernelBench"
         ),
         // Paths the test targets share (fixtures, models, references); not a product.
-        .target(name: "SwiftletTestSupport", path: "Tests/SwiftletTestSupport"),
+        .target(name: "SwiftletTestSupport", dependencies: ["SwiftletModel", "SwiftletGGUF"], path: "Tests/SwiftletTestSupport"),
         .testTarget(name: "SwiftletGGUFTests", dependencies: ["SwiftletGGUF", "SwiftletTestSupport"]),
         .testTarget(name: "SwiftletTokenizerTests", dependencies: ["SwiftletTokenizer", "SwiftletGGUF", "SwiftletTestSupport"]),
         .testTarget(name: "SwiftletKernelsTests", dependencies: ["SwiftletKernels", "SwiftletGGUF"]),

@@ -22,6 +22,9 @@ import SwiftletTokenizer
 /// One `Model` serves many concurrent generations: each runs in one of `parallel` sequences with its own
 /// KV cache; further requests wait their turn in a first-come, first-served queue.
 ///
+/// An embedding model (a BERT encoder such as all-MiniLM-L6-v2, ``isEmbeddingModel``) loads through the
+/// same call without a KV cache or scheduler; it answers ``embed(_:truncate:)`` and refuses generation.
+///
 /// Every throwing function throws ``SwiftletError``.
 public final class Model: Sendable {
     /// Options fixed at load time.
@@ -73,7 +76,8 @@ public final class Model: Sendable {
     public let id: String
     /// Path of the GGUF file the model was loaded from.
     public let path: String
-    /// Positions each sequence holds (prompt plus generated tokens).
+    /// Positions each sequence holds (prompt plus generated tokens); for an embedding model, the most
+    /// tokens one input may have.
     public let contextLength: Int
     /// The model's tokenizer.
     public let tokenizer: Tokenizer
@@ -85,7 +89,8 @@ public final class Model: Sendable {
     let network: SwiftletModel.Transformer
     /// Token ids that end a generation (declared EOS/EOT/EOM plus known end-of-turn markers).
     public let endOfGenerationIDs: Set<Int>
-    let scheduler: Scheduler
+    /// Runs the generations (nil for an embedding model, which generates nothing).
+    let scheduler: Scheduler?
     let bosText: String
     let eosText: String
     /// Stop strings every chat adds: the fallback template's end-of-turn marker when the vocabulary
@@ -138,11 +143,14 @@ public final class Model: Sendable {
             throw .modelFile(path: path, reason: String(describing: error))
         }
         let trained = network.config.trainedContextLength
-        let context = options.contextLength ?? min(trained > 0 ? trained : 4096, 4096)
-        guard context >= 16, context <= 1 << 20 else {
+        let encoder = network.isEncoder
+        // An encoder's limit is its positions; a shorter context may be asked for, not a longer one.
+        let context = encoder ? min(options.contextLength ?? network.maxInputTokens, network.maxInputTokens)
+            : options.contextLength ?? min(trained > 0 ? trained : 4096, 4096)
+        guard context >= 16 || encoder && context >= 1, context <= 1 << 20 else {
             throw SwiftletError.invalidOption("context length must be between 16 and 1048576, got \(context)")
         }
-        do throws(ModelError) {
+        if !encoder { do throws(ModelError) {
             try network.checkCacheTypes(keyStorage: options.keyCacheType.storage,
                                         valueStorage: options.valueCacheType.storage)
         } catch {
@@ -155,7 +163,7 @@ public final class Model: Sendable {
                                     valueStorage: options.valueCacheType.storage)
         } catch {
             throw SwiftletError(error)
-        }
+        } }
         logger = options.logger
         for warning in tokenizer.warnings { logger.warning("\(warning)", metadata: ["model": "\(path)"]) }
         if let warning = CPUFeatures.portableKernelsWarning() { logger.warning("\(warning)") }
@@ -168,7 +176,8 @@ public final class Model: Sendable {
         self.contextLength = context
         self.path = path
         parallel = options.parallel
-        let need = network.memoryNeeded(context: context, sequences: options.parallel)
+        let need = encoder ? (cache: 0, workspace: network.memoryNeeded(context: context, sequences: 1).workspace)
+            : network.memoryNeeded(context: context, sequences: options.parallel)
         let fileBytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         residentBytes = fileBytes.addingSaturating(need.cache).addingSaturating(need.workspace)
         id = Model.identifier(forPath: path)
@@ -189,6 +198,10 @@ public final class Model: Sendable {
         chatStopStrings = !hasOwnTemplate && !(imEnd.count == 1 && endOfGenerationIDs.contains(imEnd[0]))
             ? ["<|im_end|>"] : []
         outputFormat = ChatOutputFormat(templateSource: hasOwnTemplate ? template.source : "")
+        if encoder {
+            scheduler = nil
+            return
+        }
         do throws(ModelError) {
             scheduler = try Scheduler(model: network, tokenizer: tokenizer, endOfGeneration: endOfGenerationIDs,
                                       context: context, parallel: options.parallel,
@@ -200,7 +213,7 @@ public final class Model: Sendable {
         }
     }
 
-    deinit { scheduler.shutdown() }
+    deinit { scheduler?.shutdown() }
 
     /// The id a model file gets: its file name without the `.gguf` extension.
     public static func identifier(forPath path: String) -> String {
@@ -220,7 +233,7 @@ public final class Model: Sendable {
     }
 
     /// Engine counters (requests, queue depth, tokens, KV-cache bytes…).
-    public var metrics: EngineMetrics { scheduler.metrics.withLock { $0 } }
+    public var metrics: EngineMetrics { scheduler?.metrics.withLock { $0 } ?? EngineMetrics() }
 
     /// Roles a conversation may use; `ChatMessage.Role.developer` is OpenAI's newer name for `system`.
     public static let knownRoles: Set<ChatMessage.Role> = [.system, .developer, .user, .assistant, .tool]
@@ -272,6 +285,7 @@ public final class Model: Sendable {
     /// token and frees its sequence.
     public func chat(_ messages: [ChatMessage],
                      options: GenerationOptions = GenerationOptions()) throws(SwiftletError) -> GenerationStream {
+        _ = try generator()
         var options = options
         options.stop += chatStopStrings
         let offered = options.toolChoice == .none ? [] : options.tools
@@ -308,7 +322,7 @@ public final class Model: Sendable {
             output.grammar = try matcher(for: options)
         }
         output.reader = ChatOutputParser(syntax: syntax, toolNames: offered.map(\.name))
-        return try scheduler.submit(prompt: rendered.tokens, options: options, output: output)
+        return try generator().submit(prompt: rendered.tokens, options: options, output: output)
     }
 
     /// Continues raw `prompt` text (no chat template; BOS per the model's metadata, special tokens parsed).
@@ -316,7 +330,7 @@ public final class Model: Sendable {
                          options: GenerationOptions = GenerationOptions()) throws(SwiftletError) -> GenerationStream {
         guard !prompt.isEmpty else { throw SwiftletError.emptyPrompt }
         try refuseTools(options)
-        return try scheduler.submit(prompt: tokenizer.encode(prompt), options: options,
+        return try generator().submit(prompt: tokenizer.encode(prompt), options: options,
                                     output: GenerationOutput(grammar: try matcher(for: options)))
     }
 
@@ -324,7 +338,7 @@ public final class Model: Sendable {
     public func generate(tokens prompt: [Int],
                          options: GenerationOptions = GenerationOptions()) throws(SwiftletError) -> GenerationStream {
         try refuseTools(options)
-        return try scheduler.submit(prompt: prompt, options: options,
+        return try generator().submit(prompt: prompt, options: options,
                                     output: GenerationOutput(grammar: try matcher(for: options)))
     }
 
@@ -369,6 +383,12 @@ public final class Model: Sendable {
         } catch {
             throw SwiftletError.invalidOption("tools: \(error)")
         }
+    }
+
+    /// The scheduler, or ``SwiftletError/embeddingModel(_:)`` for a model that only computes embeddings.
+    private func generator() throws(SwiftletError) -> Scheduler {
+        guard let scheduler else { throw .embeddingModel(id) }
+        return scheduler
     }
 
     private func refuseTools(_ options: GenerationOptions) throws(SwiftletError) {

@@ -26,6 +26,14 @@ public enum SwiftletError: Error, Sendable, Equatable, CustomStringConvertible {
     /// stopped within one token (`GenerationStream.cancel()` instead ends the stream with a `.cancelled`
     /// summary).
     case cancelled
+    /// Generation asked of an embedding model (named by its id): it only computes embeddings.
+    case embeddingModel(String)
+    /// Embeddings asked of a model (named by its id) that is not an embedding model.
+    case notEmbeddingModel(String)
+    /// An embedding input with no tokens (its index in the request).
+    case emptyInput(index: Int)
+    /// An embedding input (its index in the request) longer than the model takes, without truncation.
+    case inputTooLong(index: Int, tokens: Int, limit: Int)
 
     /// The facade's case for a lower layer's error.
     init(_ error: ModelError) {
@@ -72,6 +80,14 @@ public enum SwiftletError: Error, Sendable, Equatable, CustomStringConvertible {
             "invalid output: \(message)"
         case .cancelled:
             "the generation was cancelled"
+        case .embeddingModel(let id):
+            "'\(id)' is an embedding model: it computes embeddings (/v1/embeddings), it does not generate text"
+        case .notEmbeddingModel(let id):
+            "'\(id)' is not an embedding model: embeddings need an encoder model (BERT) with a pooling type"
+        case .emptyInput(let index):
+            "input \(index) is empty"
+        case .inputTooLong(let index, let tokens, let limit):
+            "input \(index) has \(tokens) tokens, more than the model's maximum of \(limit) tokens per input"
         }
     }
 }

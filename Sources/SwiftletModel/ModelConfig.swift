@@ -59,6 +59,14 @@ public struct ModelConfig: Sendable, Equatable {
     public var expertUsedCount: Int = 0
     /// Whether the chosen experts' weights are renormalised to sum to 1 (`expert_weights_norm`).
     public var expertWeightsNormalized: Bool = false
+    /// Epsilon of LayerNorm (`attention.layer_norm_epsilon`), for the architectures that use it (BERT).
+    public var layerNormEpsilon: Float = 1e-12
+    /// Whether a token attends only to those before it (`attention.causal`; false for encoders).
+    public var causalAttention: Bool = true
+    /// How an encoder pools its token states into one vector (`pooling_type`); nil for decoders.
+    public var pooling: PoolingType?
+    /// Rows of the token-type embedding (`token_type_count`; BERT's "sentence A/B").
+    public var tokenTypeCount: Int = 0
 
     /// Rows of one position's keys / values in the cache.
     public var keyWidth: Int { headCountKV * keyLength }

@@ -18,6 +18,14 @@ public enum ModelError: Error, Sendable, CustomStringConvertible {
     case insufficientMemory(MemoryShortfall)
     /// A context longer than the model was trained for, without the caller's explicit consent.
     case contextBeyondTraining(requested: Int, trained: Int)
+    /// Decoding (a KV cache, logits) asked of an encoder model, named by its architecture.
+    case encoderOnly(String)
+    /// An embedding asked of a model that is not an encoder, named by its architecture.
+    case notAnEncoder(String)
+    /// An encoder whose pooling type gives no single vector per input (none, rank).
+    case unsupportedPooling(String)
+    /// An input longer than the encoder's positions (`context_length`).
+    case inputTooLong(tokens: Int, limit: Int)
 
     public var description: String {
         switch self {
@@ -37,6 +45,11 @@ public enum ModelError: Error, Sendable, CustomStringConvertible {
         case .contextBeyondTraining(let requested, let trained):
             "a context of \(requested) tokens exceeds the \(trained) tokens the model was trained for; "
                 + "the output degrades beyond it"
+        case .encoderOnly(let a): "'\(a)' is an embedding (encoder) model: it computes embeddings, it does not generate"
+        case .notAnEncoder(let a): "'\(a)' is not an embedding model: it has no encoder pooling"
+        case .unsupportedPooling(let p): "the model's pooling type '\(p)' gives no single embedding per input"
+        case .inputTooLong(let tokens, let limit):
+            "the input has \(tokens) tokens, more than the \(limit) tokens the embedding model takes"
         }
     }
 }

@@ -487,6 +487,12 @@ public struct ChatProvider: Sendable {
             return .invalidRequest(e.description, param: "messages", code: "context_length_exceeded")
         case .emptyConversation, .emptyPrompt, .invalidOption, .unknownRole, .template:
             return .invalidRequest(e.description)
+        case .embeddingModel, .notEmbeddingModel:
+            return .invalidRequest(e.description, param: "model", code: "model_not_supported")
+        case .emptyInput:
+            return .invalidRequest(e.description, param: "input")
+        case .inputTooLong:
+            return .invalidRequest(e.description, param: "input", code: "context_length_exceeded")
         case .engine, .invalidOutput, .modelFile, .contextBeyondTraining, .insufficientMemory:
             return .server(e.description)
         case .cancelled:

@@ -39,7 +39,7 @@ public final class SwiftletEndpoints: Sendable {
     public struct Routes: OptionSet, Sendable {
         public let rawValue: Int
         public init(rawValue: Int) { self.rawValue = rawValue }
-        /// `/v1/chat/completions`, `/v1/completions`, `/v1/models`.
+        /// `/v1/chat/completions`, `/v1/completions`, `/v1/embeddings`, `/v1/models`.
         public static let openAI = Routes(rawValue: 1)
         /// `/health`, which needs no key.
         public static let health = Routes(rawValue: 2)
@@ -119,6 +119,7 @@ public final class SwiftletEndpoints: Sendable {
         if groups.contains(.openAI) {
             routes += [Route(path: "/v1/chat/completions", name: "chat_completions", method: .post),
                        Route(path: "/v1/completions", name: "completions", method: .post),
+                       Route(path: "/v1/embeddings", name: "embeddings", method: .post),
                        Route(path: "/v1/models", name: "models", method: .get)]
         }
         if groups.contains(.health) { routes.append(Route(path: "/health", name: "health", method: .get)) }
@@ -188,6 +189,8 @@ public final class SwiftletEndpoints: Sendable {
             let body = ResponseBody(byteBuffer: ByteBuffer(bytes: text))
             return finish(Response(status: .ok, headers: headers, body: body),
                           route: route.name, request: request, started: started)
+        case "embeddings":
+            return await embed(request, route: route.name, started: started)
         case "chat_completions":
             return await generate(request, context: context, route: route.name, started: started) {
                 provider, body, priority throws(OpenAIError) in
@@ -208,6 +211,36 @@ public final class SwiftletEndpoints: Sendable {
             headers[.contentLength] = String(length)
         }
         return Response(status: response.status, headers: headers, body: ResponseBody())
+    }
+
+    // MARK: Embeddings
+
+    /// `POST /v1/embeddings`: the request's model (by name or alias, loaded on demand like a chat model's)
+    /// embeds every input; errors are OpenAI-shaped (400 for bad input, 404 for an unknown model).
+    private func embed(_ request: Request, route: String, started: ContinuousClock.Instant) async -> Response {
+        if running.withLock({ $0.draining }) {
+            return errorResponse(.unavailable("The server is shutting down."), route: route, request: request,
+                                 started: started)
+        }
+        do {
+            let body = try await readBody(request)
+            let head = try ChatProvider.requestHead(body: body)
+            guard models.entry(for: head.model) != nil else {
+                throw ChatProvider.map(ModelRegistryError.unknownModel(head.model ?? "", available: models.names))
+            }
+            let lease: ModelLease
+            do { lease = try await models.lease(head.model) } catch { throw ChatProvider.map(error) }
+            defer { lease.release() }
+            let provider = self.provider.flatMap { $0.model === lease.model ? $0 : nil }
+                ?? ChatProvider(model: lease.model, modelID: lease.name, requiresModelID: false)
+            let answer = try await provider.embeddings(body: body)
+            return finish(Self.json(200, answer), route: route, request: request, started: started)
+        } catch let error as OpenAIError {
+            return errorResponse(error, route: route, request: request, started: started)
+        } catch {
+            return errorResponse(.invalidRequest("The request body could not be read: \(error)"), route: route,
+                                 request: request, started: started)
+        }
     }
 
     // MARK: Generation

@@ -164,7 +164,9 @@ struct Serve: AsyncParsableCommand {
                 let provider = ChatProvider(model: loaded, modelID: alias)
                 endpoints = SwiftletEndpoints(provider: provider, apiKey: key, logger: Logger(label: "swiftlet.server"))
                 what = provider.modelID
-                detail = "context \(loaded.contextLength) × \(parallel) sequences, "
+                detail = loaded.isEmbeddingModel
+                    ? "embeddings of \(loaded.embeddingLength) floats, up to \(loaded.contextLength) tokens per input, "
+                    : "context \(loaded.contextLength) × \(parallel) sequences, "
             } else {
                 let registry = try makeRegistry(file, settings)
                 endpoints = SwiftletEndpoints(models: registry, apiKey: key, logger: Logger(label: "swiftlet.server"))

@@ -103,7 +103,7 @@ func maxAbsDifference(_ a: [[Float]], _ b: [[Float]]) -> Float {
     /// architecture-specific key is named.
     @Test func unknownArchitectureListsTheSupportedOnes() throws {
         let file = try GGUFFile(path: TestPaths.fixtures.appendingPathComponent("tiny-llama-f32.gguf").path)
-        #expect(supportedArchitectures == ["gemma2", "gemma3", "llama", "phi3", "qwen2", "qwen3", "qwen3moe"])
+        #expect(supportedArchitectures == ["bert", "gemma2", "gemma3", "llama", "phi3", "qwen2", "qwen3", "qwen3moe"])
         func renamed(_ arch: String) throws -> GGUFFile {
             var metadata = file.metadata
             for (key, value) in file.metadata.entries where key.hasPrefix("llama.") {

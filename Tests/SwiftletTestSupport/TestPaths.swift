@@ -39,4 +39,22 @@ public enum TestPaths {
 
     public static let smollm2 = "SmolLM2-135M-Instruct.Q4_1.gguf"
     public static let gemma3 = "gemma-3-270m-q4_k_m.gguf"
+
+    /// all-MiniLM-L6-v2 as GGUF of `type` ("f32", "f16", "q8_0"): `all-MiniLM-L6-v2-<type>.gguf` in
+    /// ``modelsDirectory`` when there is one, else converted once per process (``ModelConversion``, what
+    /// `swiftlet convert` runs) from the Hugging Face folder `all-MiniLM-L6-v2/` that
+    /// `Scripts/fetch-models.sh minilm` fetches, into the temporary directory. Nil when neither exists.
+    public static func minilm(_ type: String) -> String? {
+        MiniLM.path(type)
+    }
+
+    /// Whether the embedding model tests can run: ``minilm(_:)`` has a file or a folder to convert.
+    public static var hasMiniLM: Bool {
+        hasModel("all-MiniLM-L6-v2-f32.gguf") || hasModel("all-MiniLM-L6-v2/model.safetensors")
+    }
+
+    /// Whether a real model is in ``modelsDirectory`` (tests of optional models are disabled without it).
+    public static func hasModel(_ file: String) -> Bool {
+        FileManager.default.fileExists(atPath: modelsDirectory.appendingPathComponent(file).path)
+    }
 }

@@ -10,6 +10,22 @@ FIXTURES = ROOT / "Fixtures"
 MODELS = pathlib.Path(os.environ.get("SWIFTLET_MODELS") or pathlib.Path.home() / ".cache/swiftlet/models")
 SMOLLM2 = MODELS / "SmolLM2-135M-Instruct.Q4_1.gguf"
 GEMMA3 = MODELS / "gemma-3-270m-q4_k_m.gguf"
+# all-MiniLM-L6-v2, the embedding model: a converted GGUF, or the Hugging Face folder
+# `Scripts/fetch-models.sh minilm` fetches, which the `minilm_f32` fixture converts with `swiftlet convert`.
+MINILM_F32 = MODELS / "all-MiniLM-L6-v2-f32.gguf"
+MINILM_DIR = MODELS / "all-MiniLM-L6-v2"
+HAS_MINILM = MINILM_F32.exists() or (MINILM_DIR / "model.safetensors").exists()
+
+
+@pytest.fixture(scope="session")
+def minilm_f32(swiftlet, tmp_path_factory):
+    """all-MiniLM-L6-v2 as an F32 GGUF: the one in the models folder, else converted from its folder."""
+    if MINILM_F32.exists():
+        return MINILM_F32
+    out = tmp_path_factory.mktemp("minilm") / "all-MiniLM-L6-v2-f32.gguf"
+    subprocess.run([swiftlet, "convert", str(MINILM_DIR), str(out), "--type", "F32"], check=True,
+                   capture_output=True, timeout=120)
+    return out
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ let architectures: [String: any Architecture.Type] = [
     "phi3": Phi3.self,
     "gemma2": Gemma2.self,
     "gemma3": Gemma3.self,
+    "bert": BERT.self,
 ]
 
 /// The `general.architecture` names that load, sorted.
