@@ -269,20 +269,25 @@ func avx2Rows32<F: Block32Kind>(_: F.Type, rows: Int, tokens: Int, _ w: UnsafeRa
     }
     var i = 0
     if tokens >= 4 {
-        // Tokens in blocks of 64, so that the block's activations stay in cache while every row pair
-        // passes over them (the order of each sum is unchanged).
+        // Row pairs in blocks of about 256 KiB of weights, which stay in the core's L2 cache while every
+        // group of four tokens passes over them; a group's activations stay in L1 while it meets every
+        // pair of the block (the order of each sum is unchanged).
         let pairs = rows / 2
-        for kb in stride(from: 0, to: tokens, by: 64) {
-            let kEnd = min(tokens, kb + 64)
-            for pair in 0..<pairs {
-                let i = 2 * pair
-                var k = kb
-                while k + 4 <= kEnd {
+        let pairsPerBlock = max(4, 128 * 1024 / max(1, rowBytes))
+        for pb in stride(from: 0, to: pairs, by: pairsPerBlock) {
+            let pEnd = min(pairs, pb + pairsPerBlock)
+            var k = 0
+            while k + 4 <= tokens {
+                for pair in pb..<pEnd {
+                    let i = 2 * pair
                     avx2Tile32(F.self, rows: 2, tokens: 4, w + i &* rowBytes, rowBytes: rowBytes, qs + k &* columns, ad + k &* blocks,
                                asum + k &* blocks, columns: columns, y + (k &* ldy &+ i), ldy: ldy)
-                    k += 4
                 }
-                while k < kEnd { one(i, k); one(i + 1, k); k += 1 }
+                k += 4
+            }
+            while k < tokens {
+                for pair in pb..<pEnd { one(2 * pair, k); one(2 * pair + 1, k) }
+                k += 1
             }
         }
         i = 2 * pairs
