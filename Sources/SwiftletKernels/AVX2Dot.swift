@@ -525,17 +525,21 @@ func avx2RowQ6_K(_ w: UnsafeRawPointer, tokens T: Int, _ qs: UnsafePointer<Int8>
 }
 
 /// Rows `0..<rows` of a K-quant matrix (the first at `w`, the next `rowBytes` further on) ·
-/// `tokens` tokens' Q8_K activations, written to `y[k·ldy + i]`: four tokens per pass over a row, then
-/// one. `mulMatID`: in the orders of ggml's `mul_mat_id`, which differ from `mul_mat`'s only for the
-/// repacked Q4_K weights (its GEMV one token at a time, never the four-token GEMM); the other K-quants
-/// take vec_dot's lanes under eight tokens and the tiled order from eight, per expert, as there. False
-/// for another type.
+/// `tokens` tokens' Q8_K activations, written to `y[k·ldy + i]`: eight (Q6_K) or four tokens per pass
+/// over a row, then one; Q4_K whose rows come in eights in ggml's repacked GEMM order
+/// (``avx2RowsQ4_KRepacked(rows:tokens:_:rowBytes:_:_:_:columns:_:ldy:)``). `mulMatID`: in the orders of
+/// ggml's `mul_mat_id`, which differ from `mul_mat`'s only for the repacked Q4_K weights (its GEMV for
+/// every token, never the four-token GEMM); the other K-quants take vec_dot's lanes under eight tokens and
+/// the tiled order from eight, per expert, as there. `tokenwise`: every token in the one-token order.
+/// False for another type.
 func avx2RowsK(_ type: GGMLType, rows: Int, tokens: Int, _ w: UnsafeRawPointer, rowBytes: Int, _ qs: UnsafePointer<Int8>,
                _ ad: UnsafePointer<Float>, _ bsums: UnsafePointer<Int32>, columns: Int, _ y: UnsafeMutablePointer<Float>, ldy: Int,
                matrixRows: Int = 0, mulMatID: Bool = false, tokenwise: Bool = false) -> Bool {
-    // ggml's mul_mat_id on repacked Q4_K takes its GEMV for every token (never the four-token GEMM);
-    // a tokenwise product takes the one-token kernel for every token.
-    let oneTokenPerPass = tokenwise || (mulMatID && type == .q4_K && matrixRows % 8 == 0 && matrixRows > 0)
+    // ggml's mul_mat_id on repacked Q4_K takes its GEMV for every token (never the four-token GEMM), and
+    // a tokenwise product gives every token the one-token kernel's order. The row kernels below form each
+    // token's sums the same way however many tokens share a pass (only the GEMM order is a batch order),
+    // so both still pass over a row with four or eight tokens at once.
+    let oneTokenOrder = tokenwise || (mulMatID && type == .q4_K && matrixRows % 8 == 0 && matrixRows > 0)
     @inline(__always) func run(_ row: (UnsafeRawPointer, Int, UnsafePointer<Int8>, UnsafePointer<Float>, UnsafePointer<Int32>, UnsafeMutablePointer<Float>) -> Void) {
         let blocks = columns / 256
         // Rows in blocks of about 256 KiB of weights, which stay in the core's L2 cache while every group
@@ -546,13 +550,13 @@ func avx2RowsK(_ type: GGMLType, rows: Int, tokens: Int, _ w: UnsafeRawPointer, 
         for rb in stride(from: 0, to: rows, by: rowsPerBlock) {
             let rEnd = min(rows, rb + rowsPerBlock)
             var t = 0
-            while t + 8 <= tokens && !oneTokenPerPass && type == .q6_K && columns <= 4096 {
+            while t + 8 <= tokens && type == .q6_K && columns <= 4096 {
                 for i in rb..<rEnd {
                     row(w + i &* rowBytes, 8, qs + t &* columns, ad + t &* blocks, bsums + t &* (columns / 16), y + (t &* ldy &+ i))
                 }
                 t += 8
             }
-            while t + 4 <= tokens && !oneTokenPerPass {
+            while t + 4 <= tokens {
                 for i in rb..<rEnd {
                     row(w + i &* rowBytes, 4, qs + t &* columns, ad + t &* blocks, bsums + t &* (columns / 16), y + (t &* ldy &+ i))
                 }
@@ -571,7 +575,7 @@ func avx2RowsK(_ type: GGMLType, rows: Int, tokens: Int, _ w: UnsafeRawPointer, 
     switch type {
     case .q2_K: run { avx2RowTwoBitK(Q2_KBlocks.self, $0, tokens: $1, $2, $3, $4, columns: columns, $5, ldy: ldy) }
     case .q3_K: run { avx2RowTwoBitK(Q3_KBlocks.self, $0, tokens: $1, $2, $3, $4, columns: columns, $5, ldy: ldy) }
-    case .q4_K where matrixRows % 8 == 0 && matrixRows > 0 && !oneTokenPerPass:
+    case .q4_K where matrixRows % 8 == 0 && matrixRows > 0 && !oneTokenOrder:
         avx2RowsQ4_KRepacked(rows: rows, tokens: tokens, w, rowBytes: rowBytes, qs, ad, bsums, columns: columns, y, ldy: ldy)
     case .q4_K where matrixRows % 8 == 0 && matrixRows > 0:
         run { avx2RowNibblesK(Q4_KBlocks.self, $0, tokens: $1, $2, $3, $4, columns: columns, $5, ldy: ldy, order: .repacked) }
