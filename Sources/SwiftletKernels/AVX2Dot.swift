@@ -413,7 +413,7 @@ func avx2RowNibblesK<K: SuperBlockKind>(_: K.Type, _ w: UnsafeRawPointer, tokens
 
 /// A super-block's sixteen per-16 activation sums (Int32 at `p`) as 16-bit lanes in order (each is at
 /// most 16·127 in magnitude).
-@inline(__always) private func sixteenSums(_ p: UnsafePointer<Int32>) -> __m256i {
+@inline(__always) func sixteenSums(_ p: UnsafePointer<Int32>) -> __m256i {
     // packs_epi32 interleaves 128-bit lanes; the permute puts the sums back in order.
     _mm256_permutevar8x32_epi32(_mm256_packs_epi32(load256(p), load256(p + 8)), _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7))
 }
@@ -490,13 +490,18 @@ func avx2RowQ6_K(_ w: UnsafeRawPointer, tokens T: Int, _ qs: UnsafePointer<Int8>
         let p = w + b &* GGMLType.q6_K.bytesPerBlock
         let scales = (p + 192).assumingMemoryBound(to: Int8.self)
         let d = Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: 208, as: UInt16.self)))
+        // The sixteen scales as 16-bit words, the even ones in the low half and the odd ones in the high:
+        // scales s (even) and s + 1 of each 32 values then sit at the same word of both halves, which one
+        // in-lane byte shuffle broadcasts (low half: sub-block s, high half: s + 1, as the values lie).
+        let evenOdd = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(_mm_loadu_si128(UnsafeRawPointer(scales).assumingMemoryBound(to: __m128i.self)),
+                                                            _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15)))
         var sumi = InlineArray<8, __m256i>(repeating: _mm256_setzero_si256())
         for h in 0..<2 {
             let ql0 = load256(p + 64 &* h), ql1 = load256(p + (64 &* h &+ 32)), qh = load256(p + (128 &+ 32 &* h))
             // `sumi` passed inout: captured by the nested function it would be checked at run time.
             @inline(__always) func accumulate(_ q: __m256i, _ i: Int, _ sumi: inout InlineArray<8, __m256i>) {
-                let s = 8 &* h &+ 2 &* i
-                let scale = _mm256_set_m128i(_mm_set1_epi16(Int16(scales[s &+ 1])), _mm_set1_epi16(Int16(scales[s])))
+                let word = 4 &* h &+ i, pick = Int16(2 &* word) | Int16(2 &* word &+ 1) << 8
+                let scale = _mm256_shuffle_epi8(evenOdd, _mm256_set1_epi16(pick))
                 for k in 0..<T {
                     let a = load256(qs + (k &* columns &+ b &* 256 &+ 128 &* h &+ 32 &* i))
                     sumi[k] = _mm256_add_epi32(sumi[k], _mm256_madd_epi16(_mm256_maddubs_epi16(q, a), scale))
