@@ -22,14 +22,25 @@ final class Runtime: Sendable {
     }
 
     /// Runs `body` with a workspace fit for `tokens` × `context`, taken from (and returned to) a pool.
+    /// When no spare one fits, the spares are freed first and the new one covers their sizes too: the
+    /// pool then holds one workspace per concurrent pass, as large as the largest batch and context seen,
+    /// instead of one per shape (tens of MB each at a large vocabulary or feed-forward width).
     func withWorkspace<R>(tokens: Int, context: Int, _ body: (Workspace) throws -> R) rethrows -> R {
-        let ws = spare.withLock { list -> Workspace? in
-            guard let i = list.firstIndex(where: { $0.maxTokens >= tokens && $0.context >= context }) else { return nil }
-            return list.remove(at: i)
-        } ?? Workspace(config: config, maxTokens: tokens, context: context)
+        let taken = spare.withLock { list -> (fit: Workspace?, tokens: Int, context: Int) in
+            if let i = list.firstIndex(where: { $0.maxTokens >= tokens && $0.context >= context }) {
+                return (list.remove(at: i), tokens, context)
+            }
+            let size = list.reduce((tokens, context)) { (max($0.0, $1.maxTokens), max($0.1, $1.context)) }
+            list.removeAll()  // freed here, before the new one is allocated
+            return (nil, size.0, size.1)
+        }
+        let ws = taken.fit ?? Workspace(config: config, maxTokens: taken.tokens, context: taken.context)
         defer { spare.withLock { $0.append(ws) } }
         return try body(ws)
     }
+
+    /// Bytes held by the workspaces waiting in the pool.
+    var spareWorkspaceBytes: Int { spare.withLock { $0.reduce(0) { $0 + $1.byteCount } } }
 
     @inline(__always)
     func dump(_ name: String, _ layer: Int?, _ p: UnsafePointer<Float>, _ count: Int) {

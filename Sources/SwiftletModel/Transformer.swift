@@ -36,6 +36,10 @@ public final class Transformer: Sendable {
                                                                     tensors: TensorBinder(file: file, config: config))
     }
 
+    /// Bytes of scratch activations the engine keeps between passes (beside the weights and the caches):
+    /// one workspace per concurrent pass, each as large as the largest batch and context it has served.
+    public var workspaceBytes: Int { architecture.runtime.spareWorkspaceBytes }
+
     /// The cache shape of each layer (sliding-window layers carry their window).
     public var cacheLayers: [KVLayerShape] {
         (0..<config.blockCount).map {

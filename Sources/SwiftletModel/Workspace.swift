@@ -22,16 +22,20 @@ final class Workspace: @unchecked Sendable {
     /// as alone (``ProductOrder/tokenwise``: a decoding step of several sequences). Set per pass.
     var order: ProductOrder = .matrixProduct
     private var all: [UnsafeMutablePointer<Float>] = []
+    /// Bytes this workspace holds, its attention scratch included.
+    let byteCount: Int
 
     init(config c: ModelConfig, maxTokens: Int, context: Int) {
         self.maxTokens = maxTokens
         self.context = context
         logitChunk = min(maxTokens, 32)
         var all: [UnsafeMutablePointer<Float>] = []
+        var floats = context * (c.keyWidth + c.valueWidth)
         func make(_ n: Int) -> UnsafeMutablePointer<Float> {
             let p = UnsafeMutablePointer<Float>.allocate(capacity: max(1, n))
             p.initialize(repeating: 0, count: max(1, n))
             all.append(p)
+            floats += max(1, n)
             return p
         }
         let n = maxTokens
@@ -42,6 +46,7 @@ final class Workspace: @unchecked Sendable {
         attention = AttentionScratch(capacity: context, keyWidth: c.keyWidth, valueWidth: c.valueWidth)
         logits = make(logitChunk * c.vocabularySize)
         self.all = all
+        byteCount = floats * MemoryLayout<Float>.stride
     }
 
     deinit { all.forEach { $0.deallocate() } }

@@ -101,6 +101,23 @@ func maxAbsDifference(_ a: [[Float]], _ b: [[Float]]) -> Float {
 
     /// An architecture missing from the registry is refused with the registry's list; a missing
     /// architecture-specific key is named.
+    /// Scratch memory follows the largest pass, not every shape a pass ever had: after a long context the
+    /// workspace of a short one is freed (a bench run of depths 0 and 1024 held both before).
+    @Test func workspacesCoveredByALargerOneAreFreed() throws {
+        let model = try Transformer(path: TestPaths.fixtures.appendingPathComponent("tiny-llama-q8_0.gguf").path, threads: 2)
+        #expect(model.workspaceBytes == 0)
+        _ = try model.forward(tokens, cache: try model.makeCache(context: 64))
+        let short = model.workspaceBytes
+        #expect(short > 0)
+        _ = try model.forward(tokens, cache: try model.makeCache(context: 512))
+        let long = model.workspaceBytes
+        #expect(long > short)
+        // The long context's workspace serves the short one again: nothing new, nothing kept beside it.
+        _ = try model.forward(tokens, cache: try model.makeCache(context: 64))
+        _ = try model.forward([5], cache: try model.makeCache(context: 64))
+        #expect(model.workspaceBytes == long)
+    }
+
     @Test func unknownArchitectureListsTheSupportedOnes() throws {
         let file = try GGUFFile(path: TestPaths.fixtures.appendingPathComponent("tiny-llama-f32.gguf").path)
         #expect(supportedArchitectures == ["bert", "gemma2", "gemma3", "llama", "phi3", "qwen2", "qwen3", "qwen3moe"])
