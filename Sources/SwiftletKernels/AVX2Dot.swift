@@ -413,7 +413,7 @@ func avx2RowNibblesK<K: SuperBlockKind>(_: K.Type, _ w: UnsafeRawPointer, tokens
 
 /// A super-block's sixteen per-16 activation sums (Int32 at `p`) as 16-bit lanes in order (each is at
 /// most 16·127 in magnitude).
-@inline(__always) func sixteenSums(_ p: UnsafePointer<Int32>) -> __m256i {
+@inline(__always) private func sixteenSums(_ p: UnsafePointer<Int32>) -> __m256i {
     // packs_epi32 interleaves 128-bit lanes; the permute puts the sums back in order.
     _mm256_permutevar8x32_epi32(_mm256_packs_epi32(load256(p), load256(p + 8)), _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7))
 }

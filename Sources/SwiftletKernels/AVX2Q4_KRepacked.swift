@@ -62,13 +62,7 @@ func avx2RowsQ4_KRepacked(rows: Int, tokens: Int, _ w: UnsafeRawPointer, rowByte
                 t += 4
             }
             while t < tokens {
-                var i = rb
-                while i + 8 <= rEnd {
-                    q4KEightRows(w + i &* rowBytes, rowBytes: rowBytes, qs + t &* columns, ad + t &* blocks,
-                                 bsums + t &* sumsPerToken, columns: columns, y + (t &* ldy &+ i))
-                    i += 8
-                }
-                for i in i..<rEnd {
+                for i in rb..<rEnd {
                     avx2RowNibblesK(Q4_KBlocks.self, w + i &* rowBytes, tokens: 1, qs + t &* columns, ad + t &* blocks,
                                     bsums + t &* sumsPerToken, columns: columns, y + (t &* ldy &+ i), ldy: ldy, order: .repacked)
                 }
@@ -121,68 +115,6 @@ private func q4KRowGroups(_ w: UnsafeRawPointer, groups: Int, _ qs: UnsafePointe
         let result1 = unsafeBitCast(_mm_sub_ps(whole1, mins1), to: SIMD4<Float>.self)
         for k in 0..<4 { y[(4 &+ k) &* ldy] = result1[k] }
     }
-}
-
-/// Eight consecutive Q4_K rows (`rowBytes` apart) · one token's Q8_K activations, to `y[0..<8]`, in the
-/// order of ggml's repacked Q4_K GEMV (`ggml_gemv_q4_K_8x8_q8_K`), exactly as
-/// ``avx2RowNibblesK(_:_:tokens:_:_:_:columns:_:ldy:order:)`` with `.repacked` forms each row: per
-/// super-block the exact integer sum Σ scale·Σq·a fused into a running sum times d·da, Σ min·Σa into a
-/// second one times dmin·da, the second subtracted at the end. With eight rows the per-super-block float
-/// steps run in eight lanes, one per row, and the token's sub-block sums are formed once for all of them.
-@inline(never)  // a call per eight rows costs nothing, and the caller stays small enough to specialize
-private func q4KEightRows(_ w: UnsafeRawPointer, rowBytes: Int, _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>,
-                          _ bsums: UnsafePointer<Int32>, columns: Int, _ y: UnsafeMutablePointer<Float>) {
-    let blocks = columns / 256, low = _mm256_set1_epi8(0x0F)
-    var whole = _mm256_setzero_ps(), minSum = _mm256_setzero_ps()
-    // Bytes 0, 1 of each 32-bit word (d) to the low eight bytes of each half, bytes 2, 3 (dmin) to the high.
-    let splitHalves = _mm256_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15,
-                                       0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15)
-    for b in 0..<blocks {
-        let sums16 = sixteenSums(bsums + b &* 16)
-        let pairs = _mm_hadd_epi16(sums16.lowHalf, sums16.highHalf)  // the eight sub-blocks' Σa
-        let a = qs + b &* 256
-        /// Row r's eight lanes of Σ scale·Σq·a and four lanes of Σ min·Σa.
-        @inline(__always) func row(_ r: Int) -> (sums: __m256i, mins: __m128i) {
-            let p = w + (r &* rowBytes &+ b &* GGMLType.q4_K.bytesPerBlock)
-            let (scales128, mins) = kScalesAndMins(p)
-            let scales = _mm256_set_m128i(scales128, scales128)
-            var sumi = _mm256_setzero_si256()
-            for g in 0..<4 {
-                let q = load256(p + (16 &+ 32 &* g))
-                let lo = _mm256_and_si256(q, low), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low)
-                // Scale 2g (and 2g + 1) in every lane: bytes 4g, 4g + 1 (4g + 2, 4g + 3) of each half.
-                let pick = Int16(4 &* g) | Int16(4 &* g &+ 1) << 8
-                let scaleLo = _mm256_shuffle_epi8(scales, _mm256_set1_epi16(pick))
-                let scaleHi = _mm256_shuffle_epi8(scales, _mm256_set1_epi16(pick &+ 0x0202))
-                sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(lo, load256(a + 64 &* g)), scaleLo),
-                                                               _mm256_madd_epi16(_mm256_maddubs_epi16(hi, load256(a + (64 &* g &+ 32))), scaleHi)))
-            }
-            return (sumi, _mm_madd_epi16(mins, pairs))
-        }
-        // Each row's lanes added by a tree of horizontal adds (exact integers: any order gives the same sum).
-        let r0 = row(0), r1 = row(1), r2 = row(2), r3 = row(3)
-        let h0123 = _mm256_hadd_epi32(_mm256_hadd_epi32(r0.sums, r1.sums), _mm256_hadd_epi32(r2.sums, r3.sums))
-        let m0123 = _mm_hadd_epi32(_mm_hadd_epi32(r0.mins, r1.mins), _mm_hadd_epi32(r2.mins, r3.mins))
-        let r4 = row(4), r5 = row(5), r6 = row(6), r7 = row(7)
-        let h4567 = _mm256_hadd_epi32(_mm256_hadd_epi32(r4.sums, r5.sums), _mm256_hadd_epi32(r6.sums, r7.sums))
-        let m4567 = _mm_hadd_epi32(_mm_hadd_epi32(r4.mins, r5.mins), _mm_hadd_epi32(r6.mins, r7.mins))
-        let lanes0123 = unsafeBitCast(h0123, to: SIMD8<Int32>.self), lanes4567 = unsafeBitCast(h4567, to: SIMD8<Int32>.self)
-        let totals = SIMD8(lowHalf: lanes0123.lowHalf &+ lanes0123.highHalf, highHalf: lanes4567.lowHalf &+ lanes4567.highHalf)
-        let minTotals = _mm256_set_m128i(m4567, m0123)
-        // The eight rows' d and dmin (F16), as eight floats each.
-        @inline(__always) func dm(_ r: Int) -> Int32 {
-            Int32(bitPattern: w.loadUnaligned(fromByteOffset: r &* rowBytes &+ b &* GGMLType.q4_K.bytesPerBlock, as: UInt32.self))
-        }
-        let split = _mm256_shuffle_epi8(_mm256_setr_epi32(dm(0), dm(1), dm(2), dm(3), dm(4), dm(5), dm(6), dm(7)), splitHalves)
-        let words = unsafeBitCast(_mm256_permutevar8x32_epi32(split, _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7)),
-                                  to: SIMD8<Int32>.self)
-        let da = _mm256_set1_ps(ad[b])
-        let d = _mm256_mul_ps(_mm256_cvtph_ps(unsafeBitCast(words.lowHalf, to: __m128i.self)), da)
-        let dmin = _mm256_mul_ps(_mm256_cvtph_ps(unsafeBitCast(words.highHalf, to: __m128i.self)), da)
-        whole = _mm256_fmadd_ps(_mm256_cvtepi32_ps(unsafeBitCast(totals, to: __m256i.self)), d, whole)
-        minSum = _mm256_fmadd_ps(_mm256_cvtepi32_ps(minTotals), dmin, minSum)
-    }
-    _mm256_storeu_ps(y, _mm256_sub_ps(whole, minSum))
 }
 
 /// A pair of sub-blocks' integer sums Σ scale·Σq·a (values `lo`, `hi`; scales as 16-bit lanes) for four
