@@ -648,38 +648,42 @@ func avx2DotF16(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, count: Int) ->
 func avx2RowsFloat(rows: Int, tokens: Int, _ w: UnsafeRawPointer, rowBytes: Int, halfWeights: Bool, _ x: UnsafePointer<Float>,
                    columns: Int, _ y: UnsafeMutablePointer<Float>, ldy: Int) {
     @inline(__always) func tile(_ r0: Int, _ t0: Int, rows R: Int, tokens T: Int) {
-        var acc = InlineArray<8, __m256>(repeating: _mm256_setzero_ps())
+        var acc = InlineArray<12, __m256>(repeating: _mm256_setzero_ps())
+        @inline(__always) func weights(_ i: Int, _ l: Int) -> __m256 {
+            let row = w + (r0 &+ i) &* rowBytes
+            return halfWeights ? _mm256_cvtph_ps(load128(row + 2 &* l)) : _mm256_loadu_ps(row.assumingMemoryBound(to: Float.self) + l)
+        }
         var l = 0
         while l < columns {
-            var wv = InlineArray<2, __m256>(repeating: _mm256_setzero_ps())
+            // The T tokens' eight values stay in registers while each row's eight are loaded in turn
+            // (tinyBLAS's order for tiles taller than wide): 4 × 3 sums need 12 + 3 + 1 registers.
+            var xv = InlineArray<3, __m256>(repeating: _mm256_setzero_ps())
+            for k in 0..<T { xv[k] = _mm256_loadu_ps(x + ((t0 &+ k) &* columns &+ l)) }
             for i in 0..<R {
-                let row = w + (r0 &+ i) &* rowBytes
-                wv[i] = halfWeights ? _mm256_cvtph_ps(load128(row + 2 &* l))
-                    : _mm256_loadu_ps(row.assumingMemoryBound(to: Float.self) + l)
-            }
-            for k in 0..<T {
-                let xv = _mm256_loadu_ps(x + ((t0 &+ k) &* columns &+ l))
-                for i in 0..<R { acc[i &* T &+ k] = _mm256_fmadd_ps(wv[i], xv, acc[i &* T &+ k]) }
+                let wv = weights(i, l)
+                for k in 0..<T { acc[i &* T &+ k] = _mm256_fmadd_ps(wv, xv[k], acc[i &* T &+ k]) }
             }
             l &+= 8
         }
         for i in 0..<R { for k in 0..<T { y[(t0 &+ k) &* ldy &+ r0 &+ i] = horizontalSum(acc[i &* T &+ k]) } }
     }
-    // Tokens in blocks of 32 (their F32 activations, 2 KB a token for SmolLM2, stay in cache while every
-    // row pair passes over them; the order of each sum is unchanged).
-    for tb in stride(from: 0, to: tokens, by: 32) {
-        let tEnd = min(tokens, tb + 32)
+    // Tokens in blocks of 24 (their F32 activations, 8 KB a token at 2048 values, stay in the L2 cache
+    // while every group of four rows passes over them); tiles of 4 rows × 3 tokens. The order of each sum
+    // is unchanged.
+    for tb in stride(from: 0, to: tokens, by: 24) {
+        let tEnd = min(tokens, tb + 24)
         var r = 0
-        while r + 2 <= rows {
+        while r + 4 <= rows {
             var t = tb
-            while t + 4 <= tEnd { tile(r, t, rows: 2, tokens: 4); t += 4 }
-            while t < tEnd { tile(r, t, rows: 2, tokens: 1); t += 1 }
-            r += 2
+            while t + 3 <= tEnd { tile(r, t, rows: 4, tokens: 3); t += 3 }
+            while t < tEnd { tile(r, t, rows: 4, tokens: 1); t += 1 }
+            r += 4
         }
-        if r < rows {
+        while r < rows {
             var t = tb
-            while t + 4 <= tEnd { tile(r, t, rows: 1, tokens: 4); t += 4 }
+            while t + 3 <= tEnd { tile(r, t, rows: 1, tokens: 3); t += 3 }
             while t < tEnd { tile(r, t, rows: 1, tokens: 1); t += 1 }
+            r += 1
         }
     }
 }
