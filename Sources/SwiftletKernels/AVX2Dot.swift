@@ -360,6 +360,7 @@ func avx2RowNibblesK<K: SuperBlockKind>(_: K.Type, _ w: UnsafeRawPointer, tokens
     let blocks = columns / 256, low = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1)
     var acc = InlineArray<4, __m256>(repeating: _mm256_setzero_ps())
     var minSum = SIMD4<Float>(repeating: 0), wholeSum = minSum
+    var running = InlineArray<4, SIMD4<Float>>(repeating: .zero)  // `.repacked`: (Σ whole, Σ min) per token
     for b in 0..<blocks {
         let p = w + b &* K.bytes
         let (scales128, mins) = kScalesAndMins(p)
@@ -388,12 +389,18 @@ func avx2RowNibblesK<K: SuperBlockKind>(_: K.Type, _ w: UnsafeRawPointer, tokens
             let da = ad[k &* blocks &+ b], sums16 = sixteenSums(bsums + (k &* (columns / 16) &+ b &* 16))
             // Σ min_j·(Σa over sub-block j): the per-16 sums added in pairs, times the mins, in four lanes.
             let pairs = _mm_hadd_epi16(sums16.lowHalf, sums16.highHalf)
-            let m = unsafeBitCast(_mm_madd_epi16(mins, pairs), to: SIMD4<Int32>.self).wrappedSum()
+            let minLanes = _mm_madd_epi16(mins, pairs)
             if order == .repacked {
-                let total = unsafeBitCast(sumi[k], to: SIMD8<Int32>.self).wrappedSum()
-                wholeSum[k] = wholeSum[k].addingProduct(Float(total), dm[0] * da)
-                minSum[k] = minSum[k].addingProduct(Float(m), dm[1] * da)
-            } else if order == .tiled {
+                // Both running sums in one vector: lane 0 Σ scale·Σq·a with d·da, lane 1 Σ min·Σa with
+                // dmin·da (two horizontal adds give both totals; each lane's fma is the scalar one).
+                let lanes = unsafeBitCast(sumi[k], to: SIMD8<Int32>.self)
+                let halves = unsafeBitCast(lanes.lowHalf &+ lanes.highHalf, to: __m128i.self)
+                let totals = _mm_hadd_epi32(_mm_hadd_epi32(halves, minLanes), _mm_setzero_si128())
+                running[k] = running[k].addingProduct(SIMD4<Float>(_mm_cvtepi32_ps(totals)), dm * da)
+                continue
+            }
+            let m = unsafeBitCast(minLanes, to: SIMD4<Int32>.self).wrappedSum()
+            if order == .tiled {
                 let total = unsafeBitCast(sumi[k], to: SIMD8<Int32>.self).wrappedSum()
                 wholeSum[k] = wholeSum[k].addingProduct((dm[0] * Float(total)).addingProduct(-dm[1], Float(m)), da)
             } else {
@@ -404,7 +411,7 @@ func avx2RowNibblesK<K: SuperBlockKind>(_: K.Type, _ w: UnsafeRawPointer, tokens
     }
     for k in 0..<T {
         switch order {
-        case .repacked: y[k &* ldy] = wholeSum[k] - minSum[k]
+        case .repacked: y[k &* ldy] = running[k][0] - running[k][1]
         case .tiled: y[k &* ldy] = wholeSum[k]
         case .lanes: y[k &* ldy] = horizontalSum(acc[k]) - minSum[k]
         }
