@@ -297,33 +297,46 @@ public final class CachedAttention: Sendable {
         }
         touchSink.store(Int(touched), ordering: .relaxed)  // an observable use, so the loads stay
         if let cap = c.logitSoftcap { softcap(scores, count: heads * count, cap: cap) }
+        // The heads of a KV head in passes of up to four (each pass reads the value rows once).
+        @inline(__always) func attend(_ lo: Int, _ hi: Int, out: UnsafeMutablePointer<Float>, outStride: Int,
+                                      normalize: Bool, stats: UnsafeMutablePointer<(maximum: Float, sum: Float)>,
+                                      statsStride: Int) {
+            var g = 0
+            while g < heads {
+                let n = min(4, heads - g)
+                attendRoundingToHalf(heads: n, scores: scores + g * count + (lo - positions.lowerBound), scoreStride: count,
+                                     count: hi - lo, values: values, rowStride: rows.valueWidth,
+                                     firstSlot: rows.slot(of: lo), ringRows: rows.ringRows, length: c.valueLength,
+                                     out: out + g * outStride, outStride: outStride, normalize: normalize,
+                                     stats: stats + g * statsStride, statsStride: statsStride)
+                g += n
+            }
+        }
         guard let kvSplit else {
-            for g in 0..<heads {
-                attendRoundingToHalf(scores: scores + g * count, count: count, values: values,
-                                     rowStride: rows.valueWidth, firstSlot: firstSlot, ringRows: rows.ringRows,
-                                     length: c.valueLength,
-                                     out: out + g * c.valueLength)
+            withUnsafeTemporaryAllocation(of: (maximum: Float, sum: Float).self, capacity: heads) { stats in
+                attend(positions.lowerBound, positions.upperBound + 1, out: out, outStride: c.valueLength, normalize: true,
+                       stats: stats.baseAddress!, statsStride: 1)
             }
             return
         }
-        // llama.cpp's split: each part's cells as their own range, then merged in order.
-        let per = (kvSplit.cells + kvSplit.parts - 1) / kvSplit.parts
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: kvSplit.parts * c.valueLength) { partials in
-            withUnsafeTemporaryAllocation(of: (maximum: Float, sum: Float).self, capacity: kvSplit.parts) { stats in
-                for g in 0..<heads {
-                    for part in 0..<kvSplit.parts {
-                        let lo = max(positions.lowerBound, part * per)
-                        let hi = min(positions.upperBound + 1, (part + 1) * per)
-                        stats[part] = hi > lo
-                            ? attendRoundingToHalf(scores: scores + g * count + (lo - positions.lowerBound),
-                                                   count: hi - lo, values: values, rowStride: rows.valueWidth,
-                                                   firstSlot: rows.slot(of: lo), ringRows: rows.ringRows,
-                                                   length: c.valueLength,
-                                                   out: partials.baseAddress! + part * c.valueLength, normalize: false)
-                            : (-.infinity, 0)
+        // llama.cpp's split: each part's cells as their own range, then merged in order. Head g's partial
+        // of part p is at partials + (g·parts + p)·valueLength, its statistics at stats[g·parts + p].
+        let per = (kvSplit.cells + kvSplit.parts - 1) / kvSplit.parts, parts = kvSplit.parts
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: heads * parts * c.valueLength) { partials in
+            withUnsafeTemporaryAllocation(of: (maximum: Float, sum: Float).self, capacity: heads * parts) { stats in
+                for part in 0..<parts {
+                    let lo = max(positions.lowerBound, part * per)
+                    let hi = min(positions.upperBound + 1, (part + 1) * per)
+                    if hi > lo {
+                        attend(lo, hi, out: partials.baseAddress! + part * c.valueLength, outStride: parts * c.valueLength,
+                               normalize: false, stats: stats.baseAddress! + part, statsStride: parts)
+                    } else {
+                        for g in 0..<heads { stats[g * parts + part] = (-.infinity, 0) }
                     }
-                    mergeAttentionPartials(partials.baseAddress!, stats: stats.baseAddress!, count: kvSplit.parts,
-                                           length: c.valueLength, out: out + g * c.valueLength)
+                }
+                for g in 0..<heads {
+                    mergeAttentionPartials(partials.baseAddress! + g * parts * c.valueLength, stats: stats.baseAddress! + g * parts,
+                                           count: parts, length: c.valueLength, out: out + g * c.valueLength)
                 }
             }
         }

@@ -107,9 +107,7 @@ public func accumulateRoundingToHalf(_ out: UnsafeMutablePointer<Float>, _ v: Un
 /// ``accumulateRoundingToHalf(_:_:times:count:)``); at the end it is divided by the weights' sum.
 ///
 /// Row j is the `length` values at `values + slot·rowStride`, slots starting at `firstSlot` and wrapping
-/// at `ringRows` (a sliding-window ring). The weights are found first, then (AVX2, `length` a multiple
-/// of 64) the accumulator runs 64 values at a time in registers over every row; the same operations per
-/// element as row by row, so the same bits.
+/// at `ringRows` (a sliding-window ring).
 ///
 /// With `normalize` false the accumulator is left undivided, and the result is the running maximum and
 /// sum, to be merged with other ranges' (``mergeAttentionPartials(_:stats:count:length:out:)``).
@@ -117,60 +115,104 @@ public func accumulateRoundingToHalf(_ out: UnsafeMutablePointer<Float>, _ v: Un
 public func attendRoundingToHalf(scores: UnsafePointer<Float>, count: Int, values: UnsafePointer<Float16>, rowStride: Int,
                                  firstSlot: Int, ringRows: Int, length: Int, out: UnsafeMutablePointer<Float>,
                                  normalize: Bool = true) -> (maximum: Float, sum: Float) {
-    withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * max(1, count)) { buffer in
-        // rescale[j] ≠ 1 only where row j raised the maximum (then weight[j] is 1).
-        let rescale = buffer.baseAddress!, weight = rescale + count
-        var maximum = -Float.infinity, sum: Float = 0
-        for j in 0..<count {
-            let s = scores[j]
-            var ms: Float = 1, vs: Float = 1
-            if s > maximum {
-                ms = expf(maximum - s)
-                maximum = s
-            } else {
-                vs = expf(s - maximum)
+    withUnsafeTemporaryAllocation(of: (maximum: Float, sum: Float).self, capacity: 1) { stats in
+        attendRoundingToHalf(heads: 1, scores: scores, scoreStride: count, count: count, values: values,
+                             rowStride: rowStride, firstSlot: firstSlot, ringRows: ringRows, length: length,
+                             out: out, outStride: length, normalize: normalize, stats: stats.baseAddress!, statsStride: 1)
+        return stats[0]
+    }
+}
+
+/// ``attendRoundingToHalf(scores:count:values:rowStride:firstSlot:ringRows:length:out:normalize:)`` for
+/// `heads` query heads that share the value rows (a grouped-query KV head): head h's scores at
+/// `scores + h·scoreStride`, its output at `out + h·outStride`, its maximum and sum to
+/// `stats[h·statsStride]`. Each head's numbers are those of attending it alone.
+///
+/// The weights are found first; then (AVX2, `length` a multiple of the pass width) one pass over the
+/// rows carries every head's accumulator in registers: each row's values are widened once for all the
+/// heads, and the heads' chains of F16 roundings, independent of each other, overlap instead of each
+/// waiting on its own latency.
+public func attendRoundingToHalf(heads: Int, scores: UnsafePointer<Float>, scoreStride: Int, count: Int,
+                                 values: UnsafePointer<Float16>, rowStride: Int, firstSlot: Int, ringRows: Int,
+                                 length: Int, out: UnsafeMutablePointer<Float>, outStride: Int, normalize: Bool = true,
+                                 stats: UnsafeMutablePointer<(maximum: Float, sum: Float)>, statsStride: Int) {
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * max(1, heads * count)) { buffer in
+        // rescale[h·count + j] ≠ 1 only where row j raised head h's maximum (then its weight is 1).
+        let rescale = buffer.baseAddress!, weight = rescale + heads * count
+        for h in 0..<heads {
+            let sc = scores + h * scoreStride, rs = rescale + h * count, wt = weight + h * count
+            var maximum = -Float.infinity, sum: Float = 0
+            for j in 0..<count {
+                let s = sc[j]
+                var ms: Float = 1, vs: Float = 1
+                if s > maximum {
+                    ms = expf(maximum - s)
+                    maximum = s
+                } else {
+                    vs = expf(s - maximum)
+                }
+                rs[j] = ms; wt[j] = vs
+                sum = vs.addingProduct(sum, ms)  // S = S·ms + vs, which GCC fuses in llama.cpp's build
             }
-            rescale[j] = ms; weight[j] = vs
-            sum = vs.addingProduct(sum, ms)  // S = S·ms + vs, which GCC fuses in llama.cpp's build
+            stats[h * statsStride] = (maximum, sum)
+            (out + h * outStride).update(repeating: 0, count: length)
         }
-        out.update(repeating: 0, count: length)
         var done = false
         #if SWIFTLET_AVX2 && arch(x86_64)
-        if length % 64 == 0 {
-            for chunk in stride(from: 0, to: length, by: 64) {
-                var acc = InlineArray<8, __m256>(repeating: _mm256_setzero_ps())
+        /// Every head's `W` vectors of eight values per pass (H·W ≤ 12 accumulators, plus the heads'
+        /// weights and one row vector: the 16 registers).
+        @inline(__always) func run(_ H: Int, _ W: Int) {
+            for chunk in stride(from: 0, to: length, by: 8 * W) {
+                var acc = InlineArray<12, __m256>(repeating: _mm256_setzero_ps())
                 var slot = firstSlot
                 for j in 0..<count {
                     let v = UnsafeRawPointer(values + (slot &* rowStride &+ chunk))
-                    if rescale[j] != 1 {
-                        let ms = _mm256_set1_ps(rescale[j])
-                        for i in 0..<8 { acc[i] = roundedToHalf(_mm256_mul_ps(acc[i], ms)) }
+                    var vs = InlineArray<4, __m256>(repeating: _mm256_setzero_ps())
+                    for h in 0..<H {
+                        let r = rescale[h &* count &+ j]
+                        if r != 1 {
+                            let ms = _mm256_set1_ps(r)
+                            for i in 0..<W { acc[h &* W &+ i] = roundedToHalf(_mm256_mul_ps(acc[h &* W &+ i], ms)) }
+                        }
+                        vs[h] = _mm256_set1_ps(weight[h &* count &+ j])
                     }
-                    let vs = _mm256_set1_ps(weight[j])
-                    for i in 0..<8 {
-                        let h = _mm256_cvtph_ps(_mm_loadu_si128((v + 16 &* i).assumingMemoryBound(to: __m128i.self)))
-                        acc[i] = roundedToHalf(_mm256_fmadd_ps(h, vs, acc[i]))
+                    for i in 0..<W {
+                        let x = _mm256_cvtph_ps(_mm_loadu_si128((v + 16 &* i).assumingMemoryBound(to: __m128i.self)))
+                        for h in 0..<H { acc[h &* W &+ i] = roundedToHalf(_mm256_fmadd_ps(x, vs[h], acc[h &* W &+ i])) }
                     }
                     slot = slot &+ 1 == ringRows ? 0 : slot &+ 1
                 }
-                for i in 0..<8 { _mm256_storeu_ps(out + (chunk &+ 8 &* i), acc[i]) }
+                for h in 0..<H {
+                    for i in 0..<W { _mm256_storeu_ps(out + (h &* outStride &+ chunk &+ 8 &* i), acc[h &* W &+ i]) }
+                }
             }
-            done = true
+        }
+        switch heads {
+        case 1 where length % 64 == 0: run(1, 8); done = true
+        case 2 where length % 32 == 0: run(2, 4); done = true
+        case 3 where length % 32 == 0: run(3, 4); done = true
+        case 4 where length % 16 == 0: run(4, 2); done = true
+        default: break
         }
         #endif
         if !done {
-            var slot = firstSlot
-            for j in 0..<count {
-                if rescale[j] != 1 { scaleRoundingToHalf(out, by: rescale[j], count: length) }
-                accumulateRoundingToHalf(out, values + slot * rowStride, times: weight[j], count: length)
-                slot = slot + 1 == ringRows ? 0 : slot + 1
+            for h in 0..<heads {
+                let o = out + h * outStride, rs = rescale + h * count, wt = weight + h * count
+                var slot = firstSlot
+                for j in 0..<count {
+                    if rs[j] != 1 { scaleRoundingToHalf(o, by: rs[j], count: length) }
+                    accumulateRoundingToHalf(o, values + slot * rowStride, times: wt[j], count: length)
+                    slot = slot + 1 == ringRows ? 0 : slot + 1
+                }
             }
         }
         if normalize {
-            let inverse = sum == 0 ? 0 : 1 / sum
-            for i in 0..<length { out[i] *= inverse }
+            for h in 0..<heads {
+                let sum = stats[h * statsStride].sum, o = out + h * outStride
+                let inverse = sum == 0 ? 0 : 1 / sum
+                for i in 0..<length { o[i] *= inverse }
+            }
         }
-        return (maximum, sum)
     }
 }
 

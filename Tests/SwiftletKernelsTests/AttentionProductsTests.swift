@@ -145,4 +145,46 @@ import Testing
             }
         }
     }
+
+    /// The heads of a KV head attended in one pass over the value rows give each head's numbers exactly
+    /// as attending it alone: normalized outputs, undivided partials and their statistics, for every
+    /// head count the pass takes (1…4, and 5 as the caller splits it), widths of whole and partial
+    /// passes, and a ring that wraps.
+    @Test(arguments: [1, 2, 3, 4, 5])
+    func headsInOnePassEqualEachHeadAlone(heads: Int) {
+        var rng = SplitMix(UInt64(40 + heads))
+        for length in [16, 32, 48, 64, 128] {
+            let count = 37, ring = 41, first = 30
+            let scores = (0..<(heads * count)).map { _ in 4 * rng.nextFloat() }
+            let values = (0..<(ring * length)).map { _ in Float16(rng.nextFloat()) }
+            for normalize in [true, false] {
+                var together = [Float](repeating: .nan, count: heads * length)
+                var stats = [(maximum: Float, sum: Float)](repeating: (0, 0), count: heads)
+                var g = 0
+                while g < heads {
+                    let n = min(4, heads - g)
+                    together.withUnsafeMutableBufferPointer { o in
+                        stats.withUnsafeMutableBufferPointer { st in
+                            scores.withUnsafeBufferPointer { sc in
+                                attendRoundingToHalf(heads: n, scores: sc.baseAddress! + g * count, scoreStride: count,
+                                                     count: count, values: values, rowStride: length,
+                                                     firstSlot: first, ringRows: ring, length: length,
+                                                     out: o.baseAddress! + g * length, outStride: length, normalize: normalize,
+                                                     stats: st.baseAddress! + g, statsStride: 1)
+                            }
+                        }
+                    }
+                    g += n
+                }
+                for h in 0..<heads {
+                    var alone = [Float](repeating: .nan, count: length)
+                    let st = attendRoundingToHalf(scores: Array(scores[(h * count)..<((h + 1) * count)]), count: count,
+                                                  values: values, rowStride: length, firstSlot: first, ringRows: ring,
+                                                  length: length, out: &alone, normalize: normalize)
+                    #expect(Array(together[(h * length)..<((h + 1) * length)]) == alone, "head \(h) of \(heads), length \(length)")
+                    #expect(stats[h].maximum == st.maximum && stats[h].sum == st.sum)
+                }
+            }
+        }
+    }
 }
