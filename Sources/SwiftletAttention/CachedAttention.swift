@@ -304,8 +304,8 @@ public final class CachedAttention: Sendable {
             var g = 0
             while g < heads {
                 let n = min(4, heads - g)
-                attendRoundingToHalf(heads: n, scores: scores + g * count + (lo - positions.lowerBound), scoreStride: count,
-                                     count: hi - lo, values: values, rowStride: rows.valueWidth,
+                attendRoundingToHalf(heads: n, scores: scores + g * count + (lo - positions.lowerBound),
+                                     scoreStride: count, count: hi - lo, values: values, rowStride: rows.valueWidth,
                                      firstSlot: rows.slot(of: lo), ringRows: rows.ringRows, length: c.valueLength,
                                      out: out + g * outStride, outStride: outStride, normalize: normalize,
                                      stats: stats + g * statsStride, statsStride: statsStride)
@@ -314,8 +314,8 @@ public final class CachedAttention: Sendable {
         }
         guard let kvSplit else {
             withUnsafeTemporaryAllocation(of: (maximum: Float, sum: Float).self, capacity: heads) { stats in
-                attend(positions.lowerBound, positions.upperBound + 1, out: out, outStride: c.valueLength, normalize: true,
-                       stats: stats.baseAddress!, statsStride: 1)
+                attend(positions.lowerBound, positions.upperBound + 1, out: out, outStride: c.valueLength,
+                       normalize: true, stats: stats.baseAddress!, statsStride: 1)
             }
             return
         }
@@ -328,15 +328,17 @@ public final class CachedAttention: Sendable {
                     let lo = max(positions.lowerBound, part * per)
                     let hi = min(positions.upperBound + 1, (part + 1) * per)
                     if hi > lo {
-                        attend(lo, hi, out: partials.baseAddress! + part * c.valueLength, outStride: parts * c.valueLength,
-                               normalize: false, stats: stats.baseAddress! + part, statsStride: parts)
+                        attend(lo, hi, out: partials.baseAddress! + part * c.valueLength,
+                               outStride: parts * c.valueLength, normalize: false,
+                               stats: stats.baseAddress! + part, statsStride: parts)
                     } else {
                         for g in 0..<heads { stats[g * parts + part] = (-.infinity, 0) }
                     }
                 }
                 for g in 0..<heads {
-                    mergeAttentionPartials(partials.baseAddress! + g * parts * c.valueLength, stats: stats.baseAddress! + g * parts,
-                                           count: parts, length: c.valueLength, out: out + g * c.valueLength)
+                    mergeAttentionPartials(partials.baseAddress! + g * parts * c.valueLength,
+                                           stats: stats.baseAddress! + g * parts, count: parts,
+                                           length: c.valueLength, out: out + g * c.valueLength)
                 }
             }
         }

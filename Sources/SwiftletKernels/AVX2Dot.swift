@@ -500,8 +500,9 @@ func avx2RowQ6_K(_ w: UnsafeRawPointer, tokens T: Int, _ qs: UnsafePointer<Int8>
         // The sixteen scales as 16-bit words, the even ones in the low half and the odd ones in the high:
         // scales s (even) and s + 1 of each 32 values then sit at the same word of both halves, which one
         // in-lane byte shuffle broadcasts (low half: sub-block s, high half: s + 1, as the values lie).
-        let evenOdd = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(_mm_loadu_si128(UnsafeRawPointer(scales).assumingMemoryBound(to: __m128i.self)),
-                                                            _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15)))
+        let scaleBytes = _mm_loadu_si128(UnsafeRawPointer(scales).assumingMemoryBound(to: __m128i.self))
+        let evenFirst = _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15)
+        let evenOdd = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scaleBytes, evenFirst))
         var sumi = InlineArray<8, __m256i>(repeating: _mm256_setzero_si256())
         for h in 0..<2 {
             let ql0 = load256(p + 64 &* h), ql1 = load256(p + (64 &* h &+ 32)), qh = load256(p + (128 &+ 32 &* h))
@@ -520,7 +521,7 @@ func avx2RowQ6_K(_ w: UnsafeRawPointer, tokens T: Int, _ qs: UnsafePointer<Int8>
             accumulate(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low),
                                        _mm256_srli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8(-64)), 2)), 3, &sumi)
         }
-        let scales16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(UnsafeRawPointer(scales).assumingMemoryBound(to: __m128i.self)))
+        let scales16 = _mm256_cvtepi8_epi16(scaleBytes)
         for k in 0..<T {
             let sums16 = sixteenSums(bsums + (k &* (columns / 16) &+ b &* 16))
             let offsets = _mm256_slli_epi32(_mm256_madd_epi16(sums16, scales16), 5)
@@ -658,7 +659,8 @@ func avx2RowsFloat(rows: Int, tokens: Int, _ w: UnsafeRawPointer, rowBytes: Int,
         var acc = InlineArray<12, __m256>(repeating: _mm256_setzero_ps())
         @inline(__always) func weights(_ i: Int, _ l: Int) -> __m256 {
             let row = w + (r0 &+ i) &* rowBytes
-            return halfWeights ? _mm256_cvtph_ps(load128(row + 2 &* l)) : _mm256_loadu_ps(row.assumingMemoryBound(to: Float.self) + l)
+            return halfWeights ? _mm256_cvtph_ps(load128(row + 2 &* l))
+                               : _mm256_loadu_ps(row.assumingMemoryBound(to: Float.self) + l)
         }
         var l = 0
         while l < columns {

@@ -118,7 +118,8 @@ public func attendRoundingToHalf(scores: UnsafePointer<Float>, count: Int, value
     withUnsafeTemporaryAllocation(of: (maximum: Float, sum: Float).self, capacity: 1) { stats in
         attendRoundingToHalf(heads: 1, scores: scores, scoreStride: count, count: count, values: values,
                              rowStride: rowStride, firstSlot: firstSlot, ringRows: ringRows, length: length,
-                             out: out, outStride: length, normalize: normalize, stats: stats.baseAddress!, statsStride: 1)
+                             out: out, outStride: length, normalize: normalize,
+                             stats: stats.baseAddress!, statsStride: 1)
         return stats[0]
     }
 }

@@ -169,8 +169,8 @@ import Testing
                                 attendRoundingToHalf(heads: n, scores: sc.baseAddress! + g * count, scoreStride: count,
                                                      count: count, values: values, rowStride: length,
                                                      firstSlot: first, ringRows: ring, length: length,
-                                                     out: o.baseAddress! + g * length, outStride: length, normalize: normalize,
-                                                     stats: st.baseAddress! + g, statsStride: 1)
+                                                     out: o.baseAddress! + g * length, outStride: length,
+                                                     normalize: normalize, stats: st.baseAddress! + g, statsStride: 1)
                             }
                         }
                     }
@@ -181,7 +181,8 @@ import Testing
                     let st = attendRoundingToHalf(scores: Array(scores[(h * count)..<((h + 1) * count)]), count: count,
                                                   values: values, rowStride: length, firstSlot: first, ringRows: ring,
                                                   length: length, out: &alone, normalize: normalize)
-                    #expect(Array(together[(h * length)..<((h + 1) * length)]) == alone, "head \(h) of \(heads), length \(length)")
+                    #expect(Array(together[(h * length)..<((h + 1) * length)]) == alone,
+                            "head \(h) of \(heads), length \(length)")
                     #expect(stats[h].maximum == st.maximum && stats[h].sum == st.sum)
                 }
             }

@@ -104,7 +104,8 @@ func maxAbsDifference(_ a: [[Float]], _ b: [[Float]]) -> Float {
     /// Scratch memory follows the largest pass, not every shape a pass ever had: after a long context the
     /// workspace of a short one is freed (a bench run of depths 0 and 1024 held both before).
     @Test func workspacesCoveredByALargerOneAreFreed() throws {
-        let model = try Transformer(path: TestPaths.fixtures.appendingPathComponent("tiny-llama-q8_0.gguf").path, threads: 2)
+        let path = TestPaths.fixtures.appendingPathComponent("tiny-llama-q8_0.gguf").path
+        let model = try Transformer(path: path, threads: 2)
         #expect(model.workspaceBytes == 0)
         _ = try model.forward(tokens, cache: try model.makeCache(context: 64))
         let short = model.workspaceBytes
