@@ -351,10 +351,14 @@ public final class AttentionScratch: @unchecked Sendable {
     let keys: UnsafeMutablePointer<Float>
     let values: UnsafeMutablePointer<Float>
 
+    /// Bytes the two copies hold.
+    public let byteCount: Int
+
     public init(capacity: Int, keyWidth: Int, valueWidth: Int) {
         self.capacity = capacity
         keys = .allocate(capacity: max(1, capacity * keyWidth))
         values = .allocate(capacity: max(1, capacity * valueWidth))
+        byteCount = (max(1, capacity * keyWidth) + max(1, capacity * valueWidth)) * MemoryLayout<Float>.stride
     }
 
     deinit {

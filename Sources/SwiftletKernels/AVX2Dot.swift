@@ -650,8 +650,8 @@ func avx2DotF16(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, count: Int) ->
 /// activations rounded to F16 (token k's at `x + k·columns`), or F32 rows · F32 activations, to
 /// `y[k·ldy + i]`, in the order of llamafile's tinyBLAS, which llama.cpp runs for F16 and F32 weights in
 /// batches: per sum one eight-lane fma accumulator over the columns in
-/// steps of eight, then the lanes added as ``horizontalSum(_:)`` does. Tiles of 2 rows × 4 tokens share
-/// the loads (tinyBLAS's own 4 × 3 shape is slower here).
+/// steps of eight, then the lanes added as ``horizontalSum(_:)`` does. Tiles of 4 rows × 3 tokens (the
+/// shape tinyBLAS takes with 16 vector registers) share the loads.
 /// `columns` must be a multiple of 8.
 func avx2RowsFloat(rows: Int, tokens: Int, _ w: UnsafeRawPointer, rowBytes: Int, halfWeights: Bool, _ x: UnsafePointer<Float>,
                    columns: Int, _ y: UnsafeMutablePointer<Float>, ldy: Int) {

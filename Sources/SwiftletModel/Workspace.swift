@@ -30,7 +30,7 @@ final class Workspace: @unchecked Sendable {
         self.context = context
         logitChunk = min(maxTokens, 32)
         var all: [UnsafeMutablePointer<Float>] = []
-        var floats = context * (c.keyWidth + c.valueWidth)
+        var floats = 0
         func make(_ n: Int) -> UnsafeMutablePointer<Float> {
             let p = UnsafeMutablePointer<Float>.allocate(capacity: max(1, n))
             p.initialize(repeating: 0, count: max(1, n))
@@ -46,7 +46,7 @@ final class Workspace: @unchecked Sendable {
         attention = AttentionScratch(capacity: context, keyWidth: c.keyWidth, valueWidth: c.valueWidth)
         logits = make(logitChunk * c.vocabularySize)
         self.all = all
-        byteCount = floats * MemoryLayout<Float>.stride
+        byteCount = floats * MemoryLayout<Float>.stride + attention.byteCount
     }
 
     deinit { all.forEach { $0.deallocate() } }

@@ -99,10 +99,8 @@ func maxAbsDifference(_ a: [[Float]], _ b: [[Float]]) -> Float {
         }
     }
 
-    /// An architecture missing from the registry is refused with the registry's list; a missing
-    /// architecture-specific key is named.
     /// Scratch memory follows the largest pass, not every shape a pass ever had: after a long context the
-    /// workspace of a short one is freed (a bench run of depths 0 and 1024 held both before).
+    /// workspace of a short one is freed, so a run over short and long contexts holds one workspace.
     @Test func workspacesCoveredByALargerOneAreFreed() throws {
         let path = TestPaths.fixtures.appendingPathComponent("tiny-llama-q8_0.gguf").path
         let model = try Transformer(path: path, threads: 2)
@@ -119,6 +117,8 @@ func maxAbsDifference(_ a: [[Float]], _ b: [[Float]]) -> Float {
         #expect(model.workspaceBytes == long)
     }
 
+    /// An architecture missing from the registry is refused with the registry's list; a missing
+    /// architecture-specific key is named.
     @Test func unknownArchitectureListsTheSupportedOnes() throws {
         let file = try GGUFFile(path: TestPaths.fixtures.appendingPathComponent("tiny-llama-f32.gguf").path)
         #expect(supportedArchitectures == ["bert", "gemma2", "gemma3", "llama", "phi3", "qwen2", "qwen3", "qwen3moe"])
