@@ -270,30 +270,26 @@ public final class CachedAttention: Sendable {
         precondition(positions.upperBound < rows.positions.upperBound, "attended positions outside the cache view")
         let firstSlot = rows.slot(of: positions.lowerBound)
         let keys = rows.keys + kvHead * c.keyLength, values = rows.values + kvHead * c.valueLength
-        var slot = firstSlot
-        // Rows a few positions ahead are touched early (Swift has no prefetch instruction): the loads
-        // overlap the dot products instead of stalling them, and V is in cache for the second pass.
-        let ahead = 8
-        var aheadSlot = (firstSlot + ahead) % rows.ringRows
+        // The scores in runs of 16 rows; before each run, the rows of the next are touched (Swift has no
+        // prefetch instruction), so their loads overlap this run's products, and V is in cache for the
+        // second pass.
+        let run = 16
         var touched: UInt16 = 0
-        for j in 0..<count {
-            if j + ahead < count {
+        var slot = firstSlot
+        for start in stride(from: 0, to: count, by: run) {
+            let n = min(run, count - start)
+            var aheadSlot = (slot + run) % rows.ringRows
+            for _ in 0..<max(0, min(run, count - start - run)) {
                 let kr = UnsafeRawPointer(keys + aheadSlot * rows.keyWidth)
                 let vr = UnsafeRawPointer(values + aheadSlot * rows.valueWidth)
                 touched &+= kr.load(as: UInt16.self) &+ kr.load(fromByteOffset: 2 * c.keyLength - 2, as: UInt16.self)
                 touched &+= vr.load(as: UInt16.self) &+ vr.load(fromByteOffset: 2 * c.valueLength - 2, as: UInt16.self)
                 aheadSlot = rows.slot(after: aheadSlot)
             }
-            // Rows in pairs: two independent sums per query head (an odd last row pairs with itself).
-            guard j % 2 == 0 else { continue }
-            let next = j + 1 < count ? rows.slot(after: slot) : slot
-            let k0 = keys + slot * rows.keyWidth, k1 = keys + next * rows.keyWidth
-            for g in 0..<heads {
-                let (s0, s1) = dotHalfPair(qHalf + g * c.keyLength, k0, k1, count: c.keyLength)
-                scores[g * count + j] = s0 * scale
-                if j + 1 < count { scores[g * count + j + 1] = s1 * scale }
-            }
-            slot = rows.slot(after: next)
+            scoresOfHeads(heads: heads, q: qHalf, keys: keys, rowStride: rows.keyWidth, firstSlot: slot,
+                          ringRows: rows.ringRows, count: n, length: c.keyLength, scale: scale,
+                          scores: scores + start, scoreStride: count)
+            slot = (slot + n) % rows.ringRows
         }
         touchSink.store(Int(touched), ordering: .relaxed)  // an observable use, so the loads stay
         if let cap = c.logitSoftcap { softcap(scores, count: heads * count, cap: cap) }

@@ -28,39 +28,78 @@ public func dotHalf(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float16>, coun
     return Float(sum)
 }
 
-/// ``dotHalf(_:_:count:)`` of `a` with two rows at once, each summed exactly as there: the two sets of
-/// fma chains are independent, so interleaving them hides each one's latency.
-@inline(__always)
-public func dotHalfPair(_ a: UnsafePointer<Float>, _ b0: UnsafePointer<Float16>, _ b1: UnsafePointer<Float16>, count: Int) -> (Float, Float) {
+/// The scores of `heads` query heads against `count` F16 key rows: head h's q (F16-rounded floats) at
+/// `q + h·length`, row j the `length` values at `keys + slot·rowStride` (slots from `firstSlot`, wrapping
+/// at `ringRows`), and ``dotHalf(_:_:count:)`` of the two times `scale` to `scores[h·scoreStride + j]`.
+///
+/// Each score is summed exactly as in dotHalf. The AVX2 pass (`length` a multiple of 32) takes up to
+/// three heads of a grouped-query KV head together: each run of eight key values is widened once and
+/// meets every head's accumulator, so the widening and the loop are shared, and twelve independent fma
+/// chains overlap. (One head at a time, the widening of the keys had cost as much as the products.)
+public func scoresOfHeads(heads: Int, q: UnsafePointer<Float>, keys: UnsafePointer<Float16>, rowStride: Int,
+                          firstSlot: Int, ringRows: Int, count: Int, length: Int, scale: Float,
+                          scores: UnsafeMutablePointer<Float>, scoreStride: Int) {
     #if SWIFTLET_AVX2 && arch(x86_64)
-    let whole = count & ~31
-    var x0 = InlineArray<4, __m256>(repeating: _mm256_setzero_ps()), x1 = x0
-    var i = 0
-    while i < whole {
-        for j in 0..<4 {
-            let q = _mm256_loadu_ps(a + (i &+ 8 &* j))
-            let h0 = _mm256_cvtph_ps(_mm_loadu_si128(UnsafeRawPointer(b0 + (i &+ 8 &* j)).assumingMemoryBound(to: __m128i.self)))
-            let h1 = _mm256_cvtph_ps(_mm_loadu_si128(UnsafeRawPointer(b1 + (i &+ 8 &* j)).assumingMemoryBound(to: __m128i.self)))
-            x0[j] = _mm256_fmadd_ps(q, h0, x0[j])
-            x1[j] = _mm256_fmadd_ps(q, h1, x1[j])
+    if length % 32 == 0 {
+        var g = 0
+        while g < heads {
+            let q0 = q + g * length, out = scores + g * scoreStride
+            // Literal head counts, so that each pass's accumulators specialize into registers.
+            switch heads - g {
+            case 1: halfScorePass(heads: 1, q: q0, keys: keys, rowStride: rowStride, firstSlot: firstSlot,
+                                  ringRows: ringRows, count: count, length: length, scale: scale, scores: out,
+                                  scoreStride: scoreStride)
+            case 2: halfScorePass(heads: 2, q: q0, keys: keys, rowStride: rowStride, firstSlot: firstSlot,
+                                  ringRows: ringRows, count: count, length: length, scale: scale, scores: out,
+                                  scoreStride: scoreStride)
+            default: halfScorePass(heads: 3, q: q0, keys: keys, rowStride: rowStride, firstSlot: firstSlot,
+                                   ringRows: ringRows, count: count, length: length, scale: scale, scores: out,
+                                   scoreStride: scoreStride)
+            }
+            g += min(3, heads - g)
         }
-        i &+= 32
+        return
     }
-    @inline(__always) func reduce(_ x: InlineArray<4, __m256>) -> Float {
-        let v = _mm256_add_ps(_mm256_add_ps(x[0], x[2]), _mm256_add_ps(x[1], x[3]))
-        let t = v.lowHalf + v.highHalf
-        return (t[0] + t[1]) + (t[2] + t[3])
-    }
-    var s0 = Double(reduce(x0)), s1 = Double(reduce(x1))
-    while i < count {
-        s0 += Double(a[i] * Float(b0[i])); s1 += Double(a[i] * Float(b1[i]))
-        i += 1
-    }
-    return (Float(s0), Float(s1))
-    #else
-    return (dotHalf(a, b0, count: count), dotHalf(a, b1, count: count))
     #endif
+    var slot = firstSlot
+    for j in 0..<count {
+        for h in 0..<heads {
+            scores[h * scoreStride + j] = dotHalf(q + h * length, keys + slot * rowStride, count: length) * scale
+        }
+        slot = slot + 1 == ringRows ? 0 : slot + 1
+    }
 }
+
+#if SWIFTLET_AVX2 && arch(x86_64)
+/// ``scoresOfHeads(heads:q:keys:rowStride:firstSlot:ringRows:count:length:scale:scores:scoreStride:)``
+/// for `heads` ≤ 3 heads and `length` a multiple of 32: four accumulators per head, as in ggml_vec_dot_f16.
+@inline(__always)
+private func halfScorePass(heads H: Int, q: UnsafePointer<Float>, keys: UnsafePointer<Float16>, rowStride: Int,
+                           firstSlot: Int, ringRows: Int, count: Int, length: Int, scale: Float,
+                           scores: UnsafeMutablePointer<Float>, scoreStride: Int) {
+    var slot = firstSlot
+    for j in 0..<count {
+        let row = UnsafeRawPointer(keys + slot &* rowStride)
+        var acc = InlineArray<12, __m256>(repeating: _mm256_setzero_ps())
+        var i = 0
+        while i < length {
+            for l in 0..<4 {
+                let k = _mm256_cvtph_ps(_mm_loadu_si128((row + 2 &* (i &+ 8 &* l)).assumingMemoryBound(to: __m128i.self)))
+                for h in 0..<H {
+                    acc[4 &* h &+ l] = _mm256_fmadd_ps(_mm256_loadu_ps(q + (h &* length &+ i &+ 8 &* l)), k, acc[4 &* h &+ l])
+                }
+            }
+            i &+= 32
+        }
+        for h in 0..<H {
+            let v = _mm256_add_ps(_mm256_add_ps(acc[4 &* h], acc[4 &* h &+ 2]), _mm256_add_ps(acc[4 &* h &+ 1], acc[4 &* h &+ 3]))
+            let t = v.lowHalf + v.highHalf
+            scores[h &* scoreStride &+ j] = ((t[0] + t[1]) + (t[2] + t[3])) * scale
+        }
+        slot = slot &+ 1 == ringRows ? 0 : slot &+ 1
+    }
+}
+#endif
 
 #if SWIFTLET_AVX2 && arch(x86_64)
 /// Each lane rounded to F16 (nearest even) and back (vcvtps2ph's immediate form is not importable).

@@ -188,4 +188,31 @@ import Testing
             }
         }
     }
+
+    /// The scores of several query heads against a ring of F16 key rows are each head's ``dotHalf`` times
+    /// the scale, to the bit: head counts the passes take whole (1…3) and split (4…7), head widths that
+    /// take the AVX2 pass and one (40) that does not, and a ring that wraps.
+    @Test(arguments: [1, 2, 3, 4, 5, 7])
+    func headScoresEqualDotHalf(heads: Int) {
+        var rng = SplitMix(UInt64(70 + heads))
+        for length in [40, 64, 128, 256] {
+            let count = 37, ring = 41, first = 30, stride = length + 8, scale: Float = 0.125
+            let q = (0..<(heads * length)).map { _ in Float(Float16(rng.nextFloat())) }
+            let keys = (0..<(ring * stride)).map { _ in Float16(rng.nextFloat()) }
+            var scores = [Float](repeating: .nan, count: heads * count)
+            scoresOfHeads(heads: heads, q: q, keys: keys, rowStride: stride, firstSlot: first, ringRows: ring,
+                          count: count, length: length, scale: scale, scores: &scores, scoreStride: count)
+            for h in 0..<heads {
+                for j in 0..<count {
+                    let slot = (first + j) % ring
+                    let expected = q.withUnsafeBufferPointer { qp in
+                        keys.withUnsafeBufferPointer { kp in
+                            dotHalf(qp.baseAddress! + h * length, kp.baseAddress! + slot * stride, count: length)
+                        }
+                    } * scale
+                    #expect(scores[h * count + j] == expected, "head \(h) of \(heads), row \(j), length \(length)")
+                }
+            }
+        }
+    }
 }
