@@ -84,15 +84,18 @@ private func halfScorePass(heads H: Int, q: UnsafePointer<Float>, keys: UnsafePo
         var i = 0
         while i < length {
             for l in 0..<4 {
-                let k = _mm256_cvtph_ps(_mm_loadu_si128((row + 2 &* (i &+ 8 &* l)).assumingMemoryBound(to: __m128i.self)))
+                let half = (row + 2 &* (i &+ 8 &* l)).assumingMemoryBound(to: __m128i.self)
+                let k = _mm256_cvtph_ps(_mm_loadu_si128(half))
                 for h in 0..<H {
-                    acc[4 &* h &+ l] = _mm256_fmadd_ps(_mm256_loadu_ps(q + (h &* length &+ i &+ 8 &* l)), k, acc[4 &* h &+ l])
+                    let a = 4 &* h &+ l
+                    acc[a] = _mm256_fmadd_ps(_mm256_loadu_ps(q + (h &* length &+ i &+ 8 &* l)), k, acc[a])
                 }
             }
             i &+= 32
         }
         for h in 0..<H {
-            let v = _mm256_add_ps(_mm256_add_ps(acc[4 &* h], acc[4 &* h &+ 2]), _mm256_add_ps(acc[4 &* h &+ 1], acc[4 &* h &+ 3]))
+            let a = 4 &* h
+            let v = _mm256_add_ps(_mm256_add_ps(acc[a], acc[a &+ 2]), _mm256_add_ps(acc[a &+ 1], acc[a &+ 3]))
             let t = v.lowHalf + v.highHalf
             scores[h &* scoreStride &+ j] = ((t[0] + t[1]) + (t[2] + t[3])) * scale
         }
