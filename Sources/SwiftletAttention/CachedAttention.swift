@@ -146,11 +146,13 @@ public final class CachedAttention: Sendable {
     /// One-row attention of `count` query rows over F16 rows read in place, row i (of `q` and `out`)
     /// attending `row(i).rows` at position `row(i).position`, split as `row(i).kvSplit` says.
     ///
-    /// One unit per row, KV head and share of its query heads: the heads of a share make one pass over
-    /// the K and V rows together. A KV head's query heads go to separate units only when there are fewer
-    /// (token, KV head) units than threads for `tokensPerUnitChoice` tokens (one KV head, decoding);
-    /// otherwise reading the rows once per query head costs more than the uneven split saves. `span` is
-    /// the most positions a row attends.
+    /// One unit per row, KV head, share of its query heads and part of a split cache: the heads of a share
+    /// make one pass over the K and V rows together. A KV head's query heads go to separate units only when
+    /// there are fewer (token, KV head) units than threads for `tokensPerUnitChoice` tokens (one KV head,
+    /// decoding); otherwise reading the rows once per query head costs more than the uneven split saves.
+    /// The parts of a split cache are units of their own, so the threads share a KV head's cells (three KV
+    /// heads on two threads no longer leave one thread two heads' work); their undivided outputs are merged
+    /// in order afterwards. `span` is the most positions a row attends.
     private func attendHalfRows(_ count: Int, tokensPerUnitChoice tokens: Int, q: UnsafePointer<Float>,
                                 out: UnsafeMutablePointer<Float>, shape c: AttentionShape, span: Int,
                                 _ row: (Int) -> (rows: KVHalfRows, position: Int, kvSplit: (cells: Int, parts: Int)?)) {
@@ -158,18 +160,52 @@ public final class CachedAttention: Sendable {
         let shares = tokens * c.headCountKV >= pool.threadCount ? 1 : group
         let headsPerShare = group / shares
         let perRow = c.headCountKV * shares
-        let units = count * perRow
+        // keyValueSplit splits a cache into one part per thread; rows without a split use part 0 alone.
+        let parts = pool.threadCount
+        let units = count * perRow * parts
         let chunks = min(units, pool.threadCount * 4)
+        // Head h of row t, part p: its undivided output at partials + ((t·headCount + h)·parts + p)·valueLength,
+        // its maximum and sum at stats[(t·headCount + h)·parts + p].
+        let partials = UnsafeMutablePointer<Float>.allocate(capacity: count * c.headCount * parts * c.valueLength)
+        let stats = UnsafeMutablePointer<(maximum: Float, sum: Float)>.allocate(capacity: count * c.headCount * parts)
+        defer { partials.deallocate(); stats.deallocate() }
         pool.parallelFor(chunks) { chunk in
             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: headsPerShare * (span + c.keyLength + 2))
             defer { scratch.deallocate() }
             for unit in (units * chunk / chunks)..<(units * (chunk + 1) / chunks) {
-                let t = unit / perRow, kvh = (unit / shares) % c.headCountKV
-                let firstHead = kvh * group + (unit % shares) * headsPerShare
+                let part = unit % parts, rest = unit / parts
+                let t = rest / perRow, kvh = (rest / shares) % c.headCountKV
+                let firstHead = kvh * group + (rest % shares) * headsPerShare
                 let (rows, pos, kvSplit) = row(t)
-                attendHalf(q: q + t * c.queryWidth + firstHead * c.keyLength, heads: headsPerShare, rows: rows,
-                           kvHead: kvh, positions: firstAttendedPosition(for: pos, window: c.window)...pos, shape: c,
-                           out: out + t * c.outputWidth + firstHead * c.valueLength, scratch: scratch, kvSplit: kvSplit)
+                let attended = firstAttendedPosition(for: pos, window: c.window)..<(pos + 1)
+                let q = q + t * c.queryWidth + firstHead * c.keyLength
+                let first = (t * c.headCount + firstHead) * parts + part
+                guard let kvSplit else {
+                    if part == 0 {
+                        attendHalf(q: q, heads: headsPerShare, rows: rows, kvHead: kvh, positions: attended, shape: c,
+                                   out: out + t * c.outputWidth + firstHead * c.valueLength, outStride: c.valueLength,
+                                   normalize: true, stats: stats + first, statsStride: parts, scratch: scratch)
+                    }
+                    continue
+                }
+                precondition(kvSplit.parts == parts, "a split cache has one part per thread")
+                // llama.cpp's split: each part's cells as their own range.
+                let per = (kvSplit.cells + parts - 1) / parts
+                let lo = max(attended.lowerBound, part * per), hi = min(attended.upperBound, (part + 1) * per)
+                if hi <= lo {
+                    for g in 0..<headsPerShare { stats[first + g * parts] = (-.infinity, 0) }
+                } else {
+                    attendHalf(q: q, heads: headsPerShare, rows: rows, kvHead: kvh, positions: lo..<hi, shape: c,
+                               out: partials + first * c.valueLength, outStride: parts * c.valueLength,
+                               normalize: false, stats: stats + first, statsStride: parts, scratch: scratch)
+                }
+            }
+        }
+        for t in 0..<count where row(t).kvSplit != nil {
+            for h in 0..<c.headCount {
+                let first = (t * c.headCount + h) * parts
+                mergeAttentionPartials(partials + first * c.valueLength, stats: stats + first, count: parts,
+                                       length: c.valueLength, out: out + t * c.outputWidth + h * c.valueLength)
             }
         }
     }
@@ -255,19 +291,21 @@ public final class CachedAttention: Sendable {
     /// q rounded to F16, an online softmax whose V accumulator is rounded to F16 after every step.
     /// Matching it matters: small models are sensitive to these roundings at the 0.1-nat level.
     ///
-    /// Runs the `heads` query heads of KV head `kvHead` together (q and out hold them one after the
-    /// other), reading the cache's F16 rows in place: first every score (they do not depend on the
-    /// softmax, so the dot products overlap), then the online softmax over V. Each head's numbers are
-    /// those of attending it alone. `scratch` holds heads × (keyLength + positions.count + 2) floats.
-    /// `kvSplit` (one token: ``keyValueSplit(position:window:capacity:)``) attends each part of the
-    /// cells alone and merges them (``mergeAttentionPartials``), as llama.cpp does.
+    /// Runs the `heads` query heads of KV head `kvHead` together over `positions` (q holds them one after
+    /// the other; head g's output goes to `out + g·outStride`, its maximum and sum to
+    /// `stats[g·statsStride]`), reading the cache's F16 rows in place: first every score (they do not
+    /// depend on the softmax, so the dot products overlap), then the online softmax over V. Each head's
+    /// numbers are those of attending it alone. With `normalize` false the outputs stay undivided, one
+    /// part of a split cache to merge (``mergeAttentionPartials``), as llama.cpp does.
+    /// `scratch` holds heads × (keyLength + positions.count + 2) floats.
     private func attendHalf(q: UnsafePointer<Float>, heads: Int, rows: KVHalfRows, kvHead: Int,
-                            positions: ClosedRange<Int>, shape c: AttentionShape, out: UnsafeMutablePointer<Float>,
-                            scratch: UnsafeMutablePointer<Float>, kvSplit: (cells: Int, parts: Int)? = nil) {
+                            positions: Range<Int>, shape c: AttentionShape, out: UnsafeMutablePointer<Float>,
+                            outStride: Int, normalize: Bool, stats: UnsafeMutablePointer<(maximum: Float, sum: Float)>,
+                            statsStride: Int, scratch: UnsafeMutablePointer<Float>) {
         let count = positions.count, scale = c.scoreScale
         let qHalf = scratch, scores = scratch + heads * c.keyLength
         for i in 0..<(heads * c.keyLength) { qHalf[i] = Float(Float16(q[i])) }
-        precondition(positions.upperBound < rows.positions.upperBound, "attended positions outside the cache view")
+        precondition(positions.upperBound <= rows.positions.upperBound, "attended positions outside the cache view")
         let firstSlot = rows.slot(of: positions.lowerBound)
         let keys = rows.keys + kvHead * c.keyLength, values = rows.values + kvHead * c.valueLength
         // The scores in runs of 16 rows; before each run, the rows of the next are touched (Swift has no
@@ -294,49 +332,15 @@ public final class CachedAttention: Sendable {
         touchSink.store(Int(touched), ordering: .relaxed)  // an observable use, so the loads stay
         if let cap = c.logitSoftcap { softcap(scores, count: heads * count, cap: cap) }
         // The heads of a KV head in passes of up to four (each pass reads the value rows once).
-        @inline(__always) func attend(_ lo: Int, _ hi: Int, out: UnsafeMutablePointer<Float>, outStride: Int,
-                                      normalize: Bool, stats: UnsafeMutablePointer<(maximum: Float, sum: Float)>,
-                                      statsStride: Int) {
-            var g = 0
-            while g < heads {
-                let n = min(4, heads - g)
-                attendRoundingToHalf(heads: n, scores: scores + g * count + (lo - positions.lowerBound),
-                                     scoreStride: count, count: hi - lo, values: values, rowStride: rows.valueWidth,
-                                     firstSlot: rows.slot(of: lo), ringRows: rows.ringRows, length: c.valueLength,
-                                     out: out + g * outStride, outStride: outStride, normalize: normalize,
-                                     stats: stats + g * statsStride, statsStride: statsStride)
-                g += n
-            }
-        }
-        guard let kvSplit else {
-            withUnsafeTemporaryAllocation(of: (maximum: Float, sum: Float).self, capacity: heads) { stats in
-                attend(positions.lowerBound, positions.upperBound + 1, out: out, outStride: c.valueLength,
-                       normalize: true, stats: stats.baseAddress!, statsStride: 1)
-            }
-            return
-        }
-        // llama.cpp's split: each part's cells as their own range, then merged in order. Head g's partial
-        // of part p is at partials + (g·parts + p)·valueLength, its statistics at stats[g·parts + p].
-        let per = (kvSplit.cells + kvSplit.parts - 1) / kvSplit.parts, parts = kvSplit.parts
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: heads * parts * c.valueLength) { partials in
-            withUnsafeTemporaryAllocation(of: (maximum: Float, sum: Float).self, capacity: heads * parts) { stats in
-                for part in 0..<parts {
-                    let lo = max(positions.lowerBound, part * per)
-                    let hi = min(positions.upperBound + 1, (part + 1) * per)
-                    if hi > lo {
-                        attend(lo, hi, out: partials.baseAddress! + part * c.valueLength,
-                               outStride: parts * c.valueLength, normalize: false,
-                               stats: stats.baseAddress! + part, statsStride: parts)
-                    } else {
-                        for g in 0..<heads { stats[g * parts + part] = (-.infinity, 0) }
-                    }
-                }
-                for g in 0..<heads {
-                    mergeAttentionPartials(partials.baseAddress! + g * parts * c.valueLength,
-                                           stats: stats.baseAddress! + g * parts, count: parts,
-                                           length: c.valueLength, out: out + g * c.valueLength)
-                }
-            }
+        var g = 0
+        while g < heads {
+            let n = min(4, heads - g)
+            attendRoundingToHalf(heads: n, scores: scores + g * count, scoreStride: count, count: count,
+                                 values: values, rowStride: rows.valueWidth, firstSlot: firstSlot,
+                                 ringRows: rows.ringRows, length: c.valueLength, out: out + g * outStride,
+                                 outStride: outStride, normalize: normalize, stats: stats + g * statsStride,
+                                 statsStride: statsStride)
+            g += n
         }
     }
 }

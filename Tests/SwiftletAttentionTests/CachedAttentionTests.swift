@@ -127,4 +127,49 @@ import SwiftletKernels
             #expect(a == b, "batch \(batch)")
         }
     }
+
+    /// One token over 512 cells or more on two threads: the cache is split into one part per thread as
+    /// llama.cpp splits it, each part attended alone (F16 q and accumulator, as the one-row kernel) and the
+    /// parts merged in order; the output is that, to the bit, rebuilt here from the kernels' public steps.
+    @Test func splitCacheMergesItsPartsInOrder() throws {
+        let shape = AttentionShape(headCount: 6, headCountKV: 2, keyLength: 64, valueLength: 64, window: nil,
+                                   scale: 0.125)
+        let tokens = 530, group = 3, length = 64
+        var r = Values(state: 5)
+        let q = r.array(tokens * shape.queryWidth), k = r.array(tokens * shape.keyWidth), v = r.array(tokens * shape.valueWidth)
+        let out = try Self.run(shape, q: q, k: k, v: v, tokens: tokens, batch: 1, threads: 2)
+        let k16 = k.map { Float16($0) }, v16 = v.map { Float16($0) }
+        for t in [511, 520, 529] {
+            // llama.cpp's view: max(256, t + 1 rounded up to 256) cells of a 768-cell cache, halved.
+            let cells = max(256, (t + 1 + 255) / 256 * 256), per = (cells + 1) / 2
+            for h in 0..<shape.headCount {
+                let kvh = h / group
+                let qh = (0..<length).map { Float(Float16(q[t * shape.queryWidth + h * length + $0])) }
+                var partials = [Float](repeating: 0, count: 2 * length)
+                var stats: [(maximum: Float, sum: Float)] = []
+                for part in 0..<2 {
+                    let lo = part * per, hi = min(t + 1, (part + 1) * per)
+                    let scores = (lo..<hi).map { j in
+                        k16.withUnsafeBufferPointer { kp in
+                            dotHalf(qh, kp.baseAddress! + j * shape.keyWidth + kvh * length, count: length)
+                        } * shape.scale
+                    }
+                    let st = v16.withUnsafeBufferPointer { vp in
+                        partials.withUnsafeMutableBufferPointer { o in
+                            attendRoundingToHalf(scores: scores, count: hi - lo,
+                                                 values: vp.baseAddress! + lo * shape.valueWidth + kvh * length,
+                                                 rowStride: shape.valueWidth, firstSlot: 0, ringRows: hi - lo,
+                                                 length: length, out: o.baseAddress! + part * length,
+                                                 normalize: false)
+                        }
+                    }
+                    stats.append(st)
+                }
+                var expected = [Float](repeating: .nan, count: length)
+                mergeAttentionPartials(partials, stats: stats, count: 2, length: length, out: &expected)
+                let row = t * shape.outputWidth + h * length
+                #expect(Array(out[row..<(row + length)]) == expected, "token \(t), head \(h)")
+            }
+        }
+    }
 }
