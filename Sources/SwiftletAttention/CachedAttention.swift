@@ -149,15 +149,17 @@ public final class CachedAttention: Sendable {
     /// One unit per row, KV head, share of its query heads and part of a split cache: the heads of a share
     /// make one pass over the K and V rows together. A KV head's query heads go to separate units only when
     /// there are fewer (token, KV head) units than threads for `tokensPerUnitChoice` tokens (one KV head,
-    /// decoding); otherwise reading the rows once per query head costs more than the uneven split saves.
-    /// The parts of a split cache are units of their own, so the threads share a KV head's cells (three KV
-    /// heads on two threads no longer leave one thread two heads' work); their undivided outputs are merged
-    /// in order afterwards. `span` is the most positions a row attends.
+    /// decoding) and the cache is not split; otherwise reading the rows once per query head costs more
+    /// than the uneven split saves. The parts of a split cache are units of their own, so the threads share
+    /// a KV head's cells (three KV heads on two threads no longer leave one thread two heads' work); their
+    /// undivided outputs are merged in order afterwards. `span` is the most positions a row attends.
     private func attendHalfRows(_ count: Int, tokensPerUnitChoice tokens: Int, q: UnsafePointer<Float>,
                                 out: UnsafeMutablePointer<Float>, shape c: AttentionShape, span: Int,
                                 _ row: (Int) -> (rows: KVHalfRows, position: Int, kvSplit: (cells: Int, parts: Int)?)) {
         let group = c.headCount / c.headCountKV
-        let shares = tokens * c.headCountKV >= pool.threadCount ? 1 : group
+        // Split caches give every thread a part already: a KV head's query heads then stay together.
+        let split = (0..<count).allSatisfy { row($0).kvSplit != nil }
+        let shares = tokens * c.headCountKV >= pool.threadCount || split ? 1 : group
         let headsPerShare = group / shares
         let perRow = c.headCountKV * shares
         // keyValueSplit splits a cache into one part per thread; rows without a split use part 0 alone.

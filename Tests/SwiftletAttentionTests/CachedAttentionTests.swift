@@ -136,7 +136,8 @@ import SwiftletKernels
                                    scale: 0.125)
         let tokens = 530, group = 3, length = 64
         var r = Values(state: 5)
-        let q = r.array(tokens * shape.queryWidth), k = r.array(tokens * shape.keyWidth), v = r.array(tokens * shape.valueWidth)
+        let q = r.array(tokens * shape.queryWidth)
+        let k = r.array(tokens * shape.keyWidth), v = r.array(tokens * shape.valueWidth)
         let out = try Self.run(shape, q: q, k: k, v: v, tokens: tokens, batch: 1, threads: 2)
         let k16 = k.map { Float16($0) }, v16 = v.map { Float16($0) }
         for t in [511, 520, 529] {
