@@ -151,19 +151,20 @@ public final class CachedAttention: Sendable {
     /// there are fewer (token, KV head) units than threads for `tokensPerUnitChoice` tokens (one KV head,
     /// decoding) and the cache is not split; otherwise reading the rows once per query head costs more
     /// than the uneven split saves. The parts of a split cache are units of their own, so the threads share
-    /// a KV head's cells (three KV heads on two threads no longer leave one thread two heads' work); their
-    /// undivided outputs are merged in order afterwards. `span` is the most positions a row attends.
+    /// a KV head's cells (whole KV heads per thread would leave one of two threads two of three heads'
+    /// work); their undivided outputs are merged in order afterwards. `span` is the most positions a row
+    /// attends.
     private func attendHalfRows(_ count: Int, tokensPerUnitChoice tokens: Int, q: UnsafePointer<Float>,
                                 out: UnsafeMutablePointer<Float>, shape c: AttentionShape, span: Int,
                                 _ row: (Int) -> (rows: KVHalfRows, position: Int, kvSplit: (cells: Int, parts: Int)?)) {
         let group = c.headCount / c.headCountKV
+        let splits = (0..<count).map { row($0).kvSplit }
         // Split caches give every thread a part already: a KV head's query heads then stay together.
-        let split = (0..<count).allSatisfy { row($0).kvSplit != nil }
-        let shares = tokens * c.headCountKV >= pool.threadCount || split ? 1 : group
+        let shares = tokens * c.headCountKV >= pool.threadCount || splits.allSatisfy({ $0 != nil }) ? 1 : group
         let headsPerShare = group / shares
         let perRow = c.headCountKV * shares
         // keyValueSplit splits a cache into one part per thread; rows without a split use part 0 alone.
-        let parts = pool.threadCount
+        let parts = splits.contains { $0 != nil } ? pool.threadCount : 1
         let units = count * perRow * parts
         let chunks = min(units, pool.threadCount * 4)
         // Head h of row t, part p: its undivided output at partials + ((t·headCount + h)·parts + p)·valueLength,
@@ -178,11 +179,11 @@ public final class CachedAttention: Sendable {
                 let part = unit % parts, rest = unit / parts
                 let t = rest / perRow, kvh = (rest / shares) % c.headCountKV
                 let firstHead = kvh * group + (rest % shares) * headsPerShare
-                let (rows, pos, kvSplit) = row(t)
+                let (rows, pos, _) = row(t)
                 let attended = firstAttendedPosition(for: pos, window: c.window)..<(pos + 1)
                 let q = q + t * c.queryWidth + firstHead * c.keyLength
                 let first = (t * c.headCount + firstHead) * parts + part
-                guard let kvSplit else {
+                guard let kvSplit = splits[t] else {
                     if part == 0 {
                         attendHalf(q: q, heads: headsPerShare, rows: rows, kvHead: kvh, positions: attended, shape: c,
                                    out: out + t * c.outputWidth + firstHead * c.valueLength, outStride: c.valueLength,
@@ -203,7 +204,7 @@ public final class CachedAttention: Sendable {
                 }
             }
         }
-        for t in 0..<count where row(t).kvSplit != nil {
+        for t in 0..<count where splits[t] != nil {
             for h in 0..<c.headCount {
                 let first = (t * c.headCount + h) * parts
                 mergeAttentionPartials(partials + first * c.valueLength, stats: stats + first, count: parts,

@@ -198,8 +198,8 @@ func avx2QuantizeBlock256(_ v: UnsafePointer<Float>, _ q: UnsafeMutablePointer<I
 /// block is unpacked once for four tokens, each activation block loaded once for two rows, and a block's
 /// eight products d·da come from one multiply. Those products are written to `products` (8 floats per
 /// block) in a pass of their own and broadcast from memory into each sum's fma: a load, not an arithmetic
-/// operation. (Formed in the same loop, the compiler kept them in registers and spent a scalar multiply
-/// and a broadcast, or a permute, per sum: a quarter of the time.)
+/// operation. (Formed in the same loop, the compiler keeps them in registers and spends a scalar multiply
+/// and a broadcast, or a permute, on every sum.)
 @inline(__always)
 func avx2Tile32<F: Block32Kind>(_: F.Type, _ w: UnsafeRawPointer, rowBytes: Int, _ qs: UnsafePointer<Int8>,
                                 _ scales4: UnsafePointer<Float>, _ asum: UnsafePointer<Float>, columns: Int,

@@ -119,9 +119,9 @@ private func q4KRowGroups(_ w: UnsafeRawPointer, groups: Int, _ qs: UnsafePointe
 
 /// A pair of sub-blocks' integer sums Σ scale·Σq·a (values `lo`, `hi`; scales as 16-bit lanes) for four
 /// tokens whose 64 activations start at `a + k·columns`, as four float lanes: the four tokens' eight
-/// partial sums transposed by unpacks and added, then the two halves. (Unpacks run beside the multiplies;
-/// three `vphaddd` competed with them and were 3–5% slower. The sums are exact integers, so either way
-/// gives the same bits.)
+/// partial sums transposed by unpacks and added, then the two halves. (Unpacks run beside the multiplies,
+/// where `vphaddd` competes with them. The sums are exact integers, so the order of the additions does not
+/// change the bits.)
 @inline(__always)
 private func q4KPairSums(_ lo: __m256i, _ hi: __m256i, _ scaleLo: __m256i, _ scaleHi: __m256i, _ a: UnsafePointer<Int8>,
                          columns: Int) -> __m128 {

@@ -35,7 +35,7 @@ public func dotHalf(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float16>, coun
 /// Each score is summed exactly as in dotHalf. The AVX2 pass (`length` a multiple of 32) takes up to
 /// three heads of a grouped-query KV head together: each run of eight key values is widened once and
 /// meets every head's accumulator, so the widening and the loop are shared, and twelve independent fma
-/// chains overlap. (One head at a time, the widening of the keys had cost as much as the products.)
+/// chains overlap. (Head by head, every key row would be widened once per head.)
 public func scoresOfHeads(heads: Int, q: UnsafePointer<Float>, keys: UnsafePointer<Float16>, rowStride: Int,
                           firstSlot: Int, ringRows: Int, count: Int, length: Int, scale: Float,
                           scores: UnsafeMutablePointer<Float>, scoreStride: Int) {
