@@ -114,6 +114,14 @@ enum Q5_0Blocks: Block32Kind { static var format: Block32Format { .q5_0 } }
 enum Q4_1Blocks: Block32Kind { static var format: Block32Format { .q4_1 } }
 enum Q5_1Blocks: Block32Kind { static var format: Block32Format { .q5_1 } }
 
+/// The largest of eight lanes, by vmaxps on halves (`pointwiseMax` is NaN-ordering scalar code per lane).
+@inline(__always) func avx2HorizontalMax(_ m: __m256) -> Float {
+    let high = unsafeBitCast(unsafeBitCast(m, to: SIMD8<Float>.self).highHalf, to: __m128.self)
+    let m4 = _mm_max_ps(_mm256_castps256_ps128(m), high)
+    let m2 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4))
+    return _mm_cvtss_f32(_mm_max_ss(m2, _mm_movehdup_ps(m2)))
+}
+
 /// 32 floats at `v` as Q8 activations at `q`, returning the block's scale d = max|v|/127 (before F16
 /// rounding) and Σq. The same values as the portable loop: q = v·(127/max|v|) rounded to nearest even
 /// (vcvtps2dq under the default rounding mode), which is also ggml's AVX2 quantize_row_q8_0.
@@ -123,9 +131,7 @@ func avx2QuantizeBlock32(_ v: UnsafePointer<Float>, _ q: UnsafeMutablePointer<In
     let signBit = _mm256_set1_ps(-0.0)
     let m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(signBit, x0), _mm256_andnot_ps(signBit, x1)),
                           _mm256_max_ps(_mm256_andnot_ps(signBit, x2), _mm256_andnot_ps(signBit, x3)))
-    let m8 = m
-    let m4 = pointwiseMax(m8.lowHalf, m8.highHalf), m2 = pointwiseMax(m4.lowHalf, m4.highHalf)
-    let amax = max(m2[0], m2[1])
+    let amax = avx2HorizontalMax(m)
     let id = _mm256_set1_ps(amax != 0 ? 127 / amax : 0)
     let i0 = _mm256_cvtps_epi32(_mm256_mul_ps(x0, id)), i1 = _mm256_cvtps_epi32(_mm256_mul_ps(x1, id))
     let i2 = _mm256_cvtps_epi32(_mm256_mul_ps(x2, id)), i3 = _mm256_cvtps_epi32(_mm256_mul_ps(x3, id))
@@ -146,9 +152,7 @@ func avx2QuantizeBlock256(_ v: UnsafePointer<Float>, _ q: UnsafeMutablePointer<I
     let signBit = _mm256_set1_ps(-0.0)
     var m = _mm256_setzero_ps()
     for i in 0..<32 { m = _mm256_max_ps(m, _mm256_andnot_ps(signBit, _mm256_loadu_ps(v + 8 &* i))) }
-    let m8 = m
-    let m4 = pointwiseMax(m8.lowHalf, m8.highHalf), m2 = pointwiseMax(m4.lowHalf, m4.highHalf)
-    let amax = max(m2[0], m2[1])
+    let amax = avx2HorizontalMax(m)
     guard amax != 0 else {
         q.initialize(repeating: 0, count: 256)
         bsums.initialize(repeating: 0, count: 16)

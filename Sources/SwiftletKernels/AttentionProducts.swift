@@ -132,83 +132,144 @@ public func attendTiledRows(_ rows: Int, scores: UnsafePointer<Float>, scoreStri
         first = min(first, ranges[r].lowerBound); last = max(last, ranges[r].upperBound)
         (out + r * outputStride).update(repeating: 0, count: length)
     }
-    var weights = InlineArray<256, Float>(repeating: 0)
-    var tile = first / attentionKeyTile * attentionKeyTile
-    while tile <= last {
-        var lo = InlineArray<4, Int>(repeating: 0), hi = lo
-        var live = 0, shared = rows == 4
-        for r in 0..<rows {
-            lo[r] = max(tile, ranges[r].lowerBound); hi[r] = min(tile + attentionKeyTile, ranges[r].upperBound + 1)
-            let row = scores + r * scoreStride, o = out + r * outputStride
-            var tileMax = -Float.infinity
-            if lo[r] < hi[r] { for j in lo[r]..<hi[r] { tileMax = max(tileMax, row[j - p0]) } }
-            if tileMax == -.infinity { hi[r] = lo[r]; shared = false; continue }
-            live += 1
-            if r > 0 && (lo[r] != lo[0] || hi[r] != hi[0]) { shared = false }
-            let newMax = max(maximum[r], tileMax)
-            if newMax > maximum[r] {
-                let ms = expf(maximum[r] - newMax)
-                for i in 0..<length { o[i] *= ms }
-                sum[r] *= ms
-            }
-            maximum[r] = newMax
-            var tileSum = 0.0
-            for g in 0..<(attentionKeyTile / 8) {
-                var x = SIMD8<Float>(repeating: -.infinity)
-                for l in 0..<8 where (lo[r]..<hi[r]).contains(tile + 8 * g + l) { x[l] = row[tile + 8 * g + l - p0] }
-                let e = vectorExp(x - SIMD8(repeating: newMax))
-                for l in 0..<8 { weights[64 * r + 8 * g + l] = e[l] }
-                let t = e.highHalf + e.lowHalf
-                tileSum += Double((t[0] + t[2]) + (t[1] + t[3]))
-            }
-            sum[r] = Float(Double(sum[r]) + tileSum)
-        }
-        if shared && live == 4 {
-            // One load of each value vector for the four rows.
-            let o1 = out + outputStride, o2 = o1 + outputStride, o3 = o2 + outputStride
-            var i = 0
-            while i + 8 <= length {
-                var a0 = load8(out + i), a1 = load8(o1 + i), a2 = load8(o2 + i), a3 = load8(o3 + i)
-                for j in lo[0]..<hi[0] {
-                    let v = load8(values + ((j - p0) &* valueStride &+ i)), k = j - tile
-                    a0 = multiplyAdd(SIMD8(repeating: weights[k]), v, a0)
-                    a1 = multiplyAdd(SIMD8(repeating: weights[64 &+ k]), v, a1)
-                    a2 = multiplyAdd(SIMD8(repeating: weights[128 &+ k]), v, a2)
-                    a3 = multiplyAdd(SIMD8(repeating: weights[192 &+ k]), v, a3)
-                }
-                store8(a0, out + i); store8(a1, o1 + i); store8(a2, o2 + i); store8(a3, o3 + i)
-                i += 8
-            }
-            while i < length {
-                for r in 0..<4 {
-                    let o = out + r * outputStride
-                    for j in lo[0]..<hi[0] { o[i] = multiplyAdd(weights[64 * r + j - tile], values[(j - p0) &* valueStride &+ i], o[i]) }
-                }
-                i += 1
-            }
-        } else {
-            for r in 0..<rows where lo[r] < hi[r] {
-                let o = out + r * outputStride
-                var i = 0
-                while i + 8 <= length {
-                    var acc = load8(o + i)
-                    for j in lo[r]..<hi[r] {
-                        acc = multiplyAdd(SIMD8(repeating: weights[64 * r + j - tile]), load8(values + ((j - p0) &* valueStride &+ i)), acc)
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * attentionKeyTile) { buffer in
+        let weights = buffer.baseAddress!
+        var tile = first / attentionKeyTile * attentionKeyTile
+        while tile <= last {
+            var lo = InlineArray<4, Int>(repeating: 0), hi = lo
+            var live = 0, shared = rows == 4
+            for r in 0..<rows {
+                lo[r] = max(tile, ranges[r].lowerBound); hi[r] = min(tile + attentionKeyTile, ranges[r].upperBound + 1)
+                let row = scores + r * scoreStride - p0, o = out + r * outputStride, w = weights + attentionKeyTile * r
+                // A row that sees the whole tile (every tile but the first and the diagonal) takes its
+                // scores eight at a time; the maximum is the same whichever order finds it. (Compare and
+                // select, one vmaxps-like step per eight; `pointwiseMax` orders NaNs lane by lane in
+                // scalar code, and scores are never NaN.)
+                let whole = lo[r] == tile && hi[r] == tile + attentionKeyTile
+                var tileMax = -Float.infinity
+                if whole {
+                    var m = load8(row + tile)
+                    for g in 1..<(attentionKeyTile / 8) {
+                        let x = load8(row + tile + 8 * g)
+                        m = m.replacing(with: x, where: x .> m)
                     }
-                    store8(acc, o + i)
-                    i += 8
+                    let h = m.lowHalf.replacing(with: m.highHalf, where: m.highHalf .> m.lowHalf)
+                    tileMax = max(max(h[0], h[1]), max(h[2], h[3]))
+                } else if lo[r] < hi[r] {
+                    for j in lo[r]..<hi[r] { tileMax = max(tileMax, row[j]) }
                 }
-                while i < length {
-                    for j in lo[r]..<hi[r] { o[i] = multiplyAdd(weights[64 * r + j - tile], values[(j - p0) &* valueStride &+ i], o[i]) }
-                    i += 1
+                if tileMax == -.infinity { hi[r] = lo[r]; shared = false; continue }
+                live += 1
+                if r > 0 && (lo[r] != lo[0] || hi[r] != hi[0]) { shared = false }
+                let newMax = max(maximum[r], tileMax)
+                if newMax > maximum[r] {
+                    let ms = expf(maximum[r] - newMax)
+                    for i in 0..<length { o[i] *= ms }
+                    sum[r] *= ms
+                }
+                maximum[r] = newMax
+                var tileSum = 0.0
+                for g in 0..<(attentionKeyTile / 8) {
+                    var x = SIMD8<Float>(repeating: -.infinity)
+                    if whole {
+                        x = load8(row + tile + 8 * g)
+                    } else {
+                        for l in 0..<8 where (lo[r]..<hi[r]).contains(tile + 8 * g + l) { x[l] = row[tile + 8 * g + l] }
+                    }
+                    let e = vectorExp(x - SIMD8(repeating: newMax))
+                    store8(e, w + 8 * g)
+                    let t = e.highHalf + e.lowHalf
+                    tileSum += Double((t[0] + t[2]) + (t[1] + t[3]))
+                }
+                sum[r] = Float(Double(sum[r]) + tileSum)
+            }
+            let v = values + (tile - p0) * valueStride
+            if shared && live == 4 {
+                accumulateFourRows(weights, v, valueStride: valueStride, lo[0] - tile..<hi[0] - tile, length: length,
+                                   out, outputStride: outputStride)
+            } else {
+                for r in 0..<rows where lo[r] < hi[r] {
+                    accumulateRow(weights + attentionKeyTile * r, v, valueStride: valueStride, lo[r] - tile..<hi[r] - tile,
+                                  length: length, out + r * outputStride)
                 }
             }
+            tile += attentionKeyTile
         }
-        tile += attentionKeyTile
     }
     for r in 0..<rows {
         let inverse: Float = sum[r] == 0 ? 0 : 1 / sum[r]
         let o = out + r * outputStride
         for i in 0..<length { o[i] *= inverse }
+    }
+}
+
+// The tile's Σ e·v. Every output value is one fma chain over the tile's positions in order; the chains of
+// several output values (and rows) run side by side, eight at a time where they can, so that the fma's
+// latency is hidden and each value vector is loaded once for the four rows.
+
+/// Four rows' outputs (`out`, `outputStride` apart) += Σ_{j ∈ span} weights[64·r + j] · value row j.
+@inline(__always) private func accumulateFourRows(_ weights: UnsafePointer<Float>, _ values: UnsafePointer<Float>,
+                                                  valueStride: Int, _ span: Range<Int>, length: Int,
+                                                  _ out: UnsafeMutablePointer<Float>, outputStride: Int) {
+    let o1 = out + outputStride, o2 = o1 + outputStride, o3 = o2 + outputStride
+    let w1 = weights + attentionKeyTile, w2 = w1 + attentionKeyTile, w3 = w2 + attentionKeyTile
+    var i = 0
+    while i + 16 <= length {
+        var a0 = load8(out + i), a1 = load8(o1 + i), a2 = load8(o2 + i), a3 = load8(o3 + i)
+        var b0 = load8(out + i + 8), b1 = load8(o1 + i + 8), b2 = load8(o2 + i + 8), b3 = load8(o3 + i + 8)
+        for j in span {
+            let row = values + (j &* valueStride &+ i), v = load8(row), u = load8(row + 8)
+            let x0 = SIMD8(repeating: weights[j]), x1 = SIMD8(repeating: w1[j])
+            a0 = multiplyAdd(x0, v, a0); b0 = multiplyAdd(x0, u, b0)
+            a1 = multiplyAdd(x1, v, a1); b1 = multiplyAdd(x1, u, b1)
+            let x2 = SIMD8(repeating: w2[j]), x3 = SIMD8(repeating: w3[j])
+            a2 = multiplyAdd(x2, v, a2); b2 = multiplyAdd(x2, u, b2)
+            a3 = multiplyAdd(x3, v, a3); b3 = multiplyAdd(x3, u, b3)
+        }
+        store8(a0, out + i); store8(a1, o1 + i); store8(a2, o2 + i); store8(a3, o3 + i)
+        store8(b0, out + i + 8); store8(b1, o1 + i + 8); store8(b2, o2 + i + 8); store8(b3, o3 + i + 8)
+        i += 16
+    }
+    while i + 8 <= length {
+        var a0 = load8(out + i), a1 = load8(o1 + i), a2 = load8(o2 + i), a3 = load8(o3 + i)
+        for j in span {
+            let v = load8(values + (j &* valueStride &+ i))
+            a0 = multiplyAdd(SIMD8(repeating: weights[j]), v, a0)
+            a1 = multiplyAdd(SIMD8(repeating: w1[j]), v, a1)
+            a2 = multiplyAdd(SIMD8(repeating: w2[j]), v, a2)
+            a3 = multiplyAdd(SIMD8(repeating: w3[j]), v, a3)
+        }
+        store8(a0, out + i); store8(a1, o1 + i); store8(a2, o2 + i); store8(a3, o3 + i)
+        i += 8
+    }
+    while i < length {
+        for r in 0..<4 {
+            let o = out + r &* outputStride, w = weights + r &* attentionKeyTile
+            for j in span { o[i] = multiplyAdd(w[j], values[j &* valueStride &+ i], o[i]) }
+        }
+        i += 1
+    }
+}
+
+/// One row's output += Σ_{j ∈ span} weights[j] · value row j, eight output vectors at a time.
+@inline(__always) private func accumulateRow(_ weights: UnsafePointer<Float>, _ values: UnsafePointer<Float>,
+                                             valueStride: Int, _ span: Range<Int>, length: Int,
+                                             _ out: UnsafeMutablePointer<Float>) {
+    @inline(__always) func vectors(_ count: Int, at i: Int) {
+        var acc = InlineArray<8, SIMD8<Float>>(repeating: .zero)
+        for c in 0..<count { acc[c] = load8(out + i + 8 * c) }
+        for j in span {
+            let x = SIMD8(repeating: weights[j]), row = values + (j &* valueStride &+ i)
+            for c in 0..<count { acc[c] = multiplyAdd(x, load8(row + 8 * c), acc[c]) }
+        }
+        for c in 0..<count { store8(acc[c], out + i + 8 * c) }
+    }
+    var i = 0
+    while i + 64 <= length { vectors(8, at: i); i += 64 }
+    if i + 32 <= length { vectors(4, at: i); i += 32 }
+    while i + 8 <= length { vectors(1, at: i); i += 8 }
+    while i < length {
+        for j in span { out[i] = multiplyAdd(weights[j], values[j &* valueStride &+ i], out[i]) }
+        i += 1
     }
 }

@@ -38,7 +38,7 @@ import Testing
     /// against the exact softmax-weighted sum.
     @Test func tiledRowFollowsGgmlTiles() {
         var rng = SplitMix(9)
-        for (p0, attended, length) in [(0, 0...0, 64), (0, 0...70, 64), (3, 5...63, 64), (40, 60...200, 20), (128, 130...191, 256), (0, 17...129, 8)] {
+        for (p0, attended, length) in [(0, 0...0, 64), (0, 0...70, 64), (3, 5...63, 64), (40, 60...200, 20), (128, 130...191, 256), (0, 17...129, 8), (0, 0...130, 104)] {
             let count = attended.upperBound + 1 - p0, valueStride = length + 5
             let scores = (0..<count).map { _ in 4 * rng.nextFloat() }
             let v = (0..<(count * valueStride)).map { _ in rng.nextFloat() }
@@ -123,7 +123,7 @@ import Testing
     /// output exactly as alone, with and without a sliding window, on and off the tile boundaries.
     @Test func fourRowsEqualOneRowEach() {
         var rng = SplitMix(13)
-        for (firstPos, window, length) in [(130, Int?.none, 64), (61, nil, 20), (200, 70, 64), (3, nil, 8)] {
+        for (firstPos, window, length) in [(130, Int?.none, 64), (61, nil, 20), (200, 70, 64), (3, nil, 8), (150, nil, 104)] {
             let p0 = 0, rows = 4, positions = firstPos + rows, valueStride = length + 3
             let scores = (0..<(rows * positions)).map { _ in 4 * rng.nextFloat() }
             let v = (0..<(positions * valueStride)).map { _ in rng.nextFloat() }
