@@ -441,7 +441,7 @@ func avx2RowNibblesK<K: SuperBlockKind>(_: K.Type, _ w: UnsafeRawPointer, tokens
 
 /// A super-block's sixteen per-16 activation sums (Int32 at `p`) as 16-bit lanes in order (each is at
 /// most 16·127 in magnitude).
-@inline(__always) private func sixteenSums(_ p: UnsafePointer<Int32>) -> __m256i {
+@inline(__always) func sixteenSums(_ p: UnsafePointer<Int32>) -> __m256i {
     // packs_epi32 interleaves 128-bit lanes; the permute puts the sums back in order.
     _mm256_permutevar8x32_epi32(_mm256_packs_epi32(load256(p), load256(p + 8)), _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7))
 }
@@ -561,7 +561,9 @@ func avx2RowQ6_K(_ w: UnsafeRawPointer, tokens T: Int, _ qs: UnsafePointer<Int8>
 /// Rows `0..<rows` of a K-quant matrix (the first at `w`, the next `rowBytes` further on) ·
 /// `tokens` tokens' Q8_K activations, written to `y[k·ldy + i]`: eight (Q6_K) or four tokens per pass
 /// over a row, then one; Q4_K whose rows come in eights in ggml's repacked GEMM order
-/// (``avx2RowsQ4_KRepacked(rows:tokens:_:rowBytes:_:_:_:columns:_:ldy:)``). `mulMatID`: in the orders of
+/// (``avx2RowsQ4_KRepacked(rows:tokens:_:rowBytes:_:_:_:columns:_:ldy:)``), and Q6_K in the tiled order
+/// with eight tokens' float steps in one vector (``avx2RowsQ6_KTiled(rows:tokens:_:rowBytes:_:_:_:columns:_:ldy:)``).
+/// `mulMatID`: in the orders of
 /// ggml's `mul_mat_id`, which differ from `mul_mat`'s only for the repacked Q4_K weights (its GEMV for
 /// every token, never the four-token GEMM); the other K-quants take vec_dot's lanes under eight tokens and
 /// the tiled order from eight, per expert, as there. `tokenwise`: every token in the one-token order.
@@ -615,6 +617,8 @@ func avx2RowsK(_ type: GGMLType, rows: Int, tokens: Int, _ w: UnsafeRawPointer, 
         run { avx2RowNibblesK(Q4_KBlocks.self, $0, tokens: $1, $2, $3, $4, columns: columns, $5, ldy: ldy, order: .repacked) }
     case .q4_K: run { avx2RowNibblesK(Q4_KBlocks.self, $0, tokens: $1, $2, $3, $4, columns: columns, $5, ldy: ldy, order: order) }
     case .q5_K: run { avx2RowNibblesK(Q5_KBlocks.self, $0, tokens: $1, $2, $3, $4, columns: columns, $5, ldy: ldy, order: order) }
+    case .q6_K where order == .tiled:
+        avx2RowsQ6_KTiled(rows: rows, tokens: tokens, w, rowBytes: rowBytes, qs, ad, bsums, columns: columns, y, ldy: ldy)
     case .q6_K: run { avx2RowQ6_K($0, tokens: $1, $2, $3, $4, columns: columns, $5, ldy: ldy, order: order) }
     default: return false
     }

@@ -1,0 +1,133 @@
+// Q6_K matrix products over batches of eight tokens or more in the order of ggml's tiled K-quant matmul
+// (`ggml-cpu/tiled`, which llama.cpp's AVX2 build runs for Q6_K from eight tokens): per super-block, the
+// exact integer sum Σ scale·Σ(q − 32)·a, times d, fused into a running sum times the activations' scale.
+// Compiled with the other AVX2 kernels (AVX2Dot.swift).
+#if SWIFTLET_AVX2 && arch(x86_64)
+import _Builtin_intrinsics.intel
+import SwiftletGGUF
+
+/// Bytes of prepared activation data per group of eight tokens and super-block: the eight tokens' 256
+/// values one after another, each token's sixteen per-16 sums as Int16 (32 bytes, token after token),
+/// then the eight tokens' scales. (Side by side, the values of a group's tokens fall in different L1
+/// sets; in the activations' own layout, rows of 4096 or 8192 values put all eight in the same one.)
+private let preparedBytesPerBlock = 8 * 256 + 8 * 32 + 8 * 4
+
+/// Rows `0..<rows` of a Q6_K matrix (the first at `w`, `rowBytes` apart) · `tokens` (eight or more)
+/// tokens' Q8_K activations, to `y[k·ldy + i]`, in the tiled order: whole groups of eight tokens here,
+/// the rest by ``avx2RowQ6_K(_:tokens:_:_:_:columns:_:ldy:order:)``. Eight tokens' float steps run in the
+/// eight lanes of one vector; each lane is the scalar `fma(d·Σ, da, sum)` of its token.
+func avx2RowsQ6_KTiled(rows: Int, tokens: Int, _ w: UnsafeRawPointer, rowBytes: Int, _ qs: UnsafePointer<Int8>,
+                       _ ad: UnsafePointer<Float>, _ bsums: UnsafePointer<Int32>, columns: Int,
+                       _ y: UnsafeMutablePointer<Float>, ldy: Int) {
+    let blocks = columns / 256, groups = tokens / 8, sumsPerToken = columns / 16
+    let groupBytes = blocks * preparedBytesPerBlock
+    // Rows in blocks of about 256 KiB of weights, which stay in the core's L2 cache while every group
+    // of tokens passes over them.
+    let rowsPerBlock = max(8, 256 * 1024 / max(1, rowBytes))
+    withUnsafeTemporaryAllocation(byteCount: max(1, groups * groupBytes), alignment: 32) { buffer in
+        let prepared = buffer.baseAddress!
+        // The activations, their side of the offsets (per-16 sums) and their scales, once for every row.
+        for group in 0..<groups {
+            for b in 0..<blocks {
+                let dst = prepared + (group &* groupBytes &+ b &* preparedBytesPerBlock)
+                for k in 0..<8 {
+                    let t = 8 &* group &+ k
+                    (dst + 256 &* k).copyMemory(from: qs + (t &* columns &+ b &* 256), byteCount: 256)
+                    _mm256_storeu_si256((dst + (2048 &+ 32 &* k)).assumingMemoryBound(to: __m256i.self),
+                                        sixteenSums(bsums + (t &* sumsPerToken &+ b &* 16)))
+                    dst.storeBytes(of: ad[t &* blocks &+ b], toByteOffset: 2304 &+ 4 &* k, as: Float.self)
+                }
+            }
+        }
+        for rb in stride(from: 0, to: rows, by: rowsPerBlock) {
+            for group in 0..<groups {
+                let prep = prepared + group &* groupBytes
+                for i in rb..<min(rows, rb + rowsPerBlock) {
+                    let sums = unsafeBitCast(q6KRowEight(w + i &* rowBytes, blocks: blocks, prep), to: SIMD8<Float>.self)
+                    for k in 0..<8 { y[(8 &* group &+ k) &* ldy &+ i] = sums[k] }
+                }
+            }
+        }
+    }
+    let t = groups * 8
+    guard t < tokens else { return }
+    for i in 0..<rows {
+        var k = t
+        while k < tokens {
+            let count = tokens - k >= 4 ? 4 : 1
+            if count == 4 {
+                avx2RowQ6_K(w + i &* rowBytes, tokens: 4, qs + k &* columns, ad + k &* blocks, bsums + k &* sumsPerToken,
+                            columns: columns, y + (k &* ldy &+ i), ldy: ldy, order: .tiled)
+            } else {
+                avx2RowQ6_K(w + i &* rowBytes, tokens: 1, qs + k &* columns, ad + k &* blocks, bsums + k &* sumsPerToken,
+                            columns: columns, y + (k &* ldy &+ i), ldy: ldy, order: .tiled)
+            }
+            k += count
+        }
+    }
+}
+
+/// One Q6_K row of `blocks` super-blocks · eight tokens (their values, sums and scales prepared at
+/// `prepared`), as eight lanes (lane k: token k). The six-bit values are assembled
+/// once per half super-block for the eight tokens; Σ scale·32·Σa comes from the prepared per-16 sums
+/// (one vpmaddwd per token); the eight integer totals are transposed into one vector by unpacks.
+@inline(__always)
+private func q6KRowEight(_ w: UnsafeRawPointer, blocks: Int, _ prepared: UnsafeRawPointer) -> __m256 {
+    let low = _mm256_set1_epi8(0x0F)
+    var sums = _mm256_setzero_ps()
+    for b in 0..<blocks {
+        let p = w + b &* GGMLType.q6_K.bytesPerBlock
+        let scaleBytes = _mm_loadu_si128((p + 192).assumingMemoryBound(to: __m128i.self))
+        let d = Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: 208, as: UInt16.self)))
+        // The sixteen scales as 16-bit words, the even ones in the low half and the odd ones in the high
+        // (as in avx2RowQ6_K): one in-lane byte shuffle then gives scales s and s + 1 of 32 values.
+        let evenFirst = _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15)
+        let evenOdd = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scaleBytes, evenFirst))
+        let prep = prepared + b &* preparedBytesPerBlock
+        var sumi = InlineArray<8, __m256i>(repeating: _mm256_setzero_si256())
+        for h in 0..<2 {
+            let ql0 = load256(p + 64 &* h), ql1 = load256(p + (64 &* h &+ 32)), qh = load256(p + (128 &+ 32 &* h))
+            // `sumi` passed inout: captured by the nested function it would be checked at run time.
+            @inline(__always) func accumulate(_ q: __m256i, _ i: Int, _ sumi: inout InlineArray<8, __m256i>) {
+                let word = 4 &* h &+ i, pick = Int16(2 &* word) | Int16(2 &* word &+ 1) << 8
+                let scale = _mm256_shuffle_epi8(evenOdd, _mm256_set1_epi16(pick))
+                for k in 0..<8 {
+                    let a = load256(prep + (256 &* k &+ 128 &* h &+ 32 &* i))
+                    sumi[k] = _mm256_add_epi32(sumi[k], _mm256_madd_epi16(_mm256_maddubs_epi16(q, a), scale))
+                }
+            }
+            accumulate(_mm256_or_si256(_mm256_and_si256(ql0, low), _mm256_slli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8(0x03)), 4)),
+                       0, &sumi)
+            accumulate(_mm256_or_si256(_mm256_and_si256(ql1, low), _mm256_slli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8(0x0C)), 2)),
+                       1, &sumi)
+            accumulate(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low), _mm256_and_si256(qh, _mm256_set1_epi8(0x30))),
+                       2, &sumi)
+            accumulate(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low),
+                                       _mm256_srli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8(-64)), 2)), 3, &sumi)
+        }
+        let scales16 = _mm256_cvtepi8_epi16(scaleBytes)
+        for k in 0..<8 {
+            let offsets = _mm256_slli_epi32(_mm256_madd_epi16(load256(prep + (2048 &+ 32 &* k)), scales16), 5)
+            sumi[k] = _mm256_sub_epi32(sumi[k], offsets)
+        }
+        let total = _mm256_cvtepi32_ps(eightTotals(sumi))
+        let da = _mm256_loadu_ps((prep + 2304).assumingMemoryBound(to: Float.self))
+        sums = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(d), total), da, sums)
+    }
+    return sums
+}
+
+/// The lane totals of eight vectors as one vector (lane k: Σ of `v[k]`'s lanes), by unpacks and adds.
+/// The totals are exact integers, so the order of the additions does not change them.
+@inline(__always) private func eightTotals(_ v: InlineArray<8, __m256i>) -> __m256i {
+    @inline(__always) func pair(_ a: __m256i, _ b: __m256i) -> __m256i {
+        _mm256_add_epi32(_mm256_unpacklo_epi32(a, b), _mm256_unpackhi_epi32(a, b))
+    }
+    @inline(__always) func quad(_ a: __m256i, _ b: __m256i) -> SIMD8<Int32> {
+        unsafeBitCast(_mm256_add_epi32(_mm256_unpacklo_epi64(a, b), _mm256_unpackhi_epi64(a, b)), to: SIMD8<Int32>.self)
+    }
+    let first = quad(pair(v[0], v[1]), pair(v[2], v[3])), second = quad(pair(v[4], v[5]), pair(v[6], v[7]))
+    return unsafeBitCast(SIMD8(lowHalf: first.lowHalf &+ first.highHalf, highHalf: second.lowHalf &+ second.highHalf),
+                         to: __m256i.self)
+}
+#endif
