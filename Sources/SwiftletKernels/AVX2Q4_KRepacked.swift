@@ -129,12 +129,112 @@ private func q4KPairSums(_ lo: __m256i, _ hi: __m256i, _ scaleLo: __m256i, _ sca
         _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(lo, load256(a)), scaleLo),
                          _mm256_madd_epi16(_mm256_maddubs_epi16(hi, load256(a + 32)), scaleHi))
     }
-    let t0 = token(a), t1 = token(a + columns), t2 = token(a + 2 &* columns), t3 = token(a + 3 &* columns)
+    return _mm_cvtepi32_ps(fourTotals(token(a), token(a + columns), token(a + 2 &* columns), token(a + 3 &* columns)))
+}
+
+/// The lane totals of four vectors as four lanes (lane k: Σ of `tk`'s eight lanes): transposed by unpacks
+/// and added, then the two halves.
+@inline(__always) private func fourTotals(_ t0: __m256i, _ t1: __m256i, _ t2: __m256i, _ t3: __m256i) -> __m128i {
     let s01 = _mm256_add_epi32(_mm256_unpacklo_epi32(t0, t1), _mm256_unpackhi_epi32(t0, t1))
     let s23 = _mm256_add_epi32(_mm256_unpacklo_epi32(t2, t3), _mm256_unpackhi_epi32(t2, t3))
     let h = _mm256_add_epi32(_mm256_unpacklo_epi64(s01, s23), _mm256_unpackhi_epi64(s01, s23))
     let halves = unsafeBitCast(h, to: SIMD8<Int32>.self)
-    return _mm_cvtepi32_ps(unsafeBitCast(halves.lowHalf &+ halves.highHalf, to: __m128i.self))
+    return unsafeBitCast(halves.lowHalf &+ halves.highHalf, to: __m128i.self)
+}
+
+/// The lane totals of four 4-lane vectors as four lanes, by the same unpacks.
+@inline(__always) private func fourTotals(_ m0: __m128i, _ m1: __m128i, _ m2: __m128i, _ m3: __m128i) -> __m128i {
+    let s01 = _mm_add_epi32(_mm_unpacklo_epi32(m0, m1), _mm_unpackhi_epi32(m0, m1))
+    let s23 = _mm_add_epi32(_mm_unpacklo_epi32(m2, m3), _mm_unpackhi_epi32(m2, m3))
+    return _mm_add_epi32(_mm_unpacklo_epi64(s01, s23), _mm_unpackhi_epi64(s01, s23))
+}
+
+/// Bytes of prepared activation data per group of four tokens and super-block for the GEMV order: the
+/// four tokens' 256 values one after another, each token's eight sub-block sums Σa as Int16 (16 bytes),
+/// the tokens' four scales, padding to a multiple of 32.
+private let gemvBytesPerBlock = 1024 + 64 + 16 + 16
+
+/// Rows `0..<rows` of a Q4_K matrix whose rows come in eights · `tokens` tokens' Q8_K activations, to
+/// `y[k·ldy + i]`, every token in the order of ggml's repacked GEMV (`ggml_gemv_q4_K_8x8_q8_K`, which
+/// its `mul_mat_id` runs for each token routed to an expert): per super-block, the exact integer sum
+/// Σ scale·Σq·a fused into a running sum times d·da and Σ min·Σa into a second times dmin·da, the second
+/// subtracted at the end. Four tokens per pass over a row, their float steps in four lanes; the tokens
+/// after the last four by ``avx2RowNibblesK(_:_:tokens:_:_:_:columns:_:ldy:order:)``.
+func avx2RowsQ4_KRepackedGEMV(rows: Int, tokens: Int, _ w: UnsafeRawPointer, rowBytes: Int, _ qs: UnsafePointer<Int8>,
+                              _ ad: UnsafePointer<Float>, _ bsums: UnsafePointer<Int32>, columns: Int,
+                              _ y: UnsafeMutablePointer<Float>, ldy: Int) {
+    let blocks = columns / 256, groups = tokens / 4, sumsPerToken = columns / 16
+    let groupBytes = blocks * gemvBytesPerBlock
+    let rowsPerBlock = max(8, 256 * 1024 / max(1, rowBytes))
+    withUnsafeTemporaryAllocation(byteCount: max(1, groups * groupBytes), alignment: 32) { buffer in
+        let prepared = buffer.baseAddress!
+        // The activations, their sub-block sums (each the sum of two per-16 sums) and their scales,
+        // once for every row.
+        for group in 0..<groups {
+            for b in 0..<blocks {
+                let dst = prepared + (group &* groupBytes &+ b &* gemvBytesPerBlock)
+                for k in 0..<4 {
+                    let t = 4 &* group &+ k, sums16 = unsafeBitCast(sixteenSums(bsums + (t &* sumsPerToken &+ b &* 16)),
+                                                                     to: SIMD16<Int16>.self)
+                    (dst + 256 &* k).copyMemory(from: qs + (t &* columns &+ b &* 256), byteCount: 256)
+                    let pairs = _mm_hadd_epi16(unsafeBitCast(sums16.lowHalf, to: __m128i.self),
+                                               unsafeBitCast(sums16.highHalf, to: __m128i.self))
+                    _mm_storeu_si128((dst + (1024 &+ 16 &* k)).assumingMemoryBound(to: __m128i.self), pairs)
+                    dst.storeBytes(of: ad[t &* blocks &+ b], toByteOffset: 1088 &+ 4 &* k, as: Float.self)
+                }
+            }
+        }
+        for rb in stride(from: 0, to: rows, by: rowsPerBlock) {
+            for group in 0..<groups {
+                let prep = prepared + group &* groupBytes
+                for i in rb..<min(rows, rb + rowsPerBlock) {
+                    let result = unsafeBitCast(q4KRowFourGEMV(w + i &* rowBytes, blocks: blocks, prep), to: SIMD4<Float>.self)
+                    for k in 0..<4 { y[(4 &* group &+ k) &* ldy &+ i] = result[k] }
+                }
+            }
+        }
+    }
+    for t in (groups * 4)..<tokens {
+        for i in 0..<rows {
+            avx2RowNibblesK(Q4_KBlocks.self, w + i &* rowBytes, tokens: 1, qs + t &* columns, ad + t &* blocks,
+                            bsums + t &* sumsPerToken, columns: columns, y + (t &* ldy &+ i), ldy: ldy, order: .repacked)
+        }
+    }
+}
+
+/// One Q4_K row of `blocks` super-blocks · four tokens prepared at `prepared`, in the GEMV order, as
+/// four lanes (lane k: token k).
+@inline(__always)
+private func q4KRowFourGEMV(_ w: UnsafeRawPointer, blocks: Int, _ prepared: UnsafeRawPointer) -> __m128 {
+    let low = _mm256_set1_epi8(0x0F)
+    var whole = _mm_setzero_ps(), mins = _mm_setzero_ps()
+    for b in 0..<blocks {
+        let p = w + b &* GGMLType.q4_K.bytesPerBlock, prep = prepared + b &* gemvBytesPerBlock
+        let (scales128, minValues) = kScalesAndMins(p)
+        let scales = _mm256_set_m128i(scales128, scales128)
+        let dm = twoHalves(p)
+        var sumi = InlineArray<4, __m256i>(repeating: _mm256_setzero_si256())
+        for g in 0..<4 {
+            let v = load256(p + (16 &+ 32 &* g))
+            let lo = _mm256_and_si256(v, low), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low)
+            // Scale 2g (and 2g + 1) in every lane: bytes 4g, 4g + 1 (4g + 2, 4g + 3) of each half.
+            let pick = Int16(4 &* g) | Int16(4 &* g &+ 1) << 8
+            let scaleLo = _mm256_shuffle_epi8(scales, _mm256_set1_epi16(pick))
+            let scaleHi = _mm256_shuffle_epi8(scales, _mm256_set1_epi16(pick &+ 0x0202))
+            for k in 0..<4 {
+                let a = prep + (256 &* k &+ 64 &* g)
+                sumi[k] = _mm256_add_epi32(sumi[k], _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(lo, load256(a)), scaleLo),
+                                                                     _mm256_madd_epi16(_mm256_maddubs_epi16(hi, load256(a + 32)), scaleHi)))
+            }
+        }
+        let totals = fourTotals(sumi[0], sumi[1], sumi[2], sumi[3])
+        let minTotals = fourTotals(_mm_madd_epi16(minValues, load128i(prep + 1024)), _mm_madd_epi16(minValues, load128i(prep + 1040)),
+                                   _mm_madd_epi16(minValues, load128i(prep + 1056)), _mm_madd_epi16(minValues, load128i(prep + 1072)))
+        let da = _mm_loadu_ps((prep + 1088).assumingMemoryBound(to: Float.self))
+        whole = _mm_fmadd_ps(_mm_cvtepi32_ps(totals), _mm_mul_ps(_mm_set1_ps(dm[0]), da), whole)
+        mins = _mm_fmadd_ps(_mm_cvtepi32_ps(minTotals), _mm_mul_ps(_mm_set1_ps(dm[1]), da), mins)
+    }
+    return _mm_sub_ps(whole, mins)
 }
 
 @inline(__always) private func load128i(_ p: UnsafeRawPointer) -> __m128i {

@@ -81,6 +81,36 @@ import SwiftletKernels
         return whole
     }
 
+    /// Q4_K rows in eights as ggml's `mul_mat_id` and the several-sequence decoding step form them: every
+    /// token in the repacked GEMV's order (per super-block), however many tokens share a pass.
+    @Test(arguments: [ProductOrder.expertProduct, .tokenwise])
+    func q4KTokenByTokenOrder(order: ProductOrder) throws {
+        let pool = ThreadPool(threads: 2)
+        var rng = SplitMix(17)
+        for (rows, columns) in [(16, 512), (8, 8192)] {
+            let rowBytes = (0..<rows).map { r in randomRow(.q4_K, columns: columns, seed: UInt64(r + 5) &* 131) }
+            let bytes = rowBytes.flatMap { $0 }
+            try bytes.withUnsafeBytes { raw in
+                let w = try WeightMatrix(type: .q4_K, rows: rows, columns: columns, data: raw.baseAddress!)
+                for tokens in [1, 3, 4, 9, 14] {
+                    let x = (0..<(tokens * columns)).map { _ in rng.nextFloat() * 4 }
+                    var y = [Float](repeating: 0, count: tokens * rows)
+                    x.withUnsafeBufferPointer { xp in
+                        y.withUnsafeMutableBufferPointer { yp in
+                            matmul([(w, yp.baseAddress!)], xp.baseAddress!, tokens: tokens, pool: pool, order: order)
+                        }
+                    }
+                    var mismatches = 0
+                    for t in 0..<tokens {
+                        let a = try q8KActivations(Array(x[(t * columns)..<((t + 1) * columns)]))
+                        for r in 0..<rows where y[t * rows + r] != Self.q4K(rowBytes[r], a, perPair: false) { mismatches += 1 }
+                    }
+                    #expect(mismatches == 0, "\(rows)×\(columns), \(tokens) tokens: \(mismatches) outputs differ")
+                }
+            }
+        }
+    }
+
     @Test(arguments: [GGMLType.q4_K, .q6_K])
     func batchesFollowLlamaCppOrder(type: GGMLType) throws {
         let pool = ThreadPool(threads: 2)
