@@ -372,11 +372,14 @@ public final class SwiftletEndpoints: Sendable {
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             let (events, continuation) = AsyncStream<String>.makeStream()
             let outcome = Mutex<GenerationSummary?>(nil)
+            // The first comment goes out before the load can fail (a missing file fails at once, before a
+            // ticker task would have run); the ticker repeats it while the load lasts.
+            if loading { continuation.yield(": loading model\n\n") }
             let producer = Task {
                 let ticker = loading ? Task {
                     while !Task.isCancelled {
-                        continuation.yield(": loading model\n\n")
                         try await Task.sleep(for: loadingKeepAlive)
+                        continuation.yield(": loading model\n\n")
                     }
                 } : nil
                 let prepared: Prepared
