@@ -140,7 +140,7 @@ public func attendTiledRows(_ rows: Int, scores: UnsafePointer<Float>, scoreStri
             var live = 0, shared = rows == 4
             for r in 0..<rows {
                 lo[r] = max(tile, ranges[r].lowerBound); hi[r] = min(tile + attentionKeyTile, ranges[r].upperBound + 1)
-                let row = scores + r * scoreStride - p0, o = out + r * outputStride, w = weights + attentionKeyTile * r
+                let row = scores + r * scoreStride, o = out + r * outputStride, w = weights + attentionKeyTile * r
                 // A row that sees the whole tile (every tile but the first and the diagonal) takes its
                 // scores eight at a time; the maximum is the same whichever order finds it. (Compare and
                 // select, one vmaxps-like step per eight; `pointwiseMax` orders NaNs lane by lane in
@@ -148,15 +148,15 @@ public func attendTiledRows(_ rows: Int, scores: UnsafePointer<Float>, scoreStri
                 let whole = lo[r] == tile && hi[r] == tile + attentionKeyTile
                 var tileMax = -Float.infinity
                 if whole {
-                    var m = load8(row + tile)
+                    var m = load8(row + (tile - p0))
                     for g in 1..<(attentionKeyTile / 8) {
-                        let x = load8(row + tile + 8 * g)
+                        let x = load8(row + (tile - p0 + 8 * g))
                         m = m.replacing(with: x, where: x .> m)
                     }
                     let h = m.lowHalf.replacing(with: m.highHalf, where: m.highHalf .> m.lowHalf)
                     tileMax = max(max(h[0], h[1]), max(h[2], h[3]))
                 } else if lo[r] < hi[r] {
-                    for j in lo[r]..<hi[r] { tileMax = max(tileMax, row[j]) }
+                    for j in lo[r]..<hi[r] { tileMax = max(tileMax, row[j - p0]) }
                 }
                 if tileMax == -.infinity { hi[r] = lo[r]; shared = false; continue }
                 live += 1
@@ -172,9 +172,9 @@ public func attendTiledRows(_ rows: Int, scores: UnsafePointer<Float>, scoreStri
                 for g in 0..<(attentionKeyTile / 8) {
                     var x = SIMD8<Float>(repeating: -.infinity)
                     if whole {
-                        x = load8(row + tile + 8 * g)
+                        x = load8(row + (tile - p0 + 8 * g))
                     } else {
-                        for l in 0..<8 where (lo[r]..<hi[r]).contains(tile + 8 * g + l) { x[l] = row[tile + 8 * g + l] }
+                        for l in 0..<8 where (lo[r]..<hi[r]).contains(tile + 8 * g + l) { x[l] = row[tile + 8 * g + l - p0] }
                     }
                     let e = vectorExp(x - SIMD8(repeating: newMax))
                     store8(e, w + 8 * g)
@@ -183,14 +183,14 @@ public func attendTiledRows(_ rows: Int, scores: UnsafePointer<Float>, scoreStri
                 }
                 sum[r] = Float(Double(sum[r]) + tileSum)
             }
-            let v = values + (tile - p0) * valueStride
+            // Value row j of the tile (position tile + j) is row tile + j − p0 of `values`.
             if shared && live == 4 {
-                accumulateFourRows(weights, v, valueStride: valueStride, lo[0] - tile..<hi[0] - tile, length: length,
-                                   out, outputStride: outputStride)
+                accumulateFourRows(weights, values, first: tile - p0, valueStride: valueStride, lo[0] - tile..<hi[0] - tile,
+                                   length: length, out, outputStride: outputStride)
             } else {
                 for r in 0..<rows where lo[r] < hi[r] {
-                    accumulateRow(weights + attentionKeyTile * r, v, valueStride: valueStride, lo[r] - tile..<hi[r] - tile,
-                                  length: length, out + r * outputStride)
+                    accumulateRow(weights + attentionKeyTile * r, values, first: tile - p0, valueStride: valueStride,
+                                  lo[r] - tile..<hi[r] - tile, length: length, out + r * outputStride)
                 }
             }
             tile += attentionKeyTile
@@ -207,8 +207,9 @@ public func attendTiledRows(_ rows: Int, scores: UnsafePointer<Float>, scoreStri
 // several output values (and rows) run side by side, eight at a time where they can, so that the fma's
 // latency is hidden and each value vector is loaded once for the four rows.
 
-/// Four rows' outputs (`out`, `outputStride` apart) += Σ_{j ∈ span} weights[64·r + j] · value row j.
-@inline(__always) private func accumulateFourRows(_ weights: UnsafePointer<Float>, _ values: UnsafePointer<Float>,
+/// Four rows' outputs (`out`, `outputStride` apart) += Σ_{j ∈ span} weights[64·r + j] · value row
+/// `first + j` (`first + span.lowerBound` ≥ 0).
+@inline(__always) private func accumulateFourRows(_ weights: UnsafePointer<Float>, _ values: UnsafePointer<Float>, first: Int,
                                                   valueStride: Int, _ span: Range<Int>, length: Int,
                                                   _ out: UnsafeMutablePointer<Float>, outputStride: Int) {
     let o1 = out + outputStride, o2 = o1 + outputStride, o3 = o2 + outputStride
@@ -218,7 +219,7 @@ public func attendTiledRows(_ rows: Int, scores: UnsafePointer<Float>, scoreStri
         var a0 = load8(out + i), a1 = load8(o1 + i), a2 = load8(o2 + i), a3 = load8(o3 + i)
         var b0 = load8(out + i + 8), b1 = load8(o1 + i + 8), b2 = load8(o2 + i + 8), b3 = load8(o3 + i + 8)
         for j in span {
-            let row = values + (j &* valueStride &+ i), v = load8(row), u = load8(row + 8)
+            let row = values + ((first &+ j) &* valueStride &+ i), v = load8(row), u = load8(row + 8)
             let x0 = SIMD8(repeating: weights[j]), x1 = SIMD8(repeating: w1[j])
             a0 = multiplyAdd(x0, v, a0); b0 = multiplyAdd(x0, u, b0)
             a1 = multiplyAdd(x1, v, a1); b1 = multiplyAdd(x1, u, b1)
@@ -233,7 +234,7 @@ public func attendTiledRows(_ rows: Int, scores: UnsafePointer<Float>, scoreStri
     while i + 8 <= length {
         var a0 = load8(out + i), a1 = load8(o1 + i), a2 = load8(o2 + i), a3 = load8(o3 + i)
         for j in span {
-            let v = load8(values + (j &* valueStride &+ i))
+            let v = load8(values + ((first &+ j) &* valueStride &+ i))
             a0 = multiplyAdd(SIMD8(repeating: weights[j]), v, a0)
             a1 = multiplyAdd(SIMD8(repeating: w1[j]), v, a1)
             a2 = multiplyAdd(SIMD8(repeating: w2[j]), v, a2)
@@ -245,21 +246,21 @@ public func attendTiledRows(_ rows: Int, scores: UnsafePointer<Float>, scoreStri
     while i < length {
         for r in 0..<4 {
             let o = out + r &* outputStride, w = weights + r &* attentionKeyTile
-            for j in span { o[i] = multiplyAdd(w[j], values[j &* valueStride &+ i], o[i]) }
+            for j in span { o[i] = multiplyAdd(w[j], values[(first &+ j) &* valueStride &+ i], o[i]) }
         }
         i += 1
     }
 }
 
-/// One row's output += Σ_{j ∈ span} weights[j] · value row j, eight output vectors at a time.
-@inline(__always) private func accumulateRow(_ weights: UnsafePointer<Float>, _ values: UnsafePointer<Float>,
+/// One row's output += Σ_{j ∈ span} weights[j] · value row `first + j`, eight output vectors at a time.
+@inline(__always) private func accumulateRow(_ weights: UnsafePointer<Float>, _ values: UnsafePointer<Float>, first: Int,
                                              valueStride: Int, _ span: Range<Int>, length: Int,
                                              _ out: UnsafeMutablePointer<Float>) {
     @inline(__always) func vectors(_ count: Int, at i: Int) {
         var acc = InlineArray<8, SIMD8<Float>>(repeating: .zero)
         for c in 0..<count { acc[c] = load8(out + i + 8 * c) }
         for j in span {
-            let x = SIMD8(repeating: weights[j]), row = values + (j &* valueStride &+ i)
+            let x = SIMD8(repeating: weights[j]), row = values + ((first &+ j) &* valueStride &+ i)
             for c in 0..<count { acc[c] = multiplyAdd(x, load8(row + 8 * c), acc[c]) }
         }
         for c in 0..<count { store8(acc[c], out + i + 8 * c) }
@@ -269,7 +270,7 @@ public func attendTiledRows(_ rows: Int, scores: UnsafePointer<Float>, scoreStri
     if i + 32 <= length { vectors(4, at: i); i += 32 }
     while i + 8 <= length { vectors(1, at: i); i += 8 }
     while i < length {
-        for j in span { out[i] = multiplyAdd(weights[j], values[j &* valueStride &+ i], out[i]) }
+        for j in span { out[i] = multiplyAdd(weights[j], values[(first &+ j) &* valueStride &+ i], out[i]) }
         i += 1
     }
 }
