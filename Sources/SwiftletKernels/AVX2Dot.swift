@@ -504,6 +504,19 @@ func avx2RowTwoBitK<K: SuperBlockKind>(_: K.Type, _ w: UnsafeRawPointer, tokens 
     for k in 0..<T { y[k &* ldy] = horizontalSum(acc[k]) }
 }
 
+/// Calls `body(dst, t, b, k)` for token k (t overall) of every whole group of `perGroup` tokens and every
+/// super-block b, `dst` the group's prepared bytes for b (groups of `blocks · bytesPerBlock` bytes): the
+/// loop that fills a batched K-quant kernel's prepared activations.
+@inline(__always) func forEachPreparedBlock(_ prepared: UnsafeMutableRawPointer, groups: Int, perGroup: Int, blocks: Int,
+                                            bytesPerBlock: Int, _ body: (UnsafeMutableRawPointer, Int, Int, Int) -> Void) {
+    for group in 0..<groups {
+        for b in 0..<blocks {
+            let dst = prepared + (group &* blocks &+ b) &* bytesPerBlock
+            for k in 0..<perGroup { body(dst, perGroup &* group &+ k, b, k) }
+        }
+    }
+}
+
 /// One Q6_K row (super-blocks of 210 bytes) · `T` (1…8) tokens' Q8_K activations, laid out as for
 /// ``avx2RowNibblesK(_:_:tokens:_:_:_:columns:_:ldy:order:)``: d·da·Σ scale·Σ(q − 32)·a per 16 values. The
 /// six-bit values are assembled once per half super-block for every token; Σ scale·32·Σa comes from

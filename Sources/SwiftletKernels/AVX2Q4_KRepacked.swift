@@ -25,19 +25,15 @@ func avx2RowsQ4_KRepacked(rows: Int, tokens: Int, _ w: UnsafeRawPointer, rowByte
         let prepared = buffer.baseAddress!
         // The activations' side of the mins' sums and the scales, once for every row: sub-block j's sum
         // is the sum of its two per-16 sums (at most 32·127 in magnitude).
-        for group in 0..<groups {
-            for b in 0..<blocks {
-                let dst = prepared + (group &* groupBytes &+ b &* preparedBytesPerBlock)
-                for k in 0..<4 {
-                    let t = 4 &* group &+ k, s = bsums + (t &* sumsPerToken &+ b &* 16)
-                    for g in 0..<4 {
-                        let pair = dst + (16 &* g &+ 4 &* k)
-                        pair.storeBytes(of: Int16(truncatingIfNeeded: s[4 &* g] &+ s[4 &* g &+ 1]), as: Int16.self)
-                        pair.storeBytes(of: Int16(truncatingIfNeeded: s[4 &* g &+ 2] &+ s[4 &* g &+ 3]), toByteOffset: 2, as: Int16.self)
-                    }
-                    dst.storeBytes(of: ad[t &* blocks &+ b], toByteOffset: 64 &+ 4 &* k, as: Float.self)
-                }
+        forEachPreparedBlock(prepared, groups: groups, perGroup: 4, blocks: blocks,
+                             bytesPerBlock: preparedBytesPerBlock) { dst, t, b, k in
+            let s = bsums + (t &* sumsPerToken &+ b &* 16)
+            for g in 0..<4 {
+                let pair = dst + (16 &* g &+ 4 &* k)
+                pair.storeBytes(of: Int16(truncatingIfNeeded: s[4 &* g] &+ s[4 &* g &+ 1]), as: Int16.self)
+                pair.storeBytes(of: Int16(truncatingIfNeeded: s[4 &* g &+ 2] &+ s[4 &* g &+ 3]), toByteOffset: 2, as: Int16.self)
             }
+            dst.storeBytes(of: ad[t &* blocks &+ b], toByteOffset: 64 &+ 4 &* k, as: Float.self)
         }
         // Rows in blocks of about 256 KiB of weights, which stay in the core's L2 cache while every group
         // of eight tokens passes over them; a group's activations (16 KiB at 2048 values) stay in L1
@@ -170,25 +166,20 @@ func avx2RowsQ4_KRepackedGEMV(rows: Int, tokens: Int, _ w: UnsafeRawPointer, row
         let prepared = buffer.baseAddress!
         // The activations, their sub-block sums (each the sum of two per-16 sums) and their scales,
         // once for every row.
-        for group in 0..<groups {
-            for b in 0..<blocks {
-                let dst = prepared + (group &* groupBytes &+ b &* gemvBytesPerBlock)
-                for k in 0..<4 {
-                    let t = 4 &* group &+ k, sums16 = unsafeBitCast(sixteenSums(bsums + (t &* sumsPerToken &+ b &* 16)),
-                                                                     to: SIMD16<Int16>.self)
-                    (dst + 256 &* k).copyMemory(from: qs + (t &* columns &+ b &* 256), byteCount: 256)
-                    let pairs = _mm_hadd_epi16(unsafeBitCast(sums16.lowHalf, to: __m128i.self),
-                                               unsafeBitCast(sums16.highHalf, to: __m128i.self))
-                    _mm_storeu_si128((dst + (1024 &+ 16 &* k)).assumingMemoryBound(to: __m128i.self), pairs)
-                    dst.storeBytes(of: ad[t &* blocks &+ b], toByteOffset: 1088 &+ 4 &* k, as: Float.self)
-                }
-            }
+        forEachPreparedBlock(prepared, groups: groups, perGroup: 4, blocks: blocks,
+                             bytesPerBlock: gemvBytesPerBlock) { dst, t, b, k in
+            let sums16 = unsafeBitCast(sixteenSums(bsums + (t &* sumsPerToken &+ b &* 16)), to: SIMD16<Int16>.self)
+            (dst + 256 &* k).copyMemory(from: qs + (t &* columns &+ b &* 256), byteCount: 256)
+            let pairs = _mm_hadd_epi16(unsafeBitCast(sums16.lowHalf, to: __m128i.self),
+                                       unsafeBitCast(sums16.highHalf, to: __m128i.self))
+            _mm_storeu_si128((dst + (1024 &+ 16 &* k)).assumingMemoryBound(to: __m128i.self), pairs)
+            dst.storeBytes(of: ad[t &* blocks &+ b], toByteOffset: 1088 &+ 4 &* k, as: Float.self)
         }
         for rb in stride(from: 0, to: rows, by: rowsPerBlock) {
             for group in 0..<groups {
                 let prep = prepared + group &* groupBytes
                 for i in rb..<min(rows, rb + rowsPerBlock) {
-                    let result = unsafeBitCast(q4KRowFourGEMV(w + i &* rowBytes, blocks: blocks, prep), to: SIMD4<Float>.self)
+                    let result = q4KRowFourGEMV(w + i &* rowBytes, blocks: blocks, prep)
                     for k in 0..<4 { y[(4 &* group &+ k) &* ldy &+ i] = result[k] }
                 }
             }
@@ -223,13 +214,14 @@ private func q4KRowFourGEMV(_ w: UnsafeRawPointer, blocks: Int, _ prepared: Unsa
             let scaleHi = _mm256_shuffle_epi8(scales, _mm256_set1_epi16(pick &+ 0x0202))
             for k in 0..<4 {
                 let a = prep + (256 &* k &+ 64 &* g)
-                sumi[k] = _mm256_add_epi32(sumi[k], _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(lo, load256(a)), scaleLo),
-                                                                     _mm256_madd_epi16(_mm256_maddubs_epi16(hi, load256(a + 32)), scaleHi)))
+                let even = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, load256(a)), scaleLo)
+                let odd = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, load256(a + 32)), scaleHi)
+                sumi[k] = _mm256_add_epi32(sumi[k], _mm256_add_epi32(even, odd))
             }
         }
         let totals = fourTotals(sumi[0], sumi[1], sumi[2], sumi[3])
-        let minTotals = fourTotals(_mm_madd_epi16(minValues, load128i(prep + 1024)), _mm_madd_epi16(minValues, load128i(prep + 1040)),
-                                   _mm_madd_epi16(minValues, load128i(prep + 1056)), _mm_madd_epi16(minValues, load128i(prep + 1072)))
+        @inline(__always) func minSums(_ k: Int) -> __m128i { _mm_madd_epi16(minValues, load128i(prep + (1024 &+ 16 &* k))) }
+        let minTotals = fourTotals(minSums(0), minSums(1), minSums(2), minSums(3))
         let da = _mm_loadu_ps((prep + 1088).assumingMemoryBound(to: Float.self))
         whole = _mm_fmadd_ps(_mm_cvtepi32_ps(totals), _mm_mul_ps(_mm_set1_ps(dm[0]), da), whole)
         mins = _mm_fmadd_ps(_mm_cvtepi32_ps(minTotals), _mm_mul_ps(_mm_set1_ps(dm[1]), da), mins)

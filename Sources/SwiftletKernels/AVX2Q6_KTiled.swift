@@ -27,23 +27,18 @@ func avx2RowsQ6_KTiled(rows: Int, tokens: Int, _ w: UnsafeRawPointer, rowBytes: 
     withUnsafeTemporaryAllocation(byteCount: max(1, groups * groupBytes), alignment: 32) { buffer in
         let prepared = buffer.baseAddress!
         // The activations, their side of the offsets (per-16 sums) and their scales, once for every row.
-        for group in 0..<groups {
-            for b in 0..<blocks {
-                let dst = prepared + (group &* groupBytes &+ b &* preparedBytesPerBlock)
-                for k in 0..<8 {
-                    let t = 8 &* group &+ k
-                    (dst + 256 &* k).copyMemory(from: qs + (t &* columns &+ b &* 256), byteCount: 256)
-                    _mm256_storeu_si256((dst + (2048 &+ 32 &* k)).assumingMemoryBound(to: __m256i.self),
-                                        sixteenSums(bsums + (t &* sumsPerToken &+ b &* 16)))
-                    dst.storeBytes(of: ad[t &* blocks &+ b], toByteOffset: 2304 &+ 4 &* k, as: Float.self)
-                }
-            }
+        forEachPreparedBlock(prepared, groups: groups, perGroup: 8, blocks: blocks,
+                             bytesPerBlock: preparedBytesPerBlock) { dst, t, b, k in
+            (dst + 256 &* k).copyMemory(from: qs + (t &* columns &+ b &* 256), byteCount: 256)
+            _mm256_storeu_si256((dst + (2048 &+ 32 &* k)).assumingMemoryBound(to: __m256i.self),
+                                sixteenSums(bsums + (t &* sumsPerToken &+ b &* 16)))
+            dst.storeBytes(of: ad[t &* blocks &+ b], toByteOffset: 2304 &+ 4 &* k, as: Float.self)
         }
         for rb in stride(from: 0, to: rows, by: rowsPerBlock) {
             for group in 0..<groups {
                 let prep = prepared + group &* groupBytes
                 for i in rb..<min(rows, rb + rowsPerBlock) {
-                    let sums = unsafeBitCast(q6KRowEight(w + i &* rowBytes, blocks: blocks, prep), to: SIMD8<Float>.self)
+                    let sums = q6KRowEight(w + i &* rowBytes, blocks: blocks, prep)
                     for k in 0..<8 { y[(8 &* group &+ k) &* ldy &+ i] = sums[k] }
                 }
             }
@@ -96,12 +91,12 @@ private func q6KRowEight(_ w: UnsafeRawPointer, blocks: Int, _ prepared: UnsafeR
                     sumi[k] = _mm256_add_epi32(sumi[k], _mm256_madd_epi16(_mm256_maddubs_epi16(q, a), scale))
                 }
             }
-            accumulate(_mm256_or_si256(_mm256_and_si256(ql0, low), _mm256_slli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8(0x03)), 4)),
-                       0, &sumi)
-            accumulate(_mm256_or_si256(_mm256_and_si256(ql1, low), _mm256_slli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8(0x0C)), 2)),
-                       1, &sumi)
-            accumulate(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low), _mm256_and_si256(qh, _mm256_set1_epi8(0x30))),
-                       2, &sumi)
+            accumulate(_mm256_or_si256(_mm256_and_si256(ql0, low),
+                                       _mm256_slli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8(0x03)), 4)), 0, &sumi)
+            accumulate(_mm256_or_si256(_mm256_and_si256(ql1, low),
+                                       _mm256_slli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8(0x0C)), 2)), 1, &sumi)
+            accumulate(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low),
+                                       _mm256_and_si256(qh, _mm256_set1_epi8(0x30))), 2, &sumi)
             accumulate(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low),
                                        _mm256_srli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8(-64)), 2)), 3, &sumi)
         }
