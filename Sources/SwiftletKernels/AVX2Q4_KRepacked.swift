@@ -75,7 +75,7 @@ func avx2RowsQ4_KRepacked(rows: Int, tokens: Int, _ w: UnsafeRawPointer, rowByte
 @inline(__always)
 private func q4KRowGroups(_ w: UnsafeRawPointer, groups: Int, _ qs: UnsafePointer<Int8>, _ prepared: UnsafeRawPointer,
                           groupBytes: Int, columns: Int, _ y: UnsafeMutablePointer<Float>, ldy: Int) {
-    let blocks = columns / 256, low = _mm256_set1_epi8(0x0F)
+    let blocks = columns / 256
     var whole0 = _mm_setzero_ps(), mins0 = _mm_setzero_ps(), whole1 = _mm_setzero_ps(), mins1 = _mm_setzero_ps()
     for b in 0..<blocks {
         let p = w + b &* GGMLType.q4_K.bytesPerBlock
@@ -89,12 +89,7 @@ private func q4KRowGroups(_ w: UnsafeRawPointer, groups: Int, _ qs: UnsafePointe
         let dda1 = _mm_mul_ps(d, da1), mda1 = _mm_mul_ps(dmin, da1)
         let a0 = qs + b &* 256, a1 = a0 + 4 &* columns
         for g in 0..<4 {
-            let v = load256(p + (16 &+ 32 &* g))
-            let lo = _mm256_and_si256(v, low), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low)
-            // Scale 2g (and 2g + 1) in every lane: bytes 4g, 4g + 1 (4g + 2, 4g + 3) of each half.
-            let pick = Int16(4 &* g) | Int16(4 &* g &+ 1) << 8
-            let scaleLo = _mm256_shuffle_epi8(scales, _mm256_set1_epi16(pick))
-            let scaleHi = _mm256_shuffle_epi8(scales, _mm256_set1_epi16(pick &+ 0x0202))
+            let (lo, hi, scaleLo, scaleHi) = q4KSubBlockPair(p, g, scales)
             // Mins 2g and 2g + 1 in every 32-bit lane, against each token's two sub-block sums.
             let minPair = _mm_shuffle_epi8(mins, _mm_set1_epi32(Int32(0x0302_0100 &+ 0x0404_0404 &* g)))
             whole0 = _mm_fmadd_ps(q4KPairSums(lo, hi, scaleLo, scaleHi, a0 + 64 &* g, columns: columns), dda0, whole0)
@@ -128,9 +123,21 @@ private func q4KPairSums(_ lo: __m256i, _ hi: __m256i, _ scaleLo: __m256i, _ sca
     return _mm_cvtepi32_ps(fourTotals(token(a), token(a + columns), token(a + 2 &* columns), token(a + 3 &* columns)))
 }
 
+/// Sub-blocks 2g and 2g + 1 of the Q4_K super-block at `p`: their 64 values as the low (`lo`) and high
+/// (`hi`) nibbles of one 32-byte load, and their scales (from `scales`, the eight scales as 16-bit words
+/// in both halves) in every 16-bit lane, for `vpmaddwd` after `vpmaddubsw`.
+@inline(__always) private func q4KSubBlockPair(_ p: UnsafeRawPointer, _ g: Int, _ scales: __m256i)
+    -> (lo: __m256i, hi: __m256i, scaleLo: __m256i, scaleHi: __m256i) {
+    let low = _mm256_set1_epi8(0x0F), v = load256(p + (16 &+ 32 &* g))
+    // Scale 2g (and 2g + 1) in every lane: bytes 4g, 4g + 1 (4g + 2, 4g + 3) of each half.
+    let pick = Int16(4 &* g) | Int16(4 &* g &+ 1) << 8
+    return (_mm256_and_si256(v, low), _mm256_and_si256(_mm256_srli_epi16(v, 4), low),
+            _mm256_shuffle_epi8(scales, _mm256_set1_epi16(pick)), _mm256_shuffle_epi8(scales, _mm256_set1_epi16(pick &+ 0x0202)))
+}
+
 /// The lane totals of four vectors as four lanes (lane k: Σ of `tk`'s eight lanes): transposed by unpacks
 /// and added, then the two halves.
-@inline(__always) private func fourTotals(_ t0: __m256i, _ t1: __m256i, _ t2: __m256i, _ t3: __m256i) -> __m128i {
+@inline(__always) func fourTotals(_ t0: __m256i, _ t1: __m256i, _ t2: __m256i, _ t3: __m256i) -> __m128i {
     let s01 = _mm256_add_epi32(_mm256_unpacklo_epi32(t0, t1), _mm256_unpackhi_epi32(t0, t1))
     let s23 = _mm256_add_epi32(_mm256_unpacklo_epi32(t2, t3), _mm256_unpackhi_epi32(t2, t3))
     let h = _mm256_add_epi32(_mm256_unpacklo_epi64(s01, s23), _mm256_unpackhi_epi64(s01, s23))
@@ -197,7 +204,6 @@ func avx2RowsQ4_KRepackedGEMV(rows: Int, tokens: Int, _ w: UnsafeRawPointer, row
 /// four lanes (lane k: token k).
 @inline(__always)
 private func q4KRowFourGEMV(_ w: UnsafeRawPointer, blocks: Int, _ prepared: UnsafeRawPointer) -> __m128 {
-    let low = _mm256_set1_epi8(0x0F)
     var whole = _mm_setzero_ps(), mins = _mm_setzero_ps()
     for b in 0..<blocks {
         let p = w + b &* GGMLType.q4_K.bytesPerBlock, prep = prepared + b &* gemvBytesPerBlock
@@ -206,12 +212,7 @@ private func q4KRowFourGEMV(_ w: UnsafeRawPointer, blocks: Int, _ prepared: Unsa
         let dm = twoHalves(p)
         var sumi = InlineArray<4, __m256i>(repeating: _mm256_setzero_si256())
         for g in 0..<4 {
-            let v = load256(p + (16 &+ 32 &* g))
-            let lo = _mm256_and_si256(v, low), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low)
-            // Scale 2g (and 2g + 1) in every lane: bytes 4g, 4g + 1 (4g + 2, 4g + 3) of each half.
-            let pick = Int16(4 &* g) | Int16(4 &* g &+ 1) << 8
-            let scaleLo = _mm256_shuffle_epi8(scales, _mm256_set1_epi16(pick))
-            let scaleHi = _mm256_shuffle_epi8(scales, _mm256_set1_epi16(pick &+ 0x0202))
+            let (lo, hi, scaleLo, scaleHi) = q4KSubBlockPair(p, g, scales)
             for k in 0..<4 {
                 let a = prep + (256 &* k &+ 64 &* g)
                 let even = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, load256(a)), scaleLo)

@@ -112,17 +112,11 @@ private func q6KRowEight(_ w: UnsafeRawPointer, blocks: Int, _ prepared: UnsafeR
     return sums
 }
 
-/// The lane totals of eight vectors as one vector (lane k: Σ of `v[k]`'s lanes), by unpacks and adds.
-/// The totals are exact integers, so the order of the additions does not change them.
+/// The lane totals of eight vectors as one vector (lane k: Σ of `v[k]`'s lanes): ``fourTotals`` of each
+/// four side by side. The totals are exact integers, so the order of the additions does not change them.
 @inline(__always) private func eightTotals(_ v: InlineArray<8, __m256i>) -> __m256i {
-    @inline(__always) func pair(_ a: __m256i, _ b: __m256i) -> __m256i {
-        _mm256_add_epi32(_mm256_unpacklo_epi32(a, b), _mm256_unpackhi_epi32(a, b))
-    }
-    @inline(__always) func quad(_ a: __m256i, _ b: __m256i) -> SIMD8<Int32> {
-        unsafeBitCast(_mm256_add_epi32(_mm256_unpacklo_epi64(a, b), _mm256_unpackhi_epi64(a, b)), to: SIMD8<Int32>.self)
-    }
-    let first = quad(pair(v[0], v[1]), pair(v[2], v[3])), second = quad(pair(v[4], v[5]), pair(v[6], v[7]))
-    return unsafeBitCast(SIMD8(lowHalf: first.lowHalf &+ first.highHalf, highHalf: second.lowHalf &+ second.highHalf),
-                         to: __m256i.self)
+    let first = unsafeBitCast(fourTotals(v[0], v[1], v[2], v[3]), to: SIMD4<Int32>.self)
+    let second = unsafeBitCast(fourTotals(v[4], v[5], v[6], v[7]), to: SIMD4<Int32>.self)
+    return unsafeBitCast(SIMD8(lowHalf: first, highHalf: second), to: __m256i.self)
 }
 #endif
