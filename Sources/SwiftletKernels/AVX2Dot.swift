@@ -268,6 +268,33 @@ func avx2Row32<F: Block32Kind>(_: F.Type, _ w: UnsafeRawPointer, _ qs: UnsafePoi
     return horizontalSum(acc) + minSum
 }
 
+/// `R` (2 or 4) rows · one token, for decoding: ``avx2Row32`` for each, row r at `w + r·stride`, with
+/// each activation block loaded once. Each row's sum is still one fma chain over its blocks (the same
+/// bits); the chains are independent, so the core overlaps their fma latencies, which a single row waits
+/// out block after block.
+@inline(__always)
+func avx2Rows32OneToken<F: Block32Kind>(_: F.Type, rows R: Int, _ w: UnsafeRawPointer, stride: Int,
+                                        _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>,
+                                        _ asum: UnsafePointer<Float>, blocks: Int) -> SIMD4<Float> {
+    let format = F.format
+    let bpb = format.bytesPerBlock, offset = _mm256_set1_epi8(format.offset)
+    var acc = InlineArray<4, __m256>(repeating: _mm256_setzero_ps())
+    var minSum = SIMD4<Float>()
+    for b in 0..<blocks {
+        let a = load256(qs + b &* 32)
+        let offsetSums = format == .q4_0 || format == .q5_0 ? _mm256_maddubs_epi16(offset, a) : _mm256_setzero_si256()
+        for r in 0..<R {
+            let (q, dm) = format.unpack(w + (r &* stride &+ b &* bpb))
+            let sums = format.blockSums(q, format == .q8_0 ? _mm256_sign_epi8(q, q) : q, a, offsetSums)
+            acc[r] = _mm256_fmadd_ps(sums, _mm256_set1_ps(dm[0] * ad[b]), acc[r])
+            if format.hasMin { minSum[r] += dm[1] * asum[b] }
+        }
+    }
+    var out = SIMD4<Float>()
+    for r in 0..<R { out[r] = horizontalSum(acc[r]) + minSum[r] }
+    return out
+}
+
 /// Rows `0..<rows` (the first at `w`, the next `rowBytes` further on) · tokens `0..<tokens` (token k's
 /// Q8 activations at `qs + k·columns`, `ad + k·blocks`, `asum + k·blocks`), written to `y[k·ldy + i]`,
 /// every sum in ggml's order (one accumulator per sum, ``avx2Tile32``): tiles of 2 rows × 4 tokens where
@@ -313,6 +340,18 @@ func avx2Rows32<F: Block32Kind>(_: F.Type, rows: Int, tokens: Int, _ w: UnsafeRa
         }
         i = 2 * pairs
     }
+    // Decoding: four rows a quarter of the run apart, so that each of the four streams of weights runs on
+    // through memory (neighbouring rows made the prefetchers' streams jump at every step: slower past
+    // the cache).
+    let quarter = (rows - i) / 4
+    for j in i..<(i + quarter) {
+        for t in 0..<tokens {
+            let out = avx2Rows32OneToken(F.self, rows: 4, w + j &* rowBytes, stride: quarter &* rowBytes,
+                                         qs + t &* columns, ad + t &* blocks, asum + t &* blocks, blocks: blocks)
+            for r in 0..<4 { y[t &* ldy &+ j &+ r &* quarter] = out[r] }
+        }
+    }
+    i += 4 * quarter
     while i < rows {
         for t in 0..<tokens { one(i, t) }
         i += 1
@@ -629,7 +668,7 @@ func avx2RowsK(_ type: GGMLType, rows: Int, tokens: Int, _ w: UnsafeRawPointer, 
     case .q4_K where matrixRows % 8 == 0 && matrixRows > 0 && tokens >= 4:
         avx2RowsQ4_KRepackedGEMV(rows: rows, tokens: tokens, w, rowBytes: rowBytes, qs, ad, bsums, columns: columns, y, ldy: ldy)
     case .q4_K where matrixRows % 8 == 0 && matrixRows > 0:
-        run { avx2RowNibblesK(Q4_KBlocks.self, $0, tokens: $1, $2, $3, $4, columns: columns, $5, ldy: ldy, order: .repacked) }
+        avx2RowsQ4_KGEMV(rows: rows, tokens: tokens, w, rowBytes: rowBytes, qs, ad, bsums, columns: columns, y, ldy: ldy)
     case .q4_K: run { avx2RowNibblesK(Q4_KBlocks.self, $0, tokens: $1, $2, $3, $4, columns: columns, $5, ldy: ldy, order: order) }
     case .q5_K: run { avx2RowNibblesK(Q5_KBlocks.self, $0, tokens: $1, $2, $3, $4, columns: columns, $5, ldy: ldy, order: order) }
     case .q6_K where order == .tiled:

@@ -57,12 +57,10 @@ func avx2RowsQ4_KRepacked(rows: Int, tokens: Int, _ w: UnsafeRawPointer, rowByte
                 }
                 t += 4
             }
-            while t < tokens {
-                for i in rb..<rEnd {
-                    avx2RowNibblesK(Q4_KBlocks.self, w + i &* rowBytes, tokens: 1, qs + t &* columns, ad + t &* blocks,
-                                    bsums + t &* sumsPerToken, columns: columns, y + (t &* ldy &+ i), ldy: ldy, order: .repacked)
-                }
-                t += 1
+            if t < tokens {
+                avx2RowsQ4_KGEMV(rows: rEnd - rb, tokens: tokens - t, w + rb &* rowBytes, rowBytes: rowBytes,
+                                 qs + t &* columns, ad + t &* blocks, bsums + t &* sumsPerToken, columns: columns,
+                                 y + (t &* ldy &+ rb), ldy: ldy)
             }
         }
     }
@@ -162,7 +160,7 @@ private let gemvBytesPerBlock = 1024 + 64 + 16 + 16
 /// its `mul_mat_id` runs for each token routed to an expert): per super-block, the exact integer sum
 /// Σ scale·Σq·a fused into a running sum times d·da and Σ min·Σa into a second times dmin·da, the second
 /// subtracted at the end. Four tokens per pass over a row, their float steps in four lanes; the tokens
-/// after the last four by ``avx2RowNibblesK(_:_:tokens:_:_:_:columns:_:ldy:order:)``.
+/// after the last four by ``avx2RowsQ4_KGEMV(rows:tokens:_:rowBytes:_:_:_:columns:_:ldy:)``.
 func avx2RowsQ4_KRepackedGEMV(rows: Int, tokens: Int, _ w: UnsafeRawPointer, rowBytes: Int, _ qs: UnsafePointer<Int8>,
                               _ ad: UnsafePointer<Float>, _ bsums: UnsafePointer<Int32>, columns: Int,
                               _ y: UnsafeMutablePointer<Float>, ldy: Int) {
@@ -192,11 +190,10 @@ func avx2RowsQ4_KRepackedGEMV(rows: Int, tokens: Int, _ w: UnsafeRawPointer, row
             }
         }
     }
-    for t in (groups * 4)..<tokens {
-        for i in 0..<rows {
-            avx2RowNibblesK(Q4_KBlocks.self, w + i &* rowBytes, tokens: 1, qs + t &* columns, ad + t &* blocks,
-                            bsums + t &* sumsPerToken, columns: columns, y + (t &* ldy &+ i), ldy: ldy, order: .repacked)
-        }
+    let t = groups * 4
+    if t < tokens {
+        avx2RowsQ4_KGEMV(rows: rows, tokens: tokens - t, w, rowBytes: rowBytes, qs + t &* columns, ad + t &* blocks,
+                         bsums + t &* sumsPerToken, columns: columns, y + t &* ldy, ldy: ldy)
     }
 }
 
@@ -228,6 +225,91 @@ private func q4KRowFourGEMV(_ w: UnsafeRawPointer, blocks: Int, _ prepared: Unsa
         mins = _mm_fmadd_ps(_mm_cvtepi32_ps(minTotals), _mm_mul_ps(_mm_set1_ps(dm[1]), da), mins)
     }
     return _mm_sub_ps(whole, mins)
+}
+
+/// Rows `0..<rows` of a Q4_K matrix whose rows come in eights · `tokens` tokens' Q8_K activations, to
+/// `y[k·ldy + i]`, every token in the order of ggml's repacked GEMV (the decoding step): four rows per
+/// pass, their float steps in four lanes, so that the activations are loaded and the lanes totalled once
+/// for four rows, and the running sums of four rows wait on their fma latencies side by side. The four
+/// rows are a quarter of the run apart: each of the four streams of weights then runs on through memory,
+/// where neighbouring rows would make the prefetchers' streams jump at every step. Several tokens take
+/// the rows in blocks of about 256 KiB, which stay in the core's L2 cache from one token to the next.
+func avx2RowsQ4_KGEMV(rows: Int, tokens: Int, _ w: UnsafeRawPointer, rowBytes: Int, _ qs: UnsafePointer<Int8>,
+                      _ ad: UnsafePointer<Float>, _ bsums: UnsafePointer<Int32>, columns: Int,
+                      _ y: UnsafeMutablePointer<Float>, ldy: Int) {
+    let blocks = columns / 256, sumsPerToken = columns / 16
+    withUnsafeTemporaryAllocation(byteCount: max(1, tokens * blocks * 16), alignment: 16) { buffer in
+        // Each sub-block's Σa (the sum of its two per-16 sums), as eight Int16 per super-block.
+        let pairSums = buffer.baseAddress!
+        for t in 0..<tokens {
+            for b in 0..<blocks {
+                let sums16 = unsafeBitCast(sixteenSums(bsums + (t &* sumsPerToken &+ b &* 16)), to: SIMD16<Int16>.self)
+                _mm_storeu_si128((pairSums + 16 &* (t &* blocks &+ b)).assumingMemoryBound(to: __m128i.self),
+                                 _mm_hadd_epi16(unsafeBitCast(sums16.lowHalf, to: __m128i.self),
+                                                unsafeBitCast(sums16.highHalf, to: __m128i.self)))
+            }
+        }
+        let rowsPerBlock = tokens == 1 ? rows : max(8, 256 * 1024 / max(1, rowBytes))
+        for rb in stride(from: 0, to: rows, by: rowsPerBlock) {
+            let n = min(rows, rb + rowsPerBlock) - rb, quarter = n / 4, wb = w + rb &* rowBytes
+            for t in 0..<tokens {
+                let a = qs + t &* columns, da = ad + t &* blocks, yt = y + (t &* ldy &+ rb)
+                for i in 0..<quarter {
+                    let result = q4KFourRowsGEMV(wb + i &* rowBytes, quarter &* rowBytes, blocks: blocks, a, da,
+                                                 pairSums + 16 &* t &* blocks)
+                    for r in 0..<4 { yt[i &+ r &* quarter] = result[r] }
+                }
+                for i in (4 &* quarter)..<n {
+                    avx2RowNibblesK(Q4_KBlocks.self, wb + i &* rowBytes, tokens: 1, a, da, bsums + t &* sumsPerToken,
+                                    columns: columns, yt + i, ldy: 1, order: .repacked)
+                }
+            }
+        }
+    }
+}
+
+/// Q4_K rows at `w + r·stride` (r < 4) · one token, in the GEMV order, as four lanes (lane r: row r): per
+/// super-block, each row's exact integer sums (Σ scale·Σq·a and Σ min·Σa) transposed into lanes, then
+/// fused into the running sums times d·da and dmin·da as the one-row kernel does for its row.
+@inline(__always)
+private func q4KFourRowsGEMV(_ w: UnsafeRawPointer, _ stride: Int, blocks: Int, _ qs: UnsafePointer<Int8>,
+                             _ ad: UnsafePointer<Float>, _ pairSums: UnsafeRawPointer) -> SIMD4<Float> {
+    var whole = _mm_setzero_ps(), mins = _mm_setzero_ps()
+    let bpb = GGMLType.q4_K.bytesPerBlock
+    for b in 0..<blocks {
+        let p0 = w + b &* bpb, p1 = p0 + stride, p2 = p1 + stride, p3 = p2 + stride
+        let sm0 = kScalesAndMins(p0), sm1 = kScalesAndMins(p1), sm2 = kScalesAndMins(p2), sm3 = kScalesAndMins(p3)
+        let scales: InlineArray<4, __m256i> = [_mm256_set_m128i(sm0.scales, sm0.scales),
+                                               _mm256_set_m128i(sm1.scales, sm1.scales),
+                                               _mm256_set_m128i(sm2.scales, sm2.scales),
+                                               _mm256_set_m128i(sm3.scales, sm3.scales)]
+        // d and dmin of the four rows: (d0, dmin0, …, d3, dmin3) as floats, d into the low half, dmin the high.
+        let halves = _mm_setr_epi32(Int32(bitPattern: p0.loadUnaligned(as: UInt32.self)),
+                                    Int32(bitPattern: p1.loadUnaligned(as: UInt32.self)),
+                                    Int32(bitPattern: p2.loadUnaligned(as: UInt32.self)),
+                                    Int32(bitPattern: p3.loadUnaligned(as: UInt32.self)))
+        let dm = unsafeBitCast(_mm256_permutevar8x32_ps(_mm256_cvtph_ps(halves), _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7)),
+                               to: SIMD8<Float>.self)
+        let d = unsafeBitCast(dm.lowHalf, to: __m128.self), dmin = unsafeBitCast(dm.highHalf, to: __m128.self)
+        var sumi = InlineArray<4, __m256i>(repeating: _mm256_setzero_si256())
+        let a = qs + b &* 256
+        for g in 0..<4 {
+            let a0 = load256(a + 64 &* g), a1 = load256(a + (64 &* g &+ 32))
+            for r in 0..<4 {
+                let (lo, hi, scaleLo, scaleHi) = q4KSubBlockPair(p0 + r &* stride, g, scales[r])
+                let even = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, a0), scaleLo)
+                let odd = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, a1), scaleHi)
+                sumi[r] = _mm256_add_epi32(sumi[r], _mm256_add_epi32(even, odd))
+            }
+        }
+        let pairs = load128i(pairSums + 16 &* b)
+        let minTotals = fourTotals(_mm_madd_epi16(sm0.mins, pairs), _mm_madd_epi16(sm1.mins, pairs),
+                                   _mm_madd_epi16(sm2.mins, pairs), _mm_madd_epi16(sm3.mins, pairs))
+        let da = _mm_set1_ps(ad[b])
+        whole = _mm_fmadd_ps(_mm_cvtepi32_ps(fourTotals(sumi[0], sumi[1], sumi[2], sumi[3])), _mm_mul_ps(d, da), whole)
+        mins = _mm_fmadd_ps(_mm_cvtepi32_ps(minTotals), _mm_mul_ps(dmin, da), mins)
+    }
+    return unsafeBitCast(_mm_sub_ps(whole, mins), to: SIMD4<Float>.self)
 }
 
 @inline(__always) private func load128i(_ p: UnsafeRawPointer) -> __m128i {
