@@ -708,21 +708,56 @@ func avx2DotF32(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, count: Int) ->
 /// after the last whole step added one by one in double precision.
 @inline(__always)
 func avx2DotF16(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, count: Int) -> Float {
-    var acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0
+    avx2DotF16Rows(rows: 1, w, stride: 0, x, count: count)[0]
+}
+
+/// ``avx2DotF16(_:_:count:)`` of `R` (1 or 2) rows, row r at `w + r·stride`, with each activation vector
+/// loaded once: two rows keep eight fma chains and two streams of weights in flight.
+@inline(__always)
+func avx2DotF16Rows(rows R: Int, _ w: UnsafeRawPointer, stride: Int, _ x: UnsafePointer<Float>,
+                    count: Int) -> SIMD2<Float> {
+    var acc = InlineArray<8, __m256>(repeating: _mm256_setzero_ps())
     var i = 0
     while i + 32 <= count {
-        acc0 = _mm256_fmadd_ps(_mm256_cvtph_ps(load128(w + 2 &* i)), _mm256_loadu_ps(x + i), acc0)
-        acc1 = _mm256_fmadd_ps(_mm256_cvtph_ps(load128(w + (2 &* i &+ 16))), _mm256_loadu_ps(x + (i &+ 8)), acc1)
-        acc2 = _mm256_fmadd_ps(_mm256_cvtph_ps(load128(w + (2 &* i &+ 32))), _mm256_loadu_ps(x + (i &+ 16)), acc2)
-        acc3 = _mm256_fmadd_ps(_mm256_cvtph_ps(load128(w + (2 &* i &+ 48))), _mm256_loadu_ps(x + (i &+ 24)), acc3)
+        for l in 0..<4 {
+            let xl = _mm256_loadu_ps(x + (i &+ 8 &* l))
+            for r in 0..<R {
+                let j = 4 &* r &+ l
+                acc[j] = _mm256_fmadd_ps(_mm256_cvtph_ps(load128(w + (r &* stride &+ 2 &* i &+ 16 &* l))), xl, acc[j])
+            }
+        }
         i &+= 32
     }
-    let v = _mm256_add_ps(_mm256_add_ps(acc0, acc2), _mm256_add_ps(acc1, acc3))
-    let t = v.lowHalf + v.highHalf
-    var sum = Double((t[0] + t[1]) + (t[2] + t[3]))
-    let h = w.assumingMemoryBound(to: Float16.self)
-    while i < count { sum += Double(Float(h[i]) * x[i]); i += 1 }
-    return Float(sum)
+    var out = SIMD2<Float>()
+    for r in 0..<R {
+        let v = _mm256_add_ps(_mm256_add_ps(acc[4 &* r], acc[4 &* r &+ 2]), _mm256_add_ps(acc[4 &* r &+ 1], acc[4 &* r &+ 3]))
+        let t = v.lowHalf + v.highHalf
+        var sum = Double((t[0] + t[1]) + (t[2] + t[3]))
+        let h = (w + r &* stride).assumingMemoryBound(to: Float16.self)
+        for k in i..<count { sum += Double(Float(h[k]) * x[k]) }
+        out[r] = Float(sum)
+    }
+    return out
+}
+
+/// F16 rows `0..<rows` (the first at `w`, `rowBytes` apart) · `tokens` tokens' activations rounded to
+/// F16 (token k's at `x + k·columns`), to `y[k·ldy + i]`, each sum as ``avx2DotF16(_:_:count:)``
+/// forms it: two rows per pass, half the run apart, so that each of the two streams of weights runs on
+/// through memory.
+func avx2RowsF16Dot(rows: Int, tokens: Int, _ w: UnsafeRawPointer, rowBytes: Int, _ x: UnsafePointer<Float>,
+                    columns: Int, _ y: UnsafeMutablePointer<Float>, ldy: Int) {
+    let half = rows / 2
+    for i in 0..<half {
+        for t in 0..<tokens {
+            let out = avx2DotF16Rows(rows: 2, w + i &* rowBytes, stride: half &* rowBytes, x + t &* columns,
+                                     count: columns)
+            y[t &* ldy &+ i] = out[0]
+            y[t &* ldy &+ i &+ half] = out[1]
+        }
+    }
+    for i in (2 &* half)..<rows {
+        for t in 0..<tokens { y[t &* ldy &+ i] = avx2DotF16(w + i &* rowBytes, x + t &* columns, count: columns) }
+    }
 }
 
 /// F16 rows (`halfWeights`; the first at `w`, the next `rowBytes` further on) · two or more tokens'

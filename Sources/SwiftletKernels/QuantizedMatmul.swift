@@ -498,6 +498,12 @@ public func matmul(_ products: [(weight: WeightMatrix, output: UnsafeMutablePoin
                               w.type == .f16 ? UnsafePointer(a.half) : x, columns: columns, y + r, ldy: w.rows)
                 r = rowEnd
             }
+            // F16 one token at a time (decoding, and the orders that keep each token's vec_dot).
+            if w.type == .f16, r < rowEnd {
+                avx2RowsF16Dot(rows: rowEnd - r, tokens: tokens, w.row(r), rowBytes: w.bytesPerRow, a.half,
+                               columns: columns, y + r, ldy: w.rows)
+                r = rowEnd
+            }
             // Repacked Q4_0: whole eight-row groups, up to four tokens per pass. (A segment that does not
             // start on a group, which the chunking above avoids, takes the row paths instead.)
             if let packed = w.repacked, r % 8 == 0 {

@@ -197,6 +197,30 @@ struct SplitMix {
     }
 }
 
+/// A decoding step's product (several rows per pass, a quarter or half of the run apart) gives every row
+/// exactly the one-row dot product: the same order of additions per row, whatever row shares its pass.
+@Suite struct DecodingRowsTests {
+    @Test(arguments: [GGMLType.q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q2_K, .q3_K, .q5_K, .q6_K, .f16, .bf16])
+    func eachRowAsAlone(type: GGMLType) throws {
+        let pool = ThreadPool(threads: 2)
+        var rng = SplitMix(31)
+        // Row counts with remainders after fours and twos, on one thread's share and on two.
+        for (rows, columns) in [(5, 512), (38, 768), (131, 512)] {
+            let rowBytes = (0..<rows).map { r in randomRow(type, columns: columns, seed: UInt64(r + 9) &* 313) }
+            let x = (0..<columns).map { _ in rng.nextFloat() * 3 }
+            var y = [Float](repeating: 0, count: rows)
+            try rowBytes.flatMap { $0 }.withUnsafeBytes { raw in
+                let w = try WeightMatrix(type: type, rows: rows, columns: columns, data: raw.baseAddress!)
+                matvec(w, x, &y, pool: pool)
+            }
+            for r in 0..<rows {
+                let alone = try rowBytes[r].withUnsafeBytes { try quantizedRowDot(type, row: $0, x) }
+                #expect(y[r] == alone, "\(type.name) \(rows)×\(columns), row \(r): \(y[r]) against \(alone)")
+            }
+        }
+    }
+}
+
 /// Q4_0 regrouped eight rows at a time (where the build has the kernel) gives the same
 /// products as the file's layout, up to float summation order, and their prompt and one-token paths
 /// agree exactly.
