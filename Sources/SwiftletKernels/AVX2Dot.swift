@@ -556,6 +556,34 @@ func avx2RowTwoBitK<K: SuperBlockKind>(_: K.Type, _ w: UnsafeRawPointer, tokens 
     }
 }
 
+/// Values 32i…32i + 31 (i < 4, a literal after inlining) of one half of a Q6_K super-block, as unsigned
+/// six-bit bytes: the low nibbles from `ql0` (i even) or `ql1` (i odd), low or high nibbles as i < 2 or
+/// not, and bits 2i…2i + 1 of each byte of `qh` above them.
+@inline(__always) func q6KValues(_ ql0: __m256i, _ ql1: __m256i, _ qh: __m256i, _ i: Int) -> __m256i {
+    let low = _mm256_set1_epi8(0x0F)
+    switch i {
+    case 0: return _mm256_or_si256(_mm256_and_si256(ql0, low), _mm256_slli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8(0x03)), 4))
+    case 1: return _mm256_or_si256(_mm256_and_si256(ql1, low), _mm256_slli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8(0x0C)), 2))
+    case 2: return _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low), _mm256_and_si256(qh, _mm256_set1_epi8(0x30)))
+    default:
+        return _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low),
+                               _mm256_srli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8(-64)), 2))
+    }
+}
+
+/// The sixteen scales of a Q6_K super-block (bytes at `scaleBytes`) as 16-bit words, the even ones in the
+/// low half and the odd ones in the high: scales s (even) and s + 1 of each 32 values then sit at the same
+/// word of both halves, which one in-lane byte shuffle broadcasts (low half: sub-block s, high half: s + 1,
+/// as the values lie).
+@inline(__always) func q6KEvenOddScales(_ scaleBytes: __m128i) -> __m256i {
+    _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scaleBytes, _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15)))
+}
+
+/// Scales 2w and 2w + 1 (`word` w < 8 of ``q6KEvenOddScales(_:)``) in every 16-bit lane of their half.
+@inline(__always) func q6KScalePair(_ evenOdd: __m256i, _ word: Int) -> __m256i {
+    _mm256_shuffle_epi8(evenOdd, _mm256_set1_epi16(Int16(2 &* word) | Int16(2 &* word &+ 1) << 8))
+}
+
 /// One Q6_K row (super-blocks of 210 bytes) · `T` (1…8) tokens' Q8_K activations, laid out as for
 /// ``avx2RowNibblesK(_:_:tokens:_:_:_:columns:_:ldy:order:)``: d·da·Σ scale·Σ(q − 32)·a per 16 values. The
 /// six-bit values are assembled once per half super-block for every token; Σ scale·32·Σa comes from
@@ -563,36 +591,27 @@ func avx2RowTwoBitK<K: SuperBlockKind>(_: K.Type, _ w: UnsafeRawPointer, tokens 
 @inline(__always)
 func avx2RowQ6_K(_ w: UnsafeRawPointer, tokens T: Int, _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>,
                  _ bsums: UnsafePointer<Int32>, columns: Int, _ y: UnsafeMutablePointer<Float>, ldy: Int, order: KQuantOrder) {
-    let blocks = columns / 256, low = _mm256_set1_epi8(0x0F)
+    let blocks = columns / 256
     var acc = InlineArray<8, __m256>(repeating: _mm256_setzero_ps())
     var wholeSum = InlineArray<8, Float>(repeating: 0)
     for b in 0..<blocks {
         let p = w + b &* GGMLType.q6_K.bytesPerBlock
         let scales = (p + 192).assumingMemoryBound(to: Int8.self)
         let d = Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: 208, as: UInt16.self)))
-        // The sixteen scales as 16-bit words, the even ones in the low half and the odd ones in the high:
-        // scales s (even) and s + 1 of each 32 values then sit at the same word of both halves, which one
-        // in-lane byte shuffle broadcasts (low half: sub-block s, high half: s + 1, as the values lie).
         let scaleBytes = _mm_loadu_si128(UnsafeRawPointer(scales).assumingMemoryBound(to: __m128i.self))
-        let evenFirst = _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15)
-        let evenOdd = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scaleBytes, evenFirst))
+        let evenOdd = q6KEvenOddScales(scaleBytes)
         var sumi = InlineArray<8, __m256i>(repeating: _mm256_setzero_si256())
         for h in 0..<2 {
             let ql0 = load256(p + 64 &* h), ql1 = load256(p + (64 &* h &+ 32)), qh = load256(p + (128 &+ 32 &* h))
             // `sumi` passed inout: captured by the nested function it would be checked at run time.
             @inline(__always) func accumulate(_ q: __m256i, _ i: Int, _ sumi: inout InlineArray<8, __m256i>) {
-                let word = 4 &* h &+ i, pick = Int16(2 &* word) | Int16(2 &* word &+ 1) << 8
-                let scale = _mm256_shuffle_epi8(evenOdd, _mm256_set1_epi16(pick))
+                let scale = q6KScalePair(evenOdd, 4 &* h &+ i)
                 for k in 0..<T {
                     let a = load256(qs + (k &* columns &+ b &* 256 &+ 128 &* h &+ 32 &* i))
                     sumi[k] = _mm256_add_epi32(sumi[k], _mm256_madd_epi16(_mm256_maddubs_epi16(q, a), scale))
                 }
             }
-            accumulate(_mm256_or_si256(_mm256_and_si256(ql0, low), _mm256_slli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8(0x03)), 4)), 0, &sumi)
-            accumulate(_mm256_or_si256(_mm256_and_si256(ql1, low), _mm256_slli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8(0x0C)), 2)), 1, &sumi)
-            accumulate(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low), _mm256_and_si256(qh, _mm256_set1_epi8(0x30))), 2, &sumi)
-            accumulate(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low),
-                                       _mm256_srli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8(-64)), 2)), 3, &sumi)
+            for i in 0..<4 { accumulate(q6KValues(ql0, ql1, qh, i), i, &sumi) }
         }
         let scales16 = _mm256_cvtepi8_epi16(scaleBytes)
         for k in 0..<T {

@@ -68,37 +68,25 @@ func avx2RowsQ6_KTiled(rows: Int, tokens: Int, _ w: UnsafeRawPointer, rowBytes: 
 /// (one vpmaddwd per token); the eight integer totals are transposed into one vector by unpacks.
 @inline(__always)
 private func q6KRowEight(_ w: UnsafeRawPointer, blocks: Int, _ prepared: UnsafeRawPointer) -> __m256 {
-    let low = _mm256_set1_epi8(0x0F)
     var sums = _mm256_setzero_ps()
     for b in 0..<blocks {
         let p = w + b &* GGMLType.q6_K.bytesPerBlock
         let scaleBytes = _mm_loadu_si128((p + 192).assumingMemoryBound(to: __m128i.self))
         let d = Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: 208, as: UInt16.self)))
-        // The sixteen scales as 16-bit words, the even ones in the low half and the odd ones in the high
-        // (as in avx2RowQ6_K): one in-lane byte shuffle then gives scales s and s + 1 of 32 values.
-        let evenFirst = _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15)
-        let evenOdd = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scaleBytes, evenFirst))
+        let evenOdd = q6KEvenOddScales(scaleBytes)
         let prep = prepared + b &* preparedBytesPerBlock
         var sumi = InlineArray<8, __m256i>(repeating: _mm256_setzero_si256())
         for h in 0..<2 {
             let ql0 = load256(p + 64 &* h), ql1 = load256(p + (64 &* h &+ 32)), qh = load256(p + (128 &+ 32 &* h))
             // `sumi` passed inout: captured by the nested function it would be checked at run time.
             @inline(__always) func accumulate(_ q: __m256i, _ i: Int, _ sumi: inout InlineArray<8, __m256i>) {
-                let word = 4 &* h &+ i, pick = Int16(2 &* word) | Int16(2 &* word &+ 1) << 8
-                let scale = _mm256_shuffle_epi8(evenOdd, _mm256_set1_epi16(pick))
+                let scale = q6KScalePair(evenOdd, 4 &* h &+ i)
                 for k in 0..<8 {
                     let a = load256(prep + (256 &* k &+ 128 &* h &+ 32 &* i))
                     sumi[k] = _mm256_add_epi32(sumi[k], _mm256_madd_epi16(_mm256_maddubs_epi16(q, a), scale))
                 }
             }
-            accumulate(_mm256_or_si256(_mm256_and_si256(ql0, low),
-                                       _mm256_slli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8(0x03)), 4)), 0, &sumi)
-            accumulate(_mm256_or_si256(_mm256_and_si256(ql1, low),
-                                       _mm256_slli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8(0x0C)), 2)), 1, &sumi)
-            accumulate(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low),
-                                       _mm256_and_si256(qh, _mm256_set1_epi8(0x30))), 2, &sumi)
-            accumulate(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low),
-                                       _mm256_srli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8(-64)), 2)), 3, &sumi)
+            for i in 0..<4 { accumulate(q6KValues(ql0, ql1, qh, i), i, &sumi) }
         }
         let scales16 = _mm256_cvtepi8_epi16(scaleBytes)
         for k in 0..<8 {

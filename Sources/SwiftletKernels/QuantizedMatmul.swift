@@ -457,23 +457,28 @@ public enum ProductOrder: Sendable {
 /// v, or gate and up, in a decode step cost one wake-up of the workers instead of three or two).
 public func matmul(_ products: [(weight: WeightMatrix, output: UnsafeMutablePointer<Float>)], _ x: UnsafePointer<Float>, tokens: Int,
                    pool: ThreadPool, order: ProductOrder = .matrixProduct) {
-    guard let columns = products.first?.weight.columns else { return }
-    guard products.allSatisfy({ $0.weight.columns == columns }) else {
-        for p in products { matmul([p], x, tokens: tokens, pool: pool, order: order) }
-        return
-    }
-    var quantized: [(format: Int, activations: QuantizedActivations)] = []
+    matmul(products.map { (weight: $0.weight, input: x, output: $0.output) }, tokens: tokens, pool: pool, order: order)
+}
+
+/// Several products, each of its own input, y_i (tokens, w_i.rows) = x_i (tokens, w_i.columns) · w_iᵀ, as
+/// one job on the pool: each input is quantized once per activation format, and one dispatch covers every
+/// row (a decoding step's eight experts cost one wake-up of the workers instead of eight). Each output is
+/// summed as its product alone would sum it.
+public func matmul(_ products: [(weight: WeightMatrix, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>)],
+                   tokens: Int, pool: ThreadPool, order: ProductOrder = .matrixProduct) {
+    guard !products.isEmpty else { return }
+    var quantized: [(input: UnsafePointer<Float>, format: Int, activations: QuantizedActivations)] = []
     let activations = products.map { p -> QuantizedActivations in
         let format = activationFormat(p.weight.type)
-        if let done = quantized.first(where: { $0.format == format }) { return done.activations }
-        let a = quantizeActivations(p.weight.type, x, tokens: tokens, columns: columns, pool: pool)
-        quantized.append((format, a))
+        if let done = quantized.first(where: { $0.input == p.input && $0.format == format }) { return done.activations }
+        let a = quantizeActivations(p.weight.type, p.input, tokens: tokens, columns: p.weight.columns, pool: pool)
+        quantized.append((p.input, format, a))
         return a
     }
     let totalRows = products.reduce(0) { $0 + $1.weight.rows }
     let chunks = rowChunks(totalRows, pool, tokens: tokens)
-    let needsScratch = products.contains { activationFormat($0.weight.type) == 3 }
-    pool.parallelFor(chunks) { c in withUnsafeTemporaryAllocation(of: Float.self, capacity: needsScratch ? columns : 1) { scratchBuffer in
+    let scratchCount = products.reduce(1) { activationFormat($1.weight.type) == 3 ? max($0, $1.weight.columns) : $0 }
+    pool.parallelFor(chunks) { c in withUnsafeTemporaryAllocation(of: Float.self, capacity: scratchCount) { scratchBuffer in
         let scratch = scratchBuffer.baseAddress!
         // Chunk bounds fall on multiples of eight rows, so that row tiles and repacked row groups
         // rarely straddle them.
@@ -482,7 +487,7 @@ public func matmul(_ products: [(weight: WeightMatrix, output: UnsafeMutablePoin
         let hi = min(totalRows, 8 * (groups * (c + 1) / chunks))
         var first = 0
         for (i, p) in products.enumerated() {
-            let w = p.weight, y = p.output, a = activations[i]
+            let w = p.weight, x = p.input, y = p.output, a = activations[i], columns = w.columns
             let end = first + w.rows
             defer { first = end }
             guard lo < end, lo < hi else { continue }
@@ -522,8 +527,7 @@ public func matmul(_ products: [(weight: WeightMatrix, output: UnsafeMutablePoin
                 }
             }
             // The 32-value block formats: tiles of 2 rows × 4 tokens in prompts (shared unpacks and
-            // activation loads), one row at a time when decoding, where weights stream from memory and
-            // interleaved rows are slower.
+            // activation loads), four rows a quarter of the run apart when decoding.
             if r < rowEnd, avx2Rows(w.type, rows: rowEnd - r, tokens: tokens, w.row(r), rowBytes: w.bytesPerRow, a.qs, a.d, a.s,
                                     columns: columns, y + r, ldy: w.rows) {
                 r = rowEnd

@@ -22,10 +22,23 @@ extension Runtime {
         // the activation, down into y; each output kept for its route.
         func buffer(_ count: Int) -> UnsafeMutablePointer<Float> { .allocate(capacity: count) }
         let outputs = buffer(m * k * dim), x = buffer(m * dim), y = buffer(m * dim)
-        let gate = buffer(m * ff), up = buffer(m * ff)
+        let gate = buffer(max(m, k) * ff), up = buffer(max(m, k) * ff)
         defer { [outputs, x, y, gate, up].forEach { $0.deallocate() } }
+        if m == 1 {
+            // One token: every chosen expert takes it, so their gate and up products run as one job on the
+            // pool, and their down products as another (each product summed as it is alone).
+            let chosen = routes.map(\.expert)
+            matmul(chosen.enumerated().flatMap { slot, e in
+                [(weight: w.gate[e], input: UnsafePointer(ws.xb), output: gate + slot * ff),
+                 (weight: w.up[e], input: UnsafePointer(ws.xb), output: up + slot * ff)]
+            }, tokens: 1, pool: pool, order: order)
+            gatedActivation(swiglu, gate: gate, up: up, out: gate, rows: k, width: ff)
+            matmul(chosen.enumerated().map { slot, e in
+                (weight: w.down[e], input: UnsafePointer(gate + slot * ff), output: outputs + slot * dim)
+            }, tokens: 1, pool: pool, order: order)
+        }
         var routesOf = [[Int]](repeating: [], count: c.expertCount)
-        for (route, chosen) in routes.enumerated() { routesOf[chosen.expert].append(route) }
+        for (route, chosen) in routes.enumerated() where m > 1 { routesOf[chosen.expert].append(route) }
         for (e, mine) in routesOf.enumerated() where !mine.isEmpty {
             for (i, route) in mine.enumerated() { (x + i * dim).update(from: ws.xb + (route / k) * dim, count: dim) }
             matmul([(w.gate[e], gate), (w.up[e], up)], x, tokens: mine.count, pool: pool, order: order)
