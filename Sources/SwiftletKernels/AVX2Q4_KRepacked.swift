@@ -278,19 +278,7 @@ private func q4KFourRowsGEMV(_ w: UnsafeRawPointer, _ stride: Int, blocks: Int, 
     let bpb = GGMLType.q4_K.bytesPerBlock
     for b in 0..<blocks {
         let p0 = w + b &* bpb, p1 = p0 + stride, p2 = p1 + stride, p3 = p2 + stride
-        let sm0 = kScalesAndMins(p0), sm1 = kScalesAndMins(p1), sm2 = kScalesAndMins(p2), sm3 = kScalesAndMins(p3)
-        let scales: InlineArray<4, __m256i> = [_mm256_set_m128i(sm0.scales, sm0.scales),
-                                               _mm256_set_m128i(sm1.scales, sm1.scales),
-                                               _mm256_set_m128i(sm2.scales, sm2.scales),
-                                               _mm256_set_m128i(sm3.scales, sm3.scales)]
-        // d and dmin of the four rows: (d0, dmin0, …, d3, dmin3) as floats, d into the low half, dmin the high.
-        let halves = _mm_setr_epi32(Int32(bitPattern: p0.loadUnaligned(as: UInt32.self)),
-                                    Int32(bitPattern: p1.loadUnaligned(as: UInt32.self)),
-                                    Int32(bitPattern: p2.loadUnaligned(as: UInt32.self)),
-                                    Int32(bitPattern: p3.loadUnaligned(as: UInt32.self)))
-        let dm = unsafeBitCast(_mm256_permutevar8x32_ps(_mm256_cvtph_ps(halves), _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7)),
-                               to: SIMD8<Float>.self)
-        let d = unsafeBitCast(dm.lowHalf, to: __m128.self), dmin = unsafeBitCast(dm.highHalf, to: __m128.self)
+        let (scales, minValues, d, dmin) = q4KFourHeaders(p0, p1, p2, p3)
         var sumi = InlineArray<4, __m256i>(repeating: _mm256_setzero_si256())
         let a = qs + b &* 256
         for g in 0..<4 {
@@ -303,13 +291,46 @@ private func q4KFourRowsGEMV(_ w: UnsafeRawPointer, _ stride: Int, blocks: Int, 
             }
         }
         let pairs = load128i(pairSums + 16 &* b)
-        let minTotals = fourTotals(_mm_madd_epi16(sm0.mins, pairs), _mm_madd_epi16(sm1.mins, pairs),
-                                   _mm_madd_epi16(sm2.mins, pairs), _mm_madd_epi16(sm3.mins, pairs))
+        let minTotals = fourTotals(_mm_madd_epi16(minValues[0], pairs), _mm_madd_epi16(minValues[1], pairs),
+                                   _mm_madd_epi16(minValues[2], pairs), _mm_madd_epi16(minValues[3], pairs))
         let da = _mm_set1_ps(ad[b])
         whole = _mm_fmadd_ps(_mm_cvtepi32_ps(fourTotals(sumi[0], sumi[1], sumi[2], sumi[3])), _mm_mul_ps(d, da), whole)
         mins = _mm_fmadd_ps(_mm_cvtepi32_ps(minTotals), _mm_mul_ps(dmin, da), mins)
     }
     return unsafeBitCast(_mm_sub_ps(whole, mins), to: SIMD4<Float>.self)
+}
+
+/// The first 16 bytes of four Q4_K super-blocks (d, dmin, and the packed 6-bit scales and mins), unpacked
+/// for all four at once in 32-bit lanes (lane r: row r; the bit layout of ``kScalesAndMins(_:)``): each
+/// row's eight scales as 16-bit words in both halves, its eight mins as 16-bit words, and the rows' d and
+/// dmin as four lanes each.
+@inline(__always)
+private func q4KFourHeaders(_ p0: UnsafeRawPointer, _ p1: UnsafeRawPointer, _ p2: UnsafeRawPointer,
+                            _ p3: UnsafeRawPointer)
+    -> (scales: InlineArray<4, __m256i>, mins: InlineArray<4, __m128i>, d: __m128, dmin: __m128) {
+    // Transposed: words[j] holds word j (bytes 4j…4j + 3) of each row.
+    let h0 = load128i(p0), h1 = load128i(p1), h2 = load128i(p2), h3 = load128i(p3)
+    let lo01 = _mm_unpacklo_epi32(h0, h1), lo23 = _mm_unpacklo_epi32(h2, h3)
+    let hi01 = _mm_unpackhi_epi32(h0, h1), hi23 = _mm_unpackhi_epi32(h2, h3)
+    let dms = _mm_unpacklo_epi64(lo01, lo23), u0 = _mm_unpackhi_epi64(lo01, lo23)
+    let u1 = _mm_unpacklo_epi64(hi01, hi23), u2 = _mm_unpackhi_epi64(hi01, hi23)
+    let six = _mm_set1_epi8(0x3F), nibble = _mm_set1_epi8(0x0F), two = _mm_set1_epi8(0x03)
+    let scalesLow = _mm_and_si128(u0, six)
+    let scalesHigh = _mm_or_si128(_mm_and_si128(u2, nibble), _mm_slli_epi32(_mm_and_si128(_mm_srli_epi32(u0, 6), two), 4))
+    let minsLow = _mm_and_si128(u1, six)
+    let minsHigh = _mm_or_si128(_mm_and_si128(_mm_srli_epi32(u2, 4), nibble),
+                                _mm_slli_epi32(_mm_and_si128(_mm_srli_epi32(u1, 6), two), 4))
+    // Row r's eight scale (min) bytes are lane r of the low and the high words, side by side.
+    let s01 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi32(scalesLow, scalesHigh))
+    let s23 = _mm256_cvtepu8_epi16(_mm_unpackhi_epi32(scalesLow, scalesHigh))
+    let first = _mm256_setr_epi32(0, 1, 2, 3, 0, 1, 2, 3), second = _mm256_setr_epi32(4, 5, 6, 7, 4, 5, 6, 7)
+    let m01 = _mm_unpacklo_epi32(minsLow, minsHigh), m23 = _mm_unpackhi_epi32(minsLow, minsHigh)
+    let dm = _mm256_permutevar8x32_ps(_mm256_cvtph_ps(dms), _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7))
+    return ([_mm256_permutevar8x32_epi32(s01, first), _mm256_permutevar8x32_epi32(s01, second),
+             _mm256_permutevar8x32_epi32(s23, first), _mm256_permutevar8x32_epi32(s23, second)],
+            [_mm_cvtepu8_epi16(m01), _mm_cvtepu8_epi16(_mm_unpackhi_epi64(m01, m01)),
+             _mm_cvtepu8_epi16(m23), _mm_cvtepu8_epi16(_mm_unpackhi_epi64(m23, m23))],
+            unsafeBitCast(dm, to: SIMD8<Float>.self).lowHalf, unsafeBitCast(dm, to: SIMD8<Float>.self).highHalf)
 }
 
 @inline(__always) private func load128i(_ p: UnsafeRawPointer) -> __m128i {
