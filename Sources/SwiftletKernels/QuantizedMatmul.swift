@@ -4,8 +4,8 @@ import SwiftletGGUF
 /// Row chunks per job: eight per thread for prompts (even finishes); one per thread for a decoding step
 /// (one token, or one per sequence of a continuous batch: up to 16), so that each thread streams one
 /// contiguous run of weights. Decoding reads every weight from memory once per step, and the hardware
-/// prefetchers follow one long stream far better than eight short ones handed out in turn
-/// (Docs/PERFORMANCE.md has the figures). A late thread still loses nothing: the other claims its chunk.
+/// prefetchers follow long streams far better than eight short runs handed out in turn (the row kernels
+/// read a run as two or four streams, half or a quarter of it apart; Docs/PERFORMANCE.md has the figures). A late thread still loses nothing: the other claims its chunk.
 private func rowChunks(_ rows: Int, _ pool: ThreadPool, tokens: Int) -> Int {
     max(1, min(rows, pool.threadCount * (tokens <= 16 ? 1 : 8)))
 }
