@@ -268,7 +268,7 @@ func avx2Row32<F: Block32Kind>(_: F.Type, _ w: UnsafeRawPointer, _ qs: UnsafePoi
     return horizontalSum(acc) + minSum
 }
 
-/// `R` (2 or 4) rows · one token, for decoding: ``avx2Row32`` for each, row r at `w + r·stride`, with
+/// `R` (up to 4) rows · one token, for decoding: ``avx2Row32`` for each, row r at `w + r·stride`, with
 /// each activation block loaded once. Each row's sum is still one fma chain over its blocks (the same
 /// bits); the chains are independent, so the core overlaps their fma latencies, which a single row waits
 /// out block after block.
@@ -298,7 +298,7 @@ func avx2Rows32OneToken<F: Block32Kind>(_: F.Type, rows R: Int, _ w: UnsafeRawPo
 /// Rows `0..<rows` (the first at `w`, the next `rowBytes` further on) · tokens `0..<tokens` (token k's
 /// Q8 activations at `qs + k·columns`, `ad + k·blocks`, `asum + k·blocks`), written to `y[k·ldy + i]`,
 /// every sum in ggml's order (one accumulator per sum, ``avx2Tile32``): tiles of 2 rows × 4 tokens where
-/// four tokens remain; otherwise (decoding) one row at a time (``avx2Row32``). The loops run
+/// four tokens remain; otherwise (decoding) four rows per pass (``avx2Rows32OneToken``). The loops run
 /// inside the format's specialization, so a decoding step pays one dispatch per run of rows, not one per row.
 @inline(__always)
 func avx2Rows32<F: Block32Kind>(_: F.Type, rows: Int, tokens: Int, _ w: UnsafeRawPointer, rowBytes: Int,
@@ -446,10 +446,9 @@ func avx2RowNibblesK<K: SuperBlockKind>(_: K.Type, _ w: UnsafeRawPointer, tokens
             }
         }
         for k in 0..<T {
-            let da = ad[k &* blocks &+ b], sums16 = sixteenSums(bsums + (k &* (columns / 16) &+ b &* 16))
+            let da = ad[k &* blocks &+ b]
             // Σ min_j·(Σa over sub-block j): the per-16 sums added in pairs, times the mins, in four lanes.
-            let pairs = _mm_hadd_epi16(sums16.lowHalf, sums16.highHalf)
-            let minLanes = _mm_madd_epi16(mins, pairs)
+            let minLanes = _mm_madd_epi16(mins, subBlockSums(bsums + (k &* (columns / 16) &+ b &* 16)))
             if order == .repacked {
                 // Both running sums in one vector: lane 0 Σ scale·Σq·a with d·da, lane 1 Σ min·Σa with
                 // dmin·da (two horizontal adds give both totals; each lane's fma is the scalar one).
@@ -483,6 +482,14 @@ func avx2RowNibblesK<K: SuperBlockKind>(_: K.Type, _ w: UnsafeRawPointer, tokens
 @inline(__always) func sixteenSums(_ p: UnsafePointer<Int32>) -> __m256i {
     // packs_epi32 interleaves 128-bit lanes; the permute puts the sums back in order.
     _mm256_permutevar8x32_epi32(_mm256_packs_epi32(load256(p), load256(p + 8)), _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7))
+}
+
+/// A super-block's eight 32-value sub-block sums Σa (each the sum of two per-16 sums, Int32 at `p`), as
+/// 16-bit lanes in order: the side of Σ min·Σa that the activations give.
+@inline(__always) func subBlockSums(_ p: UnsafePointer<Int32>) -> __m128i {
+    let sums16 = unsafeBitCast(sixteenSums(p), to: SIMD16<Int16>.self)
+    return _mm_hadd_epi16(unsafeBitCast(sums16.lowHalf, to: __m128i.self),
+                          unsafeBitCast(sums16.highHalf, to: __m128i.self))
 }
 
 /// Q3_K's sixteen signed 6-bit scales from its 12 packed bytes at `p`, as bytes (the vector form of
@@ -561,13 +568,12 @@ func avx2RowTwoBitK<K: SuperBlockKind>(_: K.Type, _ w: UnsafeRawPointer, tokens 
 /// not, and bits 2i…2i + 1 of each byte of `qh` above them.
 @inline(__always) func q6KValues(_ ql0: __m256i, _ ql1: __m256i, _ qh: __m256i, _ i: Int) -> __m256i {
     let low = _mm256_set1_epi8(0x0F)
+    @inline(__always) func bits(_ mask: Int8) -> __m256i { _mm256_and_si256(qh, _mm256_set1_epi8(mask)) }
     switch i {
-    case 0: return _mm256_or_si256(_mm256_and_si256(ql0, low), _mm256_slli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8(0x03)), 4))
-    case 1: return _mm256_or_si256(_mm256_and_si256(ql1, low), _mm256_slli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8(0x0C)), 2))
-    case 2: return _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low), _mm256_and_si256(qh, _mm256_set1_epi8(0x30)))
-    default:
-        return _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low),
-                               _mm256_srli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8(-64)), 2))
+    case 0: return _mm256_or_si256(_mm256_and_si256(ql0, low), _mm256_slli_epi16(bits(0x03), 4))
+    case 1: return _mm256_or_si256(_mm256_and_si256(ql1, low), _mm256_slli_epi16(bits(0x0C), 2))
+    case 2: return _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low), bits(0x30))
+    default: return _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low), _mm256_srli_epi16(bits(-64), 2))
     }
 }
 
@@ -576,7 +582,8 @@ func avx2RowTwoBitK<K: SuperBlockKind>(_: K.Type, _ w: UnsafeRawPointer, tokens 
 /// word of both halves, which one in-lane byte shuffle broadcasts (low half: sub-block s, high half: s + 1,
 /// as the values lie).
 @inline(__always) func q6KEvenOddScales(_ scaleBytes: __m128i) -> __m256i {
-    _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scaleBytes, _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15)))
+    let evenFirst = _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15)
+    return _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scaleBytes, evenFirst))
 }
 
 /// Scales 2w and 2w + 1 (`word` w < 8 of ``q6KEvenOddScales(_:)``) in every 16-bit lane of their half.
@@ -687,7 +694,8 @@ func avx2RowsK(_ type: GGMLType, rows: Int, tokens: Int, _ w: UnsafeRawPointer, 
     case .q4_K where matrixRows % 8 == 0 && matrixRows > 0 && tokens >= 4:
         avx2RowsQ4_KRepackedGEMV(rows: rows, tokens: tokens, w, rowBytes: rowBytes, qs, ad, bsums, columns: columns, y, ldy: ldy)
     case .q4_K where matrixRows % 8 == 0 && matrixRows > 0:
-        avx2RowsQ4_KGEMV(rows: rows, tokens: tokens, w, rowBytes: rowBytes, qs, ad, bsums, columns: columns, y, ldy: ldy)
+        avx2RowsQ4_KGEMV(rows: rows, tokens: tokens, w, rowBytes: rowBytes, qs, ad, bsums, columns: columns, y,
+                         ldy: ldy)
     case .q4_K: run { avx2RowNibblesK(Q4_KBlocks.self, $0, tokens: $1, $2, $3, $4, columns: columns, $5, ldy: ldy, order: order) }
     case .q5_K: run { avx2RowNibblesK(Q5_KBlocks.self, $0, tokens: $1, $2, $3, $4, columns: columns, $5, ldy: ldy, order: order) }
     case .q6_K where order == .tiled:
@@ -749,7 +757,8 @@ func avx2DotF16Rows(rows R: Int, _ w: UnsafeRawPointer, stride: Int, _ x: Unsafe
     }
     var out = SIMD2<Float>()
     for r in 0..<R {
-        let v = _mm256_add_ps(_mm256_add_ps(acc[4 &* r], acc[4 &* r &+ 2]), _mm256_add_ps(acc[4 &* r &+ 1], acc[4 &* r &+ 3]))
+        let v = _mm256_add_ps(_mm256_add_ps(acc[4 &* r], acc[4 &* r &+ 2]),
+                              _mm256_add_ps(acc[4 &* r &+ 1], acc[4 &* r &+ 3]))
         let t = v.lowHalf + v.highHalf
         var sum = Double((t[0] + t[1]) + (t[2] + t[3]))
         let h = (w + r &* stride).assumingMemoryBound(to: Float16.self)

@@ -12,14 +12,20 @@ private let preparedBytesPerBlock = 80
 
 /// Rows `0..<rows` of a Q4_K matrix whose rows come in eights (the first at `w`, `rowBytes` apart) ·
 /// `tokens` tokens' Q8_K activations, to `y[k·ldy + i]`, in the order of ggml's repacked GEMM for whole
-/// groups of four tokens and of its GEMV (``avx2RowNibblesK(_:_:tokens:_:_:_:columns:_:ldy:order:)`` with
-/// `.repacked`) for the rest. Every output is: per pair of sub-blocks, its exact integer sum Σ scale·Σq·a
+/// groups of four tokens and of its GEMV (``avx2RowsQ4_KGEMV(rows:tokens:_:rowBytes:_:_:_:columns:_:ldy:)``)
+/// for the rest. Every output is: per pair of sub-blocks, its exact integer sum Σ scale·Σq·a
 /// fused into a running sum times d·da, and the pair's Σ min·Σa into a second running sum times dmin·da;
 /// the second subtracted at the end.
 func avx2RowsQ4_KRepacked(rows: Int, tokens: Int, _ w: UnsafeRawPointer, rowBytes: Int, _ qs: UnsafePointer<Int8>,
                           _ ad: UnsafePointer<Float>, _ bsums: UnsafePointer<Int32>, columns: Int,
                           _ y: UnsafeMutablePointer<Float>, ldy: Int) {
     let blocks = columns / 256, groups = tokens / 4, sumsPerToken = columns / 16
+    guard groups > 0 else {
+        // Decoding (and batches under four tokens): the GEMV over the whole run of rows.
+        avx2RowsQ4_KGEMV(rows: rows, tokens: tokens, w, rowBytes: rowBytes, qs, ad, bsums, columns: columns, y,
+                         ldy: ldy)
+        return
+    }
     let groupBytes = blocks * preparedBytesPerBlock
     withUnsafeTemporaryAllocation(byteCount: max(1, groups * groupBytes), alignment: 16) { buffer in
         let prepared = buffer.baseAddress!
@@ -173,11 +179,9 @@ func avx2RowsQ4_KRepackedGEMV(rows: Int, tokens: Int, _ w: UnsafeRawPointer, row
         // once for every row.
         forEachPreparedBlock(prepared, groups: groups, perGroup: 4, blocks: blocks,
                              bytesPerBlock: gemvBytesPerBlock) { dst, t, b, k in
-            let sums16 = unsafeBitCast(sixteenSums(bsums + (t &* sumsPerToken &+ b &* 16)), to: SIMD16<Int16>.self)
             (dst + 256 &* k).copyMemory(from: qs + (t &* columns &+ b &* 256), byteCount: 256)
-            let pairs = _mm_hadd_epi16(unsafeBitCast(sums16.lowHalf, to: __m128i.self),
-                                       unsafeBitCast(sums16.highHalf, to: __m128i.self))
-            _mm_storeu_si128((dst + (1024 &+ 16 &* k)).assumingMemoryBound(to: __m128i.self), pairs)
+            _mm_storeu_si128((dst + (1024 &+ 16 &* k)).assumingMemoryBound(to: __m128i.self),
+                             subBlockSums(bsums + (t &* sumsPerToken &+ b &* 16)))
             dst.storeBytes(of: ad[t &* blocks &+ b], toByteOffset: 1088 &+ 4 &* k, as: Float.self)
         }
         for rb in stride(from: 0, to: rows, by: rowsPerBlock) {
@@ -238,15 +242,14 @@ func avx2RowsQ4_KGEMV(rows: Int, tokens: Int, _ w: UnsafeRawPointer, rowBytes: I
                       _ ad: UnsafePointer<Float>, _ bsums: UnsafePointer<Int32>, columns: Int,
                       _ y: UnsafeMutablePointer<Float>, ldy: Int) {
     let blocks = columns / 256, sumsPerToken = columns / 16
+    guard rows > 0 else { return }
     withUnsafeTemporaryAllocation(byteCount: max(1, tokens * blocks * 16), alignment: 16) { buffer in
         // Each sub-block's Σa (the sum of its two per-16 sums), as eight Int16 per super-block.
         let pairSums = buffer.baseAddress!
         for t in 0..<tokens {
             for b in 0..<blocks {
-                let sums16 = unsafeBitCast(sixteenSums(bsums + (t &* sumsPerToken &+ b &* 16)), to: SIMD16<Int16>.self)
                 _mm_storeu_si128((pairSums + 16 &* (t &* blocks &+ b)).assumingMemoryBound(to: __m128i.self),
-                                 _mm_hadd_epi16(unsafeBitCast(sums16.lowHalf, to: __m128i.self),
-                                                unsafeBitCast(sums16.highHalf, to: __m128i.self)))
+                                 subBlockSums(bsums + (t &* sumsPerToken &+ b &* 16)))
             }
         }
         let rowsPerBlock = tokens == 1 ? rows : max(8, 256 * 1024 / max(1, rowBytes))
@@ -303,7 +306,8 @@ private func q4KFourRowsGEMV(_ w: UnsafeRawPointer, _ stride: Int, blocks: Int, 
 /// The first 16 bytes of four Q4_K super-blocks (d, dmin, and the packed 6-bit scales and mins), unpacked
 /// for all four at once in 32-bit lanes (lane r: row r; the bit layout of ``kScalesAndMins(_:)``): each
 /// row's eight scales as 16-bit words in both halves, its eight mins as 16-bit words, and the rows' d and
-/// dmin as four lanes each.
+/// dmin as four lanes each. (Unpacked row by row, in scalar code, these steps took about a quarter of the
+/// GEMV's instructions.)
 @inline(__always)
 private func q4KFourHeaders(_ p0: UnsafeRawPointer, _ p1: UnsafeRawPointer, _ p2: UnsafeRawPointer,
                             _ p3: UnsafeRawPointer)
@@ -316,7 +320,8 @@ private func q4KFourHeaders(_ p0: UnsafeRawPointer, _ p1: UnsafeRawPointer, _ p2
     let u1 = _mm_unpacklo_epi64(hi01, hi23), u2 = _mm_unpackhi_epi64(hi01, hi23)
     let six = _mm_set1_epi8(0x3F), nibble = _mm_set1_epi8(0x0F), two = _mm_set1_epi8(0x03)
     let scalesLow = _mm_and_si128(u0, six)
-    let scalesHigh = _mm_or_si128(_mm_and_si128(u2, nibble), _mm_slli_epi32(_mm_and_si128(_mm_srli_epi32(u0, 6), two), 4))
+    let scalesHigh = _mm_or_si128(_mm_and_si128(u2, nibble),
+                                  _mm_slli_epi32(_mm_and_si128(_mm_srli_epi32(u0, 6), two), 4))
     let minsLow = _mm_and_si128(u1, six)
     let minsHigh = _mm_or_si128(_mm_and_si128(_mm_srli_epi32(u2, 4), nibble),
                                 _mm_slli_epi32(_mm_and_si128(_mm_srli_epi32(u1, 6), two), 4))

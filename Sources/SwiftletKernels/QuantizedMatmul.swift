@@ -5,7 +5,8 @@ import SwiftletGGUF
 /// (one token, or one per sequence of a continuous batch: up to 16), so that each thread streams one
 /// contiguous run of weights. Decoding reads every weight from memory once per step, and the hardware
 /// prefetchers follow long streams far better than eight short runs handed out in turn (the row kernels
-/// read a run as two or four streams, half or a quarter of it apart; Docs/PERFORMANCE.md has the figures). A late thread still loses nothing: the other claims its chunk.
+/// read a run as two or four streams, half or a quarter of it apart; Docs/PERFORMANCE.md has the figures).
+/// A late thread still loses nothing: the other claims its chunk.
 private func rowChunks(_ rows: Int, _ pool: ThreadPool, tokens: Int) -> Int {
     max(1, min(rows, pool.threadCount * (tokens <= 16 ? 1 : 8)))
 }
@@ -464,22 +465,26 @@ public func matmul(_ products: [(weight: WeightMatrix, output: UnsafeMutablePoin
 /// one job on the pool: each input is quantized once per activation format, and one dispatch covers every
 /// row (a decoding step's eight experts cost one wake-up of the workers instead of eight). Each output is
 /// summed as its product alone would sum it.
-public func matmul(_ products: [(weight: WeightMatrix, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>)],
+public func matmul(_ products: [(weight: WeightMatrix, input: UnsafePointer<Float>,
+                                  output: UnsafeMutablePointer<Float>)],
                    tokens: Int, pool: ThreadPool, order: ProductOrder = .matrixProduct) {
     guard !products.isEmpty else { return }
-    var quantized: [(input: UnsafePointer<Float>, format: Int, activations: QuantizedActivations)] = []
+    // One quantization per input, width and activation format.
+    var quantized: [(input: UnsafePointer<Float>, columns: Int, format: Int, activations: QuantizedActivations)] = []
     let activations = products.map { p -> QuantizedActivations in
-        let format = activationFormat(p.weight.type)
-        if let done = quantized.first(where: { $0.input == p.input && $0.format == format }) { return done.activations }
-        let a = quantizeActivations(p.weight.type, p.input, tokens: tokens, columns: p.weight.columns, pool: pool)
-        quantized.append((p.input, format, a))
+        let format = activationFormat(p.weight.type), columns = p.weight.columns
+        if let done = quantized.first(where: { $0.input == p.input && $0.columns == columns && $0.format == format }) {
+            return done.activations
+        }
+        let a = quantizeActivations(p.weight.type, p.input, tokens: tokens, columns: columns, pool: pool)
+        quantized.append((p.input, columns, format, a))
         return a
     }
     let totalRows = products.reduce(0) { $0 + $1.weight.rows }
     let chunks = rowChunks(totalRows, pool, tokens: tokens)
     let scratchCount = products.reduce(1) { activationFormat($1.weight.type) == 3 ? max($0, $1.weight.columns) : $0 }
-    pool.parallelFor(chunks) { c in withUnsafeTemporaryAllocation(of: Float.self, capacity: scratchCount) { scratchBuffer in
-        let scratch = scratchBuffer.baseAddress!
+    pool.parallelFor(chunks) { c in withUnsafeTemporaryAllocation(of: Float.self, capacity: scratchCount) { buffer in
+        let scratch = buffer.baseAddress!
         // Chunk bounds fall on multiples of eight rows, so that row tiles and repacked row groups
         // rarely straddle them.
         let groups = (totalRows + 7) / 8
@@ -496,7 +501,7 @@ public func matmul(_ products: [(weight: WeightMatrix, input: UnsafePointer<Floa
             #if SWIFTLET_AVX2 && arch(x86_64)
             // F16 and F32 in batches: tinyBLAS's order, where llama.cpp takes tinyBLAS (llamafile_sgemm:
             // two tokens or more, rows in fours, columns in eights); otherwise, and for one token,
-            // ggml_vec_dot_f16's or ggml_vec_dot_f32's, in the row loop below.
+            // ggml_vec_dot_f16's (next) or ggml_vec_dot_f32's (in the row loop below).
             if w.type == .f16 || w.type == .f32, order == .matrixProduct, tokens >= 2, columns % 8 == 0, w.rows % 4 == 0,
                r < rowEnd {
                 avx2RowsFloat(rows: rowEnd - r, tokens: tokens, w.row(r), rowBytes: w.bytesPerRow, halfWeights: w.type == .f16,

@@ -18,15 +18,13 @@ extension Runtime {
         // A decoding step of several sequences keeps each token's sums as it would have alone.
         let order: ProductOrder = ws.order == .tokenwise ? .tokenwise : .expertProduct
 
-        // Per expert, the (token, slot) routes that chose it, their rows gathered into x: gate and up,
-        // the activation, down into y; each output kept for its route.
         func buffer(_ count: Int) -> UnsafeMutablePointer<Float> { .allocate(capacity: count) }
         let outputs = buffer(m * k * dim), x = buffer(m * dim), y = buffer(m * dim)
         let gate = buffer(max(m, k) * ff), up = buffer(max(m, k) * ff)
         defer { [outputs, x, y, gate, up].forEach { $0.deallocate() } }
         if m == 1 {
             // One token: every chosen expert takes it, so their gate and up products run as one job on the
-            // pool, and their down products as another (each product summed as it is alone).
+            // pool, and their down products as another (each product summed as it is alone). Route = slot.
             let chosen = routes.map(\.expert)
             matmul(chosen.enumerated().flatMap { slot, e in
                 [(weight: w.gate[e], input: UnsafePointer(ws.xb), output: gate + slot * ff),
@@ -36,15 +34,20 @@ extension Runtime {
             matmul(chosen.enumerated().map { slot, e in
                 (weight: w.down[e], input: UnsafePointer(gate + slot * ff), output: outputs + slot * dim)
             }, tokens: 1, pool: pool, order: order)
-        }
-        var routesOf = [[Int]](repeating: [], count: c.expertCount)
-        for (route, chosen) in routes.enumerated() where m > 1 { routesOf[chosen.expert].append(route) }
-        for (e, mine) in routesOf.enumerated() where !mine.isEmpty {
-            for (i, route) in mine.enumerated() { (x + i * dim).update(from: ws.xb + (route / k) * dim, count: dim) }
-            matmul([(w.gate[e], gate), (w.up[e], up)], x, tokens: mine.count, pool: pool, order: order)
-            gatedActivation(swiglu, gate: gate, up: up, out: gate, rows: mine.count, width: ff)
-            matmul([(w.down[e], y)], gate, tokens: mine.count, pool: pool, order: order)
-            for (i, route) in mine.enumerated() { (outputs + route * dim).update(from: y + i * dim, count: dim) }
+        } else {
+            // Per expert, the (token, slot) routes that chose it, their rows gathered into x: gate and up,
+            // the activation, down into y; each output kept for its route.
+            var routesOf = [[Int]](repeating: [], count: c.expertCount)
+            for (route, chosen) in routes.enumerated() { routesOf[chosen.expert].append(route) }
+            for (e, mine) in routesOf.enumerated() where !mine.isEmpty {
+                for (i, route) in mine.enumerated() {
+                    (x + i * dim).update(from: ws.xb + (route / k) * dim, count: dim)
+                }
+                matmul([(w.gate[e], gate), (w.up[e], up)], x, tokens: mine.count, pool: pool, order: order)
+                gatedActivation(swiglu, gate: gate, up: up, out: gate, rows: mine.count, width: ff)
+                matmul([(w.down[e], y)], gate, tokens: mine.count, pool: pool, order: order)
+                for (i, route) in mine.enumerated() { (outputs + route * dim).update(from: y + i * dim, count: dim) }
+            }
         }
 
         // ggml_mul by the weights, then a left fold of ggml_add over the slots.

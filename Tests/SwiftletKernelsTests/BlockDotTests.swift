@@ -221,6 +221,91 @@ struct SplitMix {
     }
 }
 
+/// F16 decoding products against a scalar statement of `ggml_vec_dot_f16`'s AVX2 order: four eight-lane fma
+/// chains over steps of 32 values, added 0+2, 1+3, then together, the lanes as (l0+h0 + l1+h1) + (l2+h2 +
+/// l3+h3), the values after the last whole step added in double precision.
+@Suite struct F16DotOrderTests {
+    static func vecDotF16(_ w: [Float16], _ x: [Float]) -> Float {
+        var acc = [[Float]](repeating: [Float](repeating: 0, count: 8), count: 4)
+        var i = 0
+        while i + 32 <= w.count {
+            for c in 0..<4 {
+                for l in 0..<8 {
+                    let x16 = Float(Float16(x[i + 8 * c + l]))
+                    acc[c][l] = acc[c][l].addingProduct(Float(w[i + 8 * c + l]), x16)
+                }
+            }
+            i += 32
+        }
+        let v = (0..<8).map { l in (acc[0][l] + acc[2][l]) + (acc[1][l] + acc[3][l]) }
+        let t = (0..<4).map { l in v[l] + v[l + 4] }
+        var sum = Double((t[0] + t[1]) + (t[2] + t[3]))
+        while i < w.count { sum += Double(Float(w[i]) * Float(Float16(x[i]))); i += 1 }
+        return Float(sum)
+    }
+
+    @Test(.enabled(if: kernelsUseAVX2, "the AVX2 build reproduces the AVX2 order"))
+    func decodingFollowsVecDotF16() throws {
+        let pool = ThreadPool(threads: 2)
+        var rng = SplitMix(77)
+        for (rows, columns) in [(7, 520), (34, 96)] {
+            let w = (0..<(rows * columns)).map { _ in Float16(rng.nextFloat() * 0.1) }
+            let x = (0..<columns).map { _ in rng.nextFloat() * 2 }
+            var y = [Float](repeating: 0, count: rows)
+            try w.withUnsafeBytes { raw in
+                let m = try WeightMatrix(type: .f16, rows: rows, columns: columns, data: raw.baseAddress!)
+                matvec(m, x, &y, pool: pool)
+            }
+            for r in 0..<rows {
+                let expected = Self.vecDotF16(Array(w[(r * columns)..<((r + 1) * columns)]), x)
+                #expect(y[r] == expected, "\(rows)×\(columns), row \(r): \(y[r]) against \(expected)")
+            }
+        }
+    }
+}
+
+/// Products of different inputs and widths in one job give each output what its product alone gives.
+@Suite struct SeveralInputsTests {
+    @Test func eachProductAsAlone() throws {
+        let pool = ThreadPool(threads: 2)
+        var rng = SplitMix(5)
+        let shapes: [(GGMLType, Int, Int)] = [(.q4_K, 24, 512), (.q8_0, 40, 768), (.q6_K, 16, 256), (.q4_K, 8, 512)]
+        let data = shapes.enumerated().map { i, s in
+            (0..<s.1).flatMap { r in randomRow(s.0, columns: s.2, seed: UInt64(100 * i + r)) }
+        }
+        let offsets = data.indices.map { i in data[..<i].reduce(0) { $0 + $1.count } }
+        // The first and last products share an input.
+        let inputOf = [0, 1, 2, 0]
+        try data.flatMap { $0 }.withUnsafeBytes { raw in
+            let matrices = try shapes.enumerated().map { i, s in
+                try WeightMatrix(type: s.0, rows: s.1, columns: s.2, data: raw.baseAddress! + offsets[i])
+            }
+            for tokens in [1, 3, 9] {
+                let inputs = shapes.map { s in (0..<(tokens * s.2)).map { _ in rng.nextFloat() } }
+                let pointers = inputs.map { x in
+                    let p = UnsafeMutablePointer<Float>.allocate(capacity: x.count)
+                    p.initialize(from: x, count: x.count)
+                    return p
+                }
+                let together = shapes.map { s in UnsafeMutablePointer<Float>.allocate(capacity: tokens * s.1) }
+                defer { (pointers + together).forEach { $0.deallocate() } }
+                matmul(matrices.enumerated().map { i, w in
+                    (weight: w, input: UnsafePointer(pointers[inputOf[i]]), output: together[i])
+                }, tokens: tokens, pool: pool, order: .expertProduct)
+                for (i, w) in matrices.enumerated() {
+                    var alone = [Float](repeating: 0, count: tokens * w.rows)
+                    alone.withUnsafeMutableBufferPointer { yp in
+                        matmul([(w, yp.baseAddress!)], pointers[inputOf[i]], tokens: tokens, pool: pool,
+                               order: .expertProduct)
+                    }
+                    #expect(Array(UnsafeBufferPointer(start: together[i], count: tokens * w.rows)) == alone,
+                            "product \(i), \(tokens) tokens")
+                }
+            }
+        }
+    }
+}
+
 /// Q4_0 regrouped eight rows at a time (where the build has the kernel) gives the same
 /// products as the file's layout, up to float summation order, and their prompt and one-token paths
 /// agree exactly.
