@@ -33,12 +33,9 @@ func avx2RowsQ4_KRepacked(rows: Int, tokens: Int, _ w: UnsafeRawPointer, rowByte
         // is the sum of its two per-16 sums (at most 32·127 in magnitude).
         forEachPreparedBlock(prepared, groups: groups, perGroup: 4, blocks: blocks,
                              bytesPerBlock: preparedBytesPerBlock) { dst, t, b, k in
-            let s = bsums + (t &* sumsPerToken &+ b &* 16)
-            for g in 0..<4 {
-                let pair = dst + (16 &* g &+ 4 &* k)
-                pair.storeBytes(of: Int16(truncatingIfNeeded: s[4 &* g] &+ s[4 &* g &+ 1]), as: Int16.self)
-                pair.storeBytes(of: Int16(truncatingIfNeeded: s[4 &* g &+ 2] &+ s[4 &* g &+ 3]), toByteOffset: 2, as: Int16.self)
-            }
+            // Word g of the sub-block sums holds sub-blocks 2g and 2g + 1.
+            let pairs = unsafeBitCast(subBlockSums(bsums + (t &* sumsPerToken &+ b &* 16)), to: SIMD4<Int32>.self)
+            for g in 0..<4 { (dst + (16 &* g &+ 4 &* k)).storeBytes(of: pairs[g], as: Int32.self) }
             dst.storeBytes(of: ad[t &* blocks &+ b], toByteOffset: 64 &+ 4 &* k, as: Float.self)
         }
         // Rows in blocks of about 256 KiB of weights, which stay in the core's L2 cache while every group
