@@ -6,12 +6,15 @@ the host's memory read bandwidth — ready for Docs/PERFORMANCE.md, or written i
 
     python3 Benchmarks/compare-llamacpp.py --llama-bench PATH/llama-bench [--swiftlet .build/release/swiftlet]
         [--passes 2] [-p 512] [-n 128] [-d 0,1024] [-t 1,2] [-r 3] [--label NAME]
-        [--standard-files] [--update Docs/PERFORMANCE.md] [MODEL.gguf ...]
+        [--standard-files | --large-files] [--update Docs/PERFORMANCE.md [--section NAME]] [MODEL.gguf ...]
 
 --standard-files adds the files Docs/PERFORMANCE.md reports on, making the missing ones first: SmolLM2
 (Q4_1 as fetched by Scripts/fetch-models.sh, and Q4_0, Q8_0 and F16 copies written by `swiftlet quantize`),
 Gemma 3 270M Q4_K_M, and the random-weight files of Benchmarks/make-bench-models.py (Llama-3.2-1B's shape in
 Q4_K_M and Q8_0, a Qwen3-30B-A3B-like MoE in Q4_K_M), all under $SWIFTLET_MODELS (~/.cache/swiftlet/models).
+--large-files adds (and makes) Llama-3.1-8B's shape in Q4_K_M and Q8_0 (4.5 and 7.5 GiB): a run of its own,
+since one pass over them takes as long as the standard files' whole run. --section NAME writes between
+`<!-- compare-llamacpp NAME: begin -->` and its end marker instead, so each run keeps its own table.
 
 Bandwidth: `swiftlet bench --bandwidth` measures the host's read rate on each thread count; a token of
 generation reads every weight matrix once (the output matrix included, the token embedding only for the
@@ -34,7 +37,12 @@ import tempfile
 
 from host import cpu_flags, cpu_name
 
-BEGIN, END = "<!-- compare-llamacpp: begin -->", "<!-- compare-llamacpp: end -->"
+
+def markers(section=None):
+    """The comments that enclose a run's tables in the document --update writes."""
+    name = f"compare-llamacpp {section}" if section else "compare-llamacpp"
+    return f"<!-- {name}: begin -->", f"<!-- {name}: end -->"
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 MODELS = os.environ.get("SWIFTLET_MODELS", os.path.expanduser("~/.cache/swiftlet/models"))
 
@@ -99,6 +107,14 @@ def standard_files(swiftlet):
     return files
 
 
+def large_files():
+    """Llama-3.1-8B's shape in Q4_K_M and Q8_0, made where missing."""
+    bench = os.path.join(MODELS, "bench")
+    subprocess.run([sys.executable, os.path.join(HERE, "make-bench-models.py"), bench, "--only", "llama-8b"],
+                   check=True, stdout=subprocess.DEVNULL)
+    return [os.path.join(bench, n) for n in ("llama-8b-q4_k_m.gguf", "llama-8b-q8_0.gguf")]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("models", nargs="*")
@@ -114,9 +130,12 @@ def main():
     ap.add_argument("-r", default="3")
     ap.add_argument("--label", default=None, help="the other engine's name in the table")
     ap.add_argument("--standard-files", action="store_true", help="add (and make) the files PERFORMANCE.md reports on")
-    ap.add_argument("--update", metavar="FILE", help=f"replace the text between {BEGIN} and {END} in FILE")
+    ap.add_argument("--large-files", action="store_true", help="add (and make) the 8B-shaped files")
+    ap.add_argument("--update", metavar="FILE", help="replace the text between the section's markers in FILE")
+    ap.add_argument("--section", default=None, help="the marked section --update replaces (default: the main one)")
     args = ap.parse_args()
-    models = (standard_files(args.swiftlet) if args.standard_files else []) + args.models
+    models = ((standard_files(args.swiftlet) if args.standard_files else [])
+              + (large_files() if args.large_files else []) + args.models)
     if not models:
         sys.exit("compare-llamacpp: no model files (give paths or --standard-files)")
 
@@ -153,7 +172,8 @@ def main():
             + ", ".join(f"{bandwidth[t] / 1e9:.1f} GB/s on {t} thread{'s' if t > 1 else ''}" for t in threads)
             + f". `python3 Benchmarks/compare-llamacpp.py {'--llama-bench' if args.llama_bench else '--baseline'} … "
             f"-p {args.p} -n {args.n} -d {args.d} -t {args.t} -r {args.r} --passes {args.passes}"
-            + (" --standard-files" if args.standard_files else "") + "`; tokens/s, median of "
+            + (" --standard-files" if args.standard_files else "") + (" --large-files" if args.large_files else "")
+            + "`; tokens/s, median of "
             f"{args.passes} alternating passes of {args.r} runs each. \"of limit\": Swiftlet's generation rate × the "
             "weight bytes a token reads ÷ the read bandwidth.", ""]
     for t in threads:
@@ -175,6 +195,7 @@ def main():
                     f"{statistics.median(rss[(model, other_name)]):.0f} |")
     report = "\n".join(text)
     if args.update:
+        BEGIN, END = markers(args.section)
         with open(args.update) as f:
             doc = f.read()
         if BEGIN not in doc or END not in doc:

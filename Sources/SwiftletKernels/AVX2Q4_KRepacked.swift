@@ -278,6 +278,7 @@ private func q4KFourRowsGEMV(_ w: UnsafeRawPointer, _ stride: Int, blocks: Int, 
     let bpb = GGMLType.q4_K.bytesPerBlock
     for b in 0..<blocks {
         let p0 = w + b &* bpb, p1 = p0 + stride, p2 = p1 + stride, p3 = p2 + stride
+        for r in 0..<4 { for l in 0..<3 { prefetch(p0 + (r &* stride &+ decodePrefetchDistance &+ 64 &* l)) } }
         let (scales, minValues, d, dmin) = q4KFourHeaders(p0, p1, p2, p3)
         var sumi = InlineArray<4, __m256i>(repeating: _mm256_setzero_si256())
         let a = qs + b &* 256
