@@ -137,7 +137,7 @@ def main():
     models = ((standard_files(args.swiftlet) if args.standard_files else [])
               + (large_files() if args.large_files else []) + args.models)
     if not models:
-        sys.exit("compare-llamacpp: no model files (give paths or --standard-files)")
+        sys.exit("compare-llamacpp: no model files (give paths, --standard-files or --large-files)")
 
     threads = [int(t) for t in args.t.split(",")]
     common = ["-p", args.p, "-n", args.n, "-d", args.d, "-t", args.t, "-r", args.r, "-o", "json"]

@@ -45,8 +45,7 @@ final class Workspace: @unchecked Sendable {
         hb = make(n * c.feedForwardLength); hb2 = make(n * c.feedForwardLength)
         attention = AttentionScratch(capacity: context, keyWidth: c.keyWidth, valueWidth: c.valueWidth)
         // Every row of logits is written before it is read, and most passes write only the last token's:
-        // left untouched, the other 31 rows (33 MB for Gemma 3's 262,144-token vocabulary) never become
-        // resident.
+        // left untouched, the other rows (a vocabulary each) never become resident.
         logits = make(logitChunk * c.vocabularySize, zeroed: false)
         self.all = all
         byteCount = floats * MemoryLayout<Float>.stride + attention.byteCount
