@@ -1,7 +1,7 @@
 // Q4_K matrix products over batches of tokens in the order of ggml's repacked Q4_K GEMM on AVX2
 // (`ggml_gemm_q4_K_8x8_q8_K`, which llama.cpp's AVX2 build runs for every Q4_K matrix whose rows come in
-// eights), with each row's super-block unpacked once for eight tokens. Compiled with the other AVX2
-// kernels (AVX2Dot.swift).
+// eights), four rows by four tokens at a time from a block of rows interleaved in the cache; and in the
+// order of its GEMV for decoding. Compiled with the other AVX2 kernels (AVX2Dot.swift).
 #if SWIFTLET_AVX2 && arch(x86_64)
 import _Builtin_intrinsics.intel
 import SwiftletGGUF
@@ -10,24 +10,43 @@ import SwiftletGGUF
 /// the four tokens' two sub-block sums Σa as Int16 (16 bytes, token-major), then the tokens' four scales.
 private let preparedBytesPerBlock = 80
 
+/// Bytes of one four-row tile's super-block in the interleaved copy a batched product works from: for
+/// each sub-block pair g and each eight-byte chunk c of its 32 bytes of nibbles, the four rows' chunk c
+/// side by side (32 bytes at 128g + 32c); then the rows' eight scales and eight mins as bytes (rows 0
+/// and 1 in the low half, 2 and 3 in the high), and d and dmin as floats in the order of the float
+/// lanes (row 0, 1, 0, 1, 2, 3, 2, 3).
+private let tileBytesPerBlock = 640
+
 /// Rows `0..<rows` of a Q4_K matrix whose rows come in eights (the first at `w`, `rowBytes` apart) ·
 /// `tokens` tokens' Q8_K activations, to `y[k·ldy + i]`, in the order of ggml's repacked GEMM for whole
 /// groups of four tokens and of its GEMV (``avx2RowsQ4_KGEMV(rows:tokens:_:rowBytes:_:_:_:columns:_:ldy:)``)
 /// for the rest. Every output is: per pair of sub-blocks, its exact integer sum Σ scale·Σq·a
 /// fused into a running sum times d·da, and the pair's Σ min·Σa into a second running sum times dmin·da;
 /// the second subtracted at the end.
+///
+/// Like ggml's `block_q4_Kx8`, the kernel multiplies several rows' nibbles in one register against one
+/// token's eight activations broadcast, which lets it add the products of a whole sub-block in 16-bit
+/// lanes before the one multiply by their scales (two integer multiplies per 32 products and token
+/// become one and a quarter). Unlike ggml, which keeps an interleaved copy of every such matrix, it
+/// interleaves one block of rows at a time into a buffer that stays in the L2 cache while every group of
+/// tokens passes over it, so the weights are not held twice.
 func avx2RowsQ4_KRepacked(rows: Int, tokens: Int, _ w: UnsafeRawPointer, rowBytes: Int, _ qs: UnsafePointer<Int8>,
                           _ ad: UnsafePointer<Float>, _ bsums: UnsafePointer<Int32>, columns: Int,
                           _ y: UnsafeMutablePointer<Float>, ldy: Int) {
     let blocks = columns / 256, groups = tokens / 4, sumsPerToken = columns / 16
-    guard groups > 0 else {
+    guard groups > 0, rows > 0 else {
         // Decoding (and batches under four tokens): the GEMV over the whole run of rows.
         avx2RowsQ4_KGEMV(rows: rows, tokens: tokens, w, rowBytes: rowBytes, qs, ad, bsums, columns: columns, y,
                          ldy: ldy)
         return
     }
-    let groupBytes = blocks * preparedBytesPerBlock
-    withUnsafeTemporaryAllocation(byteCount: max(1, groups * groupBytes), alignment: 16) { buffer in
+    let groupBytes = blocks * preparedBytesPerBlock, tileBytes = blocks * tileBytesPerBlock
+    // Tiles in blocks of about 160 KiB of interleaved weights (L2 holds them, the activations and the
+    // outputs); a group's activations (8 KiB at 2048 values) stay in L1 while it meets every tile.
+    let tiles = (rows + 3) / 4, tilesPerBlock = min(tiles, max(1, 160 * 1024 / tileBytes))
+    let copy = UnsafeMutableRawPointer.allocate(byteCount: tilesPerBlock * tileBytes, alignment: 64)
+    defer { copy.deallocate() }
+    withUnsafeTemporaryAllocation(byteCount: groups * groupBytes, alignment: 16) { buffer in
         let prepared = buffer.baseAddress!
         // The activations' side of the mins' sums and the scales, once for every row: sub-block j's sum
         // is the sum of its two per-16 sums (at most 32·127 in magnitude).
@@ -38,90 +57,142 @@ func avx2RowsQ4_KRepacked(rows: Int, tokens: Int, _ w: UnsafeRawPointer, rowByte
             for g in 0..<4 { (dst + (16 &* g &+ 4 &* k)).storeBytes(of: pairs[g], as: Int32.self) }
             dst.storeBytes(of: ad[t &* blocks &+ b], toByteOffset: 64 &+ 4 &* k, as: Float.self)
         }
-        // Rows in blocks of about 256 KiB of weights, which stay in the core's L2 cache while every group
-        // of eight tokens passes over them; a group's activations (16 KiB at 2048 values) stay in L1
-        // while it meets every row of the block. (At 8192 values, eight tokens still beat four: the
-        // unpacked nibbles serve twice as many tokens.)
-        let rowsPerBlock = max(8, 256 * 1024 / max(1, rowBytes))
-        for rb in stride(from: 0, to: rows, by: rowsPerBlock) {
-            let rEnd = min(rows, rb + rowsPerBlock)
-            var t = 0
-            while t + 8 <= tokens {
-                for i in rb..<rEnd {
-                    q4KRowGroups(w + i &* rowBytes, groups: 2, qs + t &* columns, prepared + (t / 4) &* groupBytes,
-                                 groupBytes: groupBytes, columns: columns, y + (t &* ldy &+ i), ldy: ldy)
-                }
-                t += 8
+        for firstTile in stride(from: 0, to: tiles, by: tilesPerBlock) {
+            let blockTiles = min(tiles, firstTile + tilesPerBlock) - firstTile
+            for i in 0..<blockTiles {
+                let r = 4 &* (firstTile &+ i)
+                interleaveQ4_KTile(w + r &* rowBytes, rowBytes: rowBytes, rows: min(4, rows - r), blocks: blocks,
+                                   into: copy + i &* tileBytes)
             }
-            if t + 4 <= tokens {
-                for i in rb..<rEnd {
-                    q4KRowGroups(w + i &* rowBytes, groups: 1, qs + t &* columns, prepared + (t / 4) &* groupBytes,
-                                 groupBytes: groupBytes, columns: columns, y + (t &* ldy &+ i), ldy: ldy)
+            for group in 0..<groups {
+                for i in 0..<blockTiles {
+                    let r = 4 &* (firstTile &+ i)
+                    q4KTileFourTokens(copy + i &* tileBytes, blocks: blocks, qs + 4 &* group &* columns,
+                                      prepared + group &* groupBytes, columns: columns,
+                                      y + (4 &* group &* ldy &+ r), ldy: ldy, rows: min(4, rows - r))
                 }
-                t += 4
-            }
-            if t < tokens {
-                avx2RowsQ4_KGEMV(rows: rEnd - rb, tokens: tokens - t, w + rb &* rowBytes, rowBytes: rowBytes,
-                                 qs + t &* columns, ad + t &* blocks, bsums + t &* sumsPerToken, columns: columns,
-                                 y + (t &* ldy &+ rb), ldy: ldy)
             }
         }
     }
+    let t = groups * 4
+    if t < tokens {
+        avx2RowsQ4_KGEMV(rows: rows, tokens: tokens - t, w, rowBytes: rowBytes, qs + t &* columns, ad + t &* blocks,
+                         bsums + t &* sumsPerToken, columns: columns, y + t &* ldy, ldy: ldy)
+    }
 }
 
-/// One Q4_K row · one or two groups of four tokens (`groups`, a literal at each call so that both
-/// specialize): the nibbles and scales of each pair of sub-blocks are unpacked once for all of them.
-/// Token k of group n has its values at `qs + (4n + k)·columns` and prepared sums at
-/// `prepared + n·groupBytes`; the float steps run in four lanes, one per token of a group.
+/// Writes the interleaved copy (``tileBytesPerBlock`` per super-block) of `n` (1…4) Q4_K rows, the first
+/// at `w`, `rowBytes` apart; a tile of fewer than four rows repeats its last row.
 @inline(__always)
-private func q4KRowGroups(_ w: UnsafeRawPointer, groups: Int, _ qs: UnsafePointer<Int8>, _ prepared: UnsafeRawPointer,
-                          groupBytes: Int, columns: Int, _ y: UnsafeMutablePointer<Float>, ldy: Int) {
-    let blocks = columns / 256
-    var whole0 = _mm_setzero_ps(), mins0 = _mm_setzero_ps(), whole1 = _mm_setzero_ps(), mins1 = _mm_setzero_ps()
+private func interleaveQ4_KTile(_ w: UnsafeRawPointer, rowBytes: Int, rows n: Int, blocks: Int,
+                                into dst: UnsafeMutableRawPointer) {
+    let bpb = GGMLType.q4_K.bytesPerBlock
+    let p0 = w, p1 = w + min(1, n - 1) &* rowBytes, p2 = w + min(2, n - 1) &* rowBytes, p3 = w + (n - 1) &* rowBytes
     for b in 0..<blocks {
-        let p = w + b &* GGMLType.q4_K.bytesPerBlock
-        let (scales128, mins) = kScalesAndMins(p)
-        let scales = _mm256_set_m128i(scales128, scales128)
-        let dm = twoHalves(p), d = _mm_set1_ps(dm[0]), dmin = _mm_set1_ps(dm[1])
-        let prep0 = prepared + b &* preparedBytesPerBlock, prep1 = prep0 + groupBytes
-        let da0 = _mm_loadu_ps(prep0.assumingMemoryBound(to: Float.self) + 16)
-        let dda0 = _mm_mul_ps(d, da0), mda0 = _mm_mul_ps(dmin, da0)
-        let da1 = groups == 2 ? _mm_loadu_ps(prep1.assumingMemoryBound(to: Float.self) + 16) : da0
-        let dda1 = _mm_mul_ps(d, da1), mda1 = _mm_mul_ps(dmin, da1)
-        let a0 = qs + b &* 256, a1 = a0 + 4 &* columns
-        for g in 0..<4 {
-            let (lo, hi, scaleLo, scaleHi) = q4KSubBlockPair(p, g, scales)
-            // Mins 2g and 2g + 1 in every 32-bit lane, against each token's two sub-block sums.
-            let minPair = _mm_shuffle_epi8(mins, _mm_set1_epi32(Int32(0x0302_0100 &+ 0x0404_0404 &* g)))
-            whole0 = _mm_fmadd_ps(q4KPairSums(lo, hi, scaleLo, scaleHi, a0 + 64 &* g, columns: columns), dda0, whole0)
-            mins0 = _mm_fmadd_ps(_mm_cvtepi32_ps(_mm_madd_epi16(minPair, load128i(prep0 + 16 &* g))), mda0, mins0)
-            if groups == 2 {
-                whole1 = _mm_fmadd_ps(q4KPairSums(lo, hi, scaleLo, scaleHi, a1 + 64 &* g, columns: columns), dda1, whole1)
-                mins1 = _mm_fmadd_ps(_mm_cvtepi32_ps(_mm_madd_epi16(minPair, load128i(prep1 + 16 &* g))), mda1, mins1)
-            }
+        let q0 = p0 + b &* bpb, q1 = p1 + b &* bpb, q2 = p2 + b &* bpb, q3 = p3 + b &* bpb
+        let out = dst + b &* tileBytesPerBlock
+        @inline(__always) func store(_ offset: Int, _ v: __m256i) {
+            _mm256_storeu_si256((out + offset).assumingMemoryBound(to: __m256i.self), v)
         }
-    }
-    let result0 = unsafeBitCast(_mm_sub_ps(whole0, mins0), to: SIMD4<Float>.self)
-    for k in 0..<4 { y[k &* ldy] = result0[k] }
-    if groups == 2 {
-        let result1 = unsafeBitCast(_mm_sub_ps(whole1, mins1), to: SIMD4<Float>.self)
-        for k in 0..<4 { y[(4 &+ k) &* ldy] = result1[k] }
+        for g in 0..<4 {
+            // A 4 × 4 transpose of eight-byte chunks: chunk c of rows 0…3 into one register.
+            let o = 16 &+ 32 &* g
+            let v0 = load256(q0 + o), v1 = load256(q1 + o), v2 = load256(q2 + o), v3 = load256(q3 + o)
+            let even01 = _mm256_unpacklo_epi64(v0, v1), odd01 = _mm256_unpackhi_epi64(v0, v1)
+            let even23 = _mm256_unpacklo_epi64(v2, v3), odd23 = _mm256_unpackhi_epi64(v2, v3)
+            store(128 &* g, halves(even01, even23, high: false))
+            store(128 &* g &+ 32, halves(odd01, odd23, high: false))
+            store(128 &* g &+ 64, halves(even01, even23, high: true))
+            store(128 &* g &+ 96, halves(odd01, odd23, high: true))
+        }
+        let headers = q4KFourHeaderBytes(q0, q1, q2, q3)
+        let lanes = _mm256_setr_epi32(0, 1, 0, 1, 2, 3, 2, 3)
+        store(512, headers.scales)
+        store(544, headers.mins)
+        _mm256_storeu_ps((out + 576).assumingMemoryBound(to: Float.self),
+                         _mm256_permutevar8x32_ps(_mm256_castps128_ps256(headers.d), lanes))
+        _mm256_storeu_ps((out + 608).assumingMemoryBound(to: Float.self),
+                         _mm256_permutevar8x32_ps(_mm256_castps128_ps256(headers.dmin), lanes))
     }
 }
 
-/// A pair of sub-blocks' integer sums Σ scale·Σq·a (values `lo`, `hi`; scales as 16-bit lanes) for four
-/// tokens whose 64 activations start at `a + k·columns`, as four float lanes: the four tokens' eight
-/// partial sums transposed by unpacks and added, then the two halves. (Unpacks run beside the multiplies,
-/// where `vphaddd` competes with them. The sums are exact integers, so the order of the additions does not
-/// change the bits.)
+/// One interleaved tile of four rows (``tileBytesPerBlock`` per super-block at `tile`) · one group of four
+/// tokens (token k's values at `qs + k·columns`, the group's prepared sums at `prepared`), to
+/// `y[k·ldy + r]` for the tile's first `n` rows. Per sub-block and token, four `vpmaddubsw` (the four
+/// rows' chunks against the token's eight values broadcast) are added in 16-bit lanes (each at most
+/// 4·2·15·128 in magnitude), then one `vpmaddwd` applies the rows' scales. The float steps run in two
+/// registers of eight lanes, tokens 0 and 1 and tokens 2 and 3, each as rows 0, 1 of the first token, 0,
+/// 1 of the second, then rows 2, 3 likewise.
 @inline(__always)
-private func q4KPairSums(_ lo: __m256i, _ hi: __m256i, _ scaleLo: __m256i, _ scaleHi: __m256i, _ a: UnsafePointer<Int8>,
-                         columns: Int) -> __m128 {
-    @inline(__always) func token(_ a: UnsafePointer<Int8>) -> __m256i {
-        _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(lo, load256(a)), scaleLo),
-                         _mm256_madd_epi16(_mm256_maddubs_epi16(hi, load256(a + 32)), scaleHi))
+private func q4KTileFourTokens(_ tile: UnsafeRawPointer, blocks: Int, _ qs: UnsafePointer<Int8>,
+                               _ prepared: UnsafeRawPointer, columns: Int, _ y: UnsafeMutablePointer<Float>, ldy: Int,
+                               rows n: Int) {
+    let low = _mm256_set1_epi8(0x0F)
+    // Byte shuffles that give sub-block j's scale of each row in its four 16-bit words (plus j), and the
+    // mins of sub-blocks 2g and 2g + 1 of the lane's row as two words (plus 2g).
+    let scalePick = _mm256_setr_epi8(0, -128, 0, -128, 0, -128, 0, -128, 8, -128, 8, -128, 8, -128, 8, -128,
+                                     0, -128, 0, -128, 0, -128, 0, -128, 8, -128, 8, -128, 8, -128, 8, -128)
+    let minPick = _mm256_setr_epi8(0, -128, 1, -128, 8, -128, 9, -128, 0, -128, 1, -128, 8, -128, 9, -128,
+                                   0, -128, 1, -128, 8, -128, 9, -128, 0, -128, 1, -128, 8, -128, 9, -128)
+    let one = _mm256_set1_epi8(1), two = _mm256_set1_epi8(2)
+    let tokens01 = _mm256_setr_epi32(0, 0, 1, 1, 0, 0, 1, 1), tokens23 = _mm256_setr_epi32(2, 2, 3, 3, 2, 2, 3, 3)
+    var whole01 = _mm256_setzero_ps(), whole23 = whole01, mins01 = whole01, mins23 = whole01
+    for b in 0..<blocks {
+        let t = tile + b &* tileBytesPerBlock, prep = prepared + b &* preparedBytesPerBlock
+        let scaleBytes = load256(t + 512), minBytes = load256(t + 544)
+        let d = _mm256_loadu_ps((t + 576).assumingMemoryBound(to: Float.self))
+        let dmin = _mm256_loadu_ps((t + 608).assumingMemoryBound(to: Float.self))
+        let da = _mm256_castps128_ps256(_mm_loadu_ps((prep + 64).assumingMemoryBound(to: Float.self)))
+        let da01 = _mm256_permutevar8x32_ps(da, tokens01), da23 = _mm256_permutevar8x32_ps(da, tokens23)
+        let dda01 = _mm256_mul_ps(d, da01), dda23 = _mm256_mul_ps(d, da23)
+        let mda01 = _mm256_mul_ps(dmin, da01), mda23 = _mm256_mul_ps(dmin, da23)
+        let a = qs + b &* 256
+        var scaleIndex = scalePick
+        for g in 0..<4 {
+            var acc = InlineArray<4, __m256i>(repeating: _mm256_setzero_si256())
+            for h in 0..<2 {
+                let scale = _mm256_shuffle_epi8(scaleBytes, scaleIndex)
+                scaleIndex = _mm256_add_epi8(scaleIndex, one)
+                var values = InlineArray<4, __m256i>(repeating: _mm256_setzero_si256())
+                for c in 0..<4 {
+                    let v = load256(t + (128 &* g &+ 32 &* c))
+                    values[c] = _mm256_and_si256(h == 0 ? v : _mm256_srli_epi16(v, 4), low)
+                }
+                for k in 0..<4 {
+                    let ak = UnsafeRawPointer(a + (k &* columns &+ 64 &* g &+ 32 &* h))
+                    @inline(__always) func product(_ c: Int) -> __m256i {
+                        let eight = ak.loadUnaligned(fromByteOffset: 8 &* c, as: Int64.self)
+                        return _mm256_maddubs_epi16(values[c], _mm256_set1_epi64x(eight))
+                    }
+                    let sums = _mm256_add_epi16(_mm256_add_epi16(product(0), product(1)),
+                                                _mm256_add_epi16(product(2), product(3)))
+                    acc[k] = _mm256_add_epi32(acc[k], _mm256_madd_epi16(sums, scale))
+                }
+            }
+            whole01 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_hadd_epi32(acc[0], acc[1])), dda01, whole01)
+            whole23 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_hadd_epi32(acc[2], acc[3])), dda23, whole23)
+        }
+        // The mins' running sums, in their own order of pairs (independent of the sums above).
+        var minIndex = minPick
+        for g in 0..<4 {
+            let minPair = _mm256_shuffle_epi8(minBytes, minIndex)
+            minIndex = _mm256_add_epi8(minIndex, two)
+            let sums = _mm256_castsi128_si256(load128i(prep + 16 &* g))
+            @inline(__always) func minTotals(_ tokens: __m256i) -> __m256 {
+                _mm256_cvtepi32_ps(_mm256_madd_epi16(minPair, _mm256_permutevar8x32_epi32(sums, tokens)))
+            }
+            mins01 = _mm256_fmadd_ps(minTotals(tokens01), mda01, mins01)
+            mins23 = _mm256_fmadd_ps(minTotals(tokens23), mda23, mins23)
+        }
     }
-    return _mm_cvtepi32_ps(fourTotals(token(a), token(a + columns), token(a + 2 &* columns), token(a + 3 &* columns)))
+    let result01 = unsafeBitCast(_mm256_sub_ps(whole01, mins01), to: SIMD8<Float>.self)
+    let result23 = unsafeBitCast(_mm256_sub_ps(whole23, mins23), to: SIMD8<Float>.self)
+    for lane in 0..<8 {
+        let k = (lane >> 1) & 1, r = (lane & 1) | (lane >> 2) << 1
+        guard r < n else { continue }
+        y[k &* ldy &+ r] = result01[lane]
+        y[(k &+ 2) &* ldy &+ r] = result23[lane]
+    }
 }
 
 /// Sub-blocks 2g and 2g + 1 of the Q4_K super-block at `p`: their 64 values as the low (`lo`) and high
@@ -302,14 +373,32 @@ private func q4KFourRowsGEMV(_ w: UnsafeRawPointer, _ stride: Int, blocks: Int, 
 }
 
 /// The first 16 bytes of four Q4_K super-blocks (d, dmin, and the packed 6-bit scales and mins), unpacked
-/// for all four at once in 32-bit lanes (lane r: row r; the bit layout of ``kScalesAndMins(_:)``): each
-/// row's eight scales as 16-bit words in both halves, its eight mins as 16-bit words, and the rows' d and
-/// dmin as four lanes each. (Unpacked row by row, in scalar code, these steps took about a quarter of the
-/// GEMV's instructions.)
+/// for all four at once (the bit layout of ``kScalesAndMins(_:)``): each row's eight scales as 16-bit
+/// words in both halves (lane r: row r), its eight mins as 16-bit words, and the rows' d and dmin as four
+/// lanes each. (Unpacked row by row, in scalar code, these steps took about a quarter of the GEMV's
+/// instructions.)
 @inline(__always)
 private func q4KFourHeaders(_ p0: UnsafeRawPointer, _ p1: UnsafeRawPointer, _ p2: UnsafeRawPointer,
                             _ p3: UnsafeRawPointer)
     -> (scales: InlineArray<4, __m256i>, mins: InlineArray<4, __m128i>, d: __m128, dmin: __m128) {
+    let bytes = q4KFourHeaderBytes(p0, p1, p2, p3)
+    let s01 = _mm256_cvtepu8_epi16(_mm256_castsi256_si128(bytes.scales))
+    let s23 = _mm256_cvtepu8_epi16(highHalf(bytes.scales))
+    let first = _mm256_setr_epi32(0, 1, 2, 3, 0, 1, 2, 3), second = _mm256_setr_epi32(4, 5, 6, 7, 4, 5, 6, 7)
+    let m01 = _mm256_castsi256_si128(bytes.mins), m23 = highHalf(bytes.mins)
+    return ([_mm256_permutevar8x32_epi32(s01, first), _mm256_permutevar8x32_epi32(s01, second),
+             _mm256_permutevar8x32_epi32(s23, first), _mm256_permutevar8x32_epi32(s23, second)],
+            [_mm_cvtepu8_epi16(m01), _mm_cvtepu8_epi16(_mm_unpackhi_epi64(m01, m01)),
+             _mm_cvtepu8_epi16(m23), _mm_cvtepu8_epi16(_mm_unpackhi_epi64(m23, m23))],
+            bytes.d, bytes.dmin)
+}
+
+/// The headers of four Q4_K super-blocks as bytes: the eight 6-bit scales of rows 0 and 1 (row 0's first)
+/// in the low half of `scales` and of rows 2 and 3 in the high half, the mins likewise, and the rows' d
+/// and dmin as four lanes each.
+@inline(__always)
+private func q4KFourHeaderBytes(_ p0: UnsafeRawPointer, _ p1: UnsafeRawPointer, _ p2: UnsafeRawPointer,
+                                _ p3: UnsafeRawPointer) -> (scales: __m256i, mins: __m256i, d: __m128, dmin: __m128) {
     // Transposed: words[j] holds word j (bytes 4j…4j + 3) of each row.
     let h0 = load128i(p0), h1 = load128i(p1), h2 = load128i(p2), h3 = load128i(p3)
     let lo01 = _mm_unpacklo_epi32(h0, h1), lo23 = _mm_unpacklo_epi32(h2, h3)
@@ -324,16 +413,22 @@ private func q4KFourHeaders(_ p0: UnsafeRawPointer, _ p1: UnsafeRawPointer, _ p2
     let minsHigh = _mm_or_si128(_mm_and_si128(_mm_srli_epi32(u2, 4), nibble),
                                 _mm_slli_epi32(_mm_and_si128(_mm_srli_epi32(u1, 6), two), 4))
     // Row r's eight scale (min) bytes are lane r of the low and the high words, side by side.
-    let s01 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi32(scalesLow, scalesHigh))
-    let s23 = _mm256_cvtepu8_epi16(_mm_unpackhi_epi32(scalesLow, scalesHigh))
-    let first = _mm256_setr_epi32(0, 1, 2, 3, 0, 1, 2, 3), second = _mm256_setr_epi32(4, 5, 6, 7, 4, 5, 6, 7)
-    let m01 = _mm_unpacklo_epi32(minsLow, minsHigh), m23 = _mm_unpackhi_epi32(minsLow, minsHigh)
-    let dm = _mm256_permutevar8x32_ps(_mm256_cvtph_ps(dms), _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7))
-    return ([_mm256_permutevar8x32_epi32(s01, first), _mm256_permutevar8x32_epi32(s01, second),
-             _mm256_permutevar8x32_epi32(s23, first), _mm256_permutevar8x32_epi32(s23, second)],
-            [_mm_cvtepu8_epi16(m01), _mm_cvtepu8_epi16(_mm_unpackhi_epi64(m01, m01)),
-             _mm_cvtepu8_epi16(m23), _mm_cvtepu8_epi16(_mm_unpackhi_epi64(m23, m23))],
-            unsafeBitCast(dm, to: SIMD8<Float>.self).lowHalf, unsafeBitCast(dm, to: SIMD8<Float>.self).highHalf)
+    let dm = unsafeBitCast(_mm256_permutevar8x32_ps(_mm256_cvtph_ps(dms), _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7)),
+                           to: SIMD8<Float>.self)
+    return (_mm256_set_m128i(_mm_unpackhi_epi32(scalesLow, scalesHigh), _mm_unpacklo_epi32(scalesLow, scalesHigh)),
+            _mm256_set_m128i(_mm_unpackhi_epi32(minsLow, minsHigh), _mm_unpacklo_epi32(minsLow, minsHigh)),
+            unsafeBitCast(dm.lowHalf, to: __m128.self), unsafeBitCast(dm.highHalf, to: __m128.self))
+}
+
+/// The low (`high` false) or high halves of `a` and `b`, as one register (`vperm2i128`).
+@inline(__always) private func halves(_ a: __m256i, _ b: __m256i, high: Bool) -> __m256i {
+    let x = unsafeBitCast(a, to: SIMD4<Int64>.self), y = unsafeBitCast(b, to: SIMD4<Int64>.self)
+    return unsafeBitCast(high ? SIMD4(lowHalf: x.highHalf, highHalf: y.highHalf)
+                              : SIMD4(lowHalf: x.lowHalf, highHalf: y.lowHalf), to: __m256i.self)
+}
+
+@inline(__always) private func highHalf(_ v: __m256i) -> __m128i {
+    unsafeBitCast(unsafeBitCast(v, to: SIMD4<Int64>.self).highHalf, to: __m128i.self)
 }
 
 @inline(__always) private func load128i(_ p: UnsafeRawPointer) -> __m128i {

@@ -145,4 +145,44 @@ import SwiftletKernels
             }
         }
     }
+
+    /// A Q4_K matrix that follows another product in one job starts its share of rows off the batched
+    /// kernel's tiles of four rows, so a tile is short: its outputs still follow the repacked GEMM's
+    /// order. One row has every nibble 15 and every scale 63, and one token every value equal, so that the
+    /// 16-bit sums of the kernel reach their largest magnitude.
+    @Test func q4KAfterAnotherProduct() throws {
+        let pool = ThreadPool(threads: 2)
+        var rng = SplitMix(23)
+        let columns = 512, rows = 16, tokens = 8
+        let first = randomRow(.q8_0, columns: columns, seed: 3) + randomRow(.q8_0, columns: columns, seed: 4)
+        var rowBytes = (0..<rows).map { r in randomRow(.q4_K, columns: columns, seed: UInt64(r + 41) &* 313) }
+        for b in 0..<(columns / 256) {
+            for i in 4..<144 { rowBytes[5][144 * b + i] = 0xFF }
+        }
+        var x = (0..<(tokens * columns)).map { _ in rng.nextFloat() * 4 }
+        for i in 0..<columns { x[2 * columns + i] = -3 }
+        try first.withUnsafeBytes { f in
+            try rowBytes.flatMap { $0 }.withUnsafeBytes { raw in
+                let other = try WeightMatrix(type: .q8_0, rows: 2, columns: columns, data: f.baseAddress!)
+                let w = try WeightMatrix(type: .q4_K, rows: rows, columns: columns, data: raw.baseAddress!)
+                var y0 = [Float](repeating: 0, count: tokens * 2), y = [Float](repeating: 0, count: tokens * rows)
+                x.withUnsafeBufferPointer { xp in
+                    y0.withUnsafeMutableBufferPointer { y0p in
+                        y.withUnsafeMutableBufferPointer { yp in
+                            matmul([(other, y0p.baseAddress!), (w, yp.baseAddress!)], xp.baseAddress!, tokens: tokens,
+                                   pool: pool)
+                        }
+                    }
+                }
+                var mismatches = 0
+                for t in 0..<tokens {
+                    let a = try q8KActivations(Array(x[(t * columns)..<((t + 1) * columns)]))
+                    for r in 0..<rows where y[t * rows + r] != Self.q4K(rowBytes[r], a, perPair: true) {
+                        mismatches += 1
+                    }
+                }
+                #expect(mismatches == 0, "\(mismatches) outputs differ")
+            }
+        }
+    }
 }
