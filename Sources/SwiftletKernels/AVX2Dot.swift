@@ -220,11 +220,12 @@ func avx2QuantizeBlock256(_ v: UnsafePointer<Float>, _ q: UnsafeMutablePointer<I
 /// eight products d·da come from one multiply. Those products are written to `products` (8 floats per
 /// block) in a pass of their own and broadcast from memory into each sum's fma: a load, not an arithmetic
 /// operation. (Formed in the same loop, the compiler keeps them in registers and spends a scalar multiply
-/// and a broadcast, or a permute, on every sum.)
+/// and a broadcast, or a permute, on every sum.) The two rows' d per block come as floats from
+/// `rowScales` (row 0's and row 1's side by side), converted once for every group of tokens.
 @inline(__always)
 func avx2Tile32<F: Block32Kind>(_: F.Type, _ w: UnsafeRawPointer, rowBytes: Int, _ qs: UnsafePointer<Int8>,
                                 _ scales4: UnsafePointer<Float>, _ asum: UnsafePointer<Float>, columns: Int,
-                                _ y: UnsafeMutablePointer<Float>, ldy: Int,
+                                _ y: UnsafeMutablePointer<Float>, ldy: Int, rowScales: UnsafePointer<Float>,
                                 products: UnsafeMutablePointer<Float>) {
     let format = F.format
     let blocks = columns / 32, bpb = format.bytesPerBlock
@@ -234,10 +235,9 @@ func avx2Tile32<F: Block32Kind>(_: F.Type, _ w: UnsafeRawPointer, rowBytes: Int,
     // Lanes 0…3 take row 0's d, lanes 4…7 row 1's.
     let rowOfLane = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1)
     for b in 0..<blocks {
-        let p0 = w + b &* bpb, p1 = p0 + rowBytes
-        let halves = UInt32(p0.loadUnaligned(as: UInt16.self)) | UInt32(p1.loadUnaligned(as: UInt16.self)) << 16
-        let d01 = _mm_cvtph_ps(_mm_cvtsi32_si128(Int32(bitPattern: halves)))
-        let d = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(d01), rowOfLane)
+        let d01 = UnsafeRawPointer(rowScales + 2 &* b).loadUnaligned(as: SIMD2<Float>.self)
+        let d = _mm256_permutevar8x32_ps(unsafeBitCast(SIMD8(lowHalf: SIMD4(lowHalf: d01, highHalf: d01),
+                                                             highHalf: SIMD4<Float>()), to: __m256.self), rowOfLane)
         let da = _mm256_broadcast_ps(UnsafeRawPointer(scales4 + 4 &* b).assumingMemoryBound(to: __m128.self))
         _mm256_storeu_ps(products + 8 &* b, _mm256_mul_ps(d, da))
     }
@@ -335,9 +335,20 @@ func avx2Rows32<F: Block32Kind>(_: F.Type, rows: Int, tokens: Int, _ w: UnsafeRa
         let pairsPerBlock = max(4, 128 * 1024 / max(1, rowBytes))
         let scales4 = UnsafeMutableBufferPointer<Float>.allocate(capacity: 4 * blocks)
         let products = UnsafeMutableBufferPointer<Float>.allocate(capacity: 8 * blocks)
-        defer { scales4.deallocate(); products.deallocate() }
+        let rowScales = UnsafeMutableBufferPointer<Float>.allocate(capacity: 2 * min(pairs, pairsPerBlock) * blocks)
+        defer { scales4.deallocate(); products.deallocate(); rowScales.deallocate() }
         for pb in stride(from: 0, to: pairs, by: pairsPerBlock) {
             let pEnd = min(pairs, pb + pairsPerBlock)
+            // The block's d of each row pair, as floats, once for every group of tokens.
+            for pair in pb..<pEnd {
+                for b in 0..<blocks {
+                    for r in 0..<2 {
+                        let block = w + ((2 &* pair &+ r) &* rowBytes &+ b &* F.format.bytesPerBlock)
+                        let bits = block.loadUnaligned(as: UInt16.self)
+                        rowScales[2 &* ((pair &- pb) &* blocks &+ b) &+ r] = Float(Float16(bitPattern: bits))
+                    }
+                }
+            }
             var k = 0
             while k + 4 <= tokens {
                 for b in 0..<blocks {
@@ -347,6 +358,7 @@ func avx2Rows32<F: Block32Kind>(_: F.Type, rows: Int, tokens: Int, _ w: UnsafeRa
                     let i = 2 * pair
                     avx2Tile32(F.self, w + i &* rowBytes, rowBytes: rowBytes, qs + k &* columns, scales4.baseAddress!,
                                asum + k &* blocks, columns: columns, y + (k &* ldy &+ i), ldy: ldy,
+                               rowScales: rowScales.baseAddress! + 2 &* (pair &- pb) &* blocks,
                                products: products.baseAddress!)
                 }
                 k += 4
