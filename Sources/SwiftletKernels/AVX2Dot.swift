@@ -221,7 +221,7 @@ func avx2QuantizeBlock256(_ v: UnsafePointer<Float>, _ q: UnsafeMutablePointer<I
 /// block) in a pass of their own and broadcast from memory into each sum's fma: a load, not an arithmetic
 /// operation. (Formed in the same loop, the compiler keeps them in registers and spends a scalar multiply
 /// and a broadcast, or a permute, on every sum.) The two rows' d per block come as floats from
-/// `rowScales` (row 0's and row 1's side by side), converted once for every group of tokens.
+/// `rowScales` (row 0's and row 1's side by side), converted once and shared by every group of tokens.
 @inline(__always)
 func avx2Tile32<F: Block32Kind>(_: F.Type, _ w: UnsafeRawPointer, rowBytes: Int, _ qs: UnsafePointer<Int8>,
                                 _ scales4: UnsafePointer<Float>, _ asum: UnsafePointer<Float>, columns: Int,
@@ -339,7 +339,7 @@ func avx2Rows32<F: Block32Kind>(_: F.Type, rows: Int, tokens: Int, _ w: UnsafeRa
         defer { scales4.deallocate(); products.deallocate(); rowScales.deallocate() }
         for pb in stride(from: 0, to: pairs, by: pairsPerBlock) {
             let pEnd = min(pairs, pb + pairsPerBlock)
-            // The block's d of each row pair, as floats, once for every group of tokens.
+            // Each block's d of each row pair, as floats: converted once, shared by every group of tokens.
             for pair in pb..<pEnd {
                 for b in 0..<blocks {
                     for r in 0..<2 {

@@ -27,14 +27,14 @@ private let tileBytesPerBlock = 640
 /// Like ggml's `block_q4_Kx8`, the kernel multiplies several rows' nibbles in one register against one
 /// token's eight activations broadcast, which lets it add the products of a whole sub-block in 16-bit
 /// lanes before the one multiply by their scales (two integer multiplies per 32 products and token
-/// become one and a quarter). Unlike ggml, which keeps an interleaved copy of every such matrix, it
-/// interleaves one block of rows at a time into a buffer that stays in the L2 cache while every group of
-/// tokens passes over it, so the weights are not held twice.
+/// become one and a quarter). ggml repacks every such matrix into an interleaved copy when it loads the
+/// model; this kernel interleaves one block of rows at a time into a buffer that stays in the L2 cache
+/// while every group of tokens passes over it, so the weights are not held twice.
 func avx2RowsQ4_KRepacked(rows: Int, tokens: Int, _ w: UnsafeRawPointer, rowBytes: Int, _ qs: UnsafePointer<Int8>,
                           _ ad: UnsafePointer<Float>, _ bsums: UnsafePointer<Int32>, columns: Int,
                           _ y: UnsafeMutablePointer<Float>, ldy: Int) {
     let blocks = columns / 256, groups = tokens / 4, sumsPerToken = columns / 16
-    guard groups > 0, rows > 0 else {
+    guard groups > 0, rows > 0, blocks > 0 else {
         // Decoding (and batches under four tokens): the GEMV over the whole run of rows.
         avx2RowsQ4_KGEMV(rows: rows, tokens: tokens, w, rowBytes: rowBytes, qs, ad, bsums, columns: columns, y,
                          ldy: ldy)
