@@ -30,9 +30,13 @@ private let tileBytesPerBlock = 640
 /// become one and a quarter). ggml repacks every such matrix into an interleaved copy when it loads the
 /// model; this kernel interleaves one block of rows at a time into a buffer that stays in the L2 cache
 /// while every group of tokens passes over it, so the weights are not held twice.
+///
+/// `perSuperBlock`: every token in the GEMV's order instead (ggml's `mul_mat_id` on these weights: one
+/// fused multiply-add per super-block, not per pair), from the same tiles: the pairs' exact integer sums
+/// are added before the one conversion to float.
 func avx2RowsQ4_KRepacked(rows: Int, tokens: Int, _ w: UnsafeRawPointer, rowBytes: Int, _ qs: UnsafePointer<Int8>,
                           _ ad: UnsafePointer<Float>, _ bsums: UnsafePointer<Int32>, columns: Int,
-                          _ y: UnsafeMutablePointer<Float>, ldy: Int) {
+                          _ y: UnsafeMutablePointer<Float>, ldy: Int, perSuperBlock: Bool = false) {
     let blocks = columns / 256, groups = tokens / 4, sumsPerToken = columns / 16
     guard groups > 0, rows > 0, blocks > 0 else {
         // Decoding (and batches under four tokens): the GEMV over the whole run of rows.
@@ -64,14 +68,19 @@ func avx2RowsQ4_KRepacked(rows: Int, tokens: Int, _ w: UnsafeRawPointer, rowByte
                 interleaveQ4_KTile(w + r &* rowBytes, rowBytes: rowBytes, rows: min(4, rows - r), blocks: blocks,
                                    into: copy + i &* tileBytes)
             }
-            for group in 0..<groups {
-                for i in 0..<blockTiles {
-                    let r = 4 &* (firstTile &+ i)
-                    q4KTileFourTokens(copy + i &* tileBytes, blocks: blocks, qs + 4 &* group &* columns,
-                                      prepared + group &* groupBytes, columns: columns,
-                                      y + (4 &* group &* ldy &+ r), ldy: ldy, rows: min(4, rows - r))
+            // Specialized once for each order (the flag is a literal at each call).
+            @inline(__always) func pass(perSuperBlock: Bool) {
+                for group in 0..<groups {
+                    for i in 0..<blockTiles {
+                        let r = 4 &* (firstTile &+ i)
+                        q4KTileFourTokens(copy + i &* tileBytes, blocks: blocks, qs + 4 &* group &* columns,
+                                          prepared + group &* groupBytes, columns: columns,
+                                          y + (4 &* group &* ldy &+ r), ldy: ldy, rows: min(4, rows - r),
+                                          perSuperBlock: perSuperBlock)
+                    }
                 }
             }
+            if perSuperBlock { pass(perSuperBlock: true) } else { pass(perSuperBlock: false) }
         }
     }
     let t = groups * 4
@@ -122,11 +131,12 @@ private func interleaveQ4_KTile(_ w: UnsafeRawPointer, rowBytes: Int, rows n: In
 /// rows' chunks against the token's eight values broadcast) are added in 16-bit lanes (each at most
 /// 4·2·15·128 in magnitude), then one `vpmaddwd` applies the rows' scales. The float steps run in two
 /// registers of eight lanes, tokens 0 and 1 and tokens 2 and 3, each as rows 0, 1 of the first token, 0,
-/// 1 of the second, then rows 2, 3 likewise.
+/// 1 of the second, then rows 2, 3 likewise. They run per pair of sub-blocks (the GEMM's order), or with
+/// `perSuperBlock` once per super-block (the GEMV's), after the integer sums of the four pairs are added.
 @inline(__always)
 private func q4KTileFourTokens(_ tile: UnsafeRawPointer, blocks: Int, _ qs: UnsafePointer<Int8>,
                                _ prepared: UnsafeRawPointer, columns: Int, _ y: UnsafeMutablePointer<Float>, ldy: Int,
-                               rows n: Int) {
+                               rows n: Int, perSuperBlock: Bool) {
     let low = _mm256_set1_epi8(0x0F)
     // Byte shuffles that give sub-block j's scale of each row in its four 16-bit words (plus j), and the
     // mins of sub-blocks 2g and 2g + 1 of the lane's row as two words (plus 2g).
@@ -148,8 +158,9 @@ private func q4KTileFourTokens(_ tile: UnsafeRawPointer, blocks: Int, _ qs: Unsa
         let mda01 = _mm256_mul_ps(dmin, da01), mda23 = _mm256_mul_ps(dmin, da23)
         let a = qs + b &* 256
         var scaleIndex = scalePick
+        var acc = InlineArray<4, __m256i>(repeating: _mm256_setzero_si256())
         for g in 0..<4 {
-            var acc = InlineArray<4, __m256i>(repeating: _mm256_setzero_si256())
+            if !perSuperBlock { acc = InlineArray(repeating: _mm256_setzero_si256()) }
             for h in 0..<2 {
                 let scale = _mm256_shuffle_epi8(scaleBytes, scaleIndex)
                 scaleIndex = _mm256_add_epi8(scaleIndex, one)
@@ -169,20 +180,32 @@ private func q4KTileFourTokens(_ tile: UnsafeRawPointer, blocks: Int, _ qs: Unsa
                     acc[k] = _mm256_add_epi32(acc[k], _mm256_madd_epi16(sums, scale))
                 }
             }
-            whole01 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_hadd_epi32(acc[0], acc[1])), dda01, whole01)
-            whole23 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_hadd_epi32(acc[2], acc[3])), dda23, whole23)
+            if !perSuperBlock || g == 3 {
+                whole01 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_hadd_epi32(acc[0], acc[1])), dda01, whole01)
+                whole23 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_hadd_epi32(acc[2], acc[3])), dda23, whole23)
+            }
         }
         // The mins' running sums, in their own order of pairs (independent of the sums above).
         var minIndex = minPick
+        var minSums01 = _mm256_setzero_si256(), minSums23 = minSums01
         for g in 0..<4 {
             let minPair = _mm256_shuffle_epi8(minBytes, minIndex)
             minIndex = _mm256_add_epi8(minIndex, two)
             let sums = _mm256_castsi128_si256(load128i(prep + 16 &* g))
-            @inline(__always) func minTotals(_ tokens: __m256i) -> __m256 {
-                _mm256_cvtepi32_ps(_mm256_madd_epi16(minPair, _mm256_permutevar8x32_epi32(sums, tokens)))
+            @inline(__always) func minTotals(_ tokens: __m256i) -> __m256i {
+                _mm256_madd_epi16(minPair, _mm256_permutevar8x32_epi32(sums, tokens))
             }
-            mins01 = _mm256_fmadd_ps(minTotals(tokens01), mda01, mins01)
-            mins23 = _mm256_fmadd_ps(minTotals(tokens23), mda23, mins23)
+            if perSuperBlock {
+                minSums01 = _mm256_add_epi32(minSums01, minTotals(tokens01))
+                minSums23 = _mm256_add_epi32(minSums23, minTotals(tokens23))
+            } else {
+                mins01 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(minTotals(tokens01)), mda01, mins01)
+                mins23 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(minTotals(tokens23)), mda23, mins23)
+            }
+        }
+        if perSuperBlock {
+            mins01 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(minSums01), mda01, mins01)
+            mins23 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(minSums23), mda23, mins23)
         }
     }
     let result01 = unsafeBitCast(_mm256_sub_ps(whole01, mins01), to: SIMD8<Float>.self)
