@@ -225,10 +225,17 @@ public final class CachedAttention: Sendable {
         // Every KV head's keys in panels of eight, once per layer (each query chunk reads them).
         let span = start + n - first, panelFloats = keyPanelCount(positions: span, length: c.keyLength)
         let panels = UnsafeMutablePointer<Float>.allocate(capacity: c.headCountKV * panelFloats)
-        defer { panels.deallocate() }
+        // And every KV head's values side by side (row j of head h at (h·span + j)·valueLength), so that a
+        // tile's 64 value rows are one contiguous run for the prefetchers, not rows a cache row apart.
+        let valueRows = UnsafeMutablePointer<Float>.allocate(capacity: c.headCountKV * span * c.valueLength)
+        defer { panels.deallocate(); valueRows.deallocate() }
         pool.parallelFor(c.headCountKV) { kvh in
             packKeyPanels(keys: scratch.keys + kvh * c.keyLength, keyStride: c.keyWidth, positions: span,
                           length: c.keyLength, into: panels + kvh * panelFloats)
+            for j in 0..<span {
+                (valueRows + (kvh * span + j) * c.valueLength).update(
+                    from: scratch.values + j * c.valueWidth + kvh * c.valueLength, count: c.valueLength)
+            }
         }
         pool.parallelFor(c.headCount * chunks) { unit in
             let h = unit % c.headCount, t0 = (unit / c.headCount) * chunk
@@ -251,8 +258,8 @@ public final class CachedAttention: Sendable {
                                     let position = start + t0 + r + k
                                     return firstAttendedPosition(for: position, window: window)...position
                                 },
-                                values: scratch.values + (lo - first) * c.valueWidth + kvh * c.valueLength,
-                                valueStride: c.valueWidth, length: c.valueLength,
+                                values: valueRows + (kvh * span + lo - first) * c.valueLength,
+                                valueStride: c.valueLength, length: c.valueLength,
                                 out: out + (t0 + r) * c.outputWidth + h * c.valueLength, outputStride: c.outputWidth)
                 r += count
             }
