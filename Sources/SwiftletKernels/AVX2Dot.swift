@@ -671,7 +671,7 @@ func avx2RowQ6_K(_ w: UnsafeRawPointer, tokens T: Int, _ qs: UnsafePointer<Int8>
 /// Rows `0..<rows` of a K-quant matrix (the first at `w`, the next `rowBytes` further on) ·
 /// `tokens` tokens' Q8_K activations, written to `y[k·ldy + i]`: eight (Q6_K) or four tokens per pass
 /// over a row, then one; Q4_K whose rows come in eights in ggml's repacked GEMM order
-/// (``avx2RowsQ4_KRepacked(rows:tokens:_:rowBytes:_:_:_:columns:_:ldy:)``), and Q6_K in the tiled order
+/// (``avx2RowsQ4_KRepacked(rows:tokens:_:rowBytes:_:_:_:columns:_:ldy:perSuperBlock:)``), and Q6_K in the tiled order
 /// with eight tokens' float steps in one vector (``avx2RowsQ6_KTiled(rows:tokens:_:rowBytes:_:_:_:columns:_:ldy:)``).
 /// `mulMatID`: in the orders of
 /// ggml's `mul_mat_id`, which differ from `mul_mat`'s only for the repacked Q4_K weights (its GEMV for
@@ -684,7 +684,8 @@ func avx2RowsK(_ type: GGMLType, rows: Int, tokens: Int, _ w: UnsafeRawPointer, 
     // ggml's mul_mat_id on repacked Q4_K takes its GEMV for every token (never the four-token GEMM), and
     // a tokenwise product gives every token the one-token kernel's order. The row kernels below form each
     // token's sums the same way however many tokens share a pass (only the GEMM order is a batch order),
-    // so both still pass over a row with four or eight tokens at once.
+    // so both still pass over a row with four or eight tokens at once; an expert's tokens of a prompt
+    // take the GEMM's tiles, summed in the GEMV's order.
     let oneTokenOrder = tokenwise || (mulMatID && type == .q4_K && matrixRows % 8 == 0 && matrixRows > 0)
     @inline(__always) func run(_ row: (UnsafeRawPointer, Int, UnsafePointer<Int8>, UnsafePointer<Float>, UnsafePointer<Int32>, UnsafeMutablePointer<Float>) -> Void) {
         let blocks = columns / 256

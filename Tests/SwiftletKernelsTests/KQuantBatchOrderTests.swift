@@ -85,7 +85,9 @@ import SwiftletKernels
     /// token in the repacked GEMV's order (per super-block), however many tokens share a pass; and as
     /// `mul_mat` forms them, the GEMV's order for one token (decoding) and for the tokens after the last
     /// four. 480 rows at 2048 values: each thread's 240 rows fall into row blocks of 227 and 13, which
-    /// leave rows over after the four-row passes.
+    /// leave rows over after the four-row passes. An expert's tokens from eight on take the batched
+    /// kernel's four-row tiles in the GEMV's order (33 tokens: sixteen row chunks, eight whole groups of
+    /// four and one token over).
     @Test(arguments: [ProductOrder.expertProduct, .tokenwise, .matrixProduct])
     func q4KTokenByTokenOrder(order: ProductOrder) throws {
         let pool = ThreadPool(threads: 2)
@@ -95,7 +97,7 @@ import SwiftletKernels
             let bytes = rowBytes.flatMap { $0 }
             try bytes.withUnsafeBytes { raw in
                 let w = try WeightMatrix(type: .q4_K, rows: rows, columns: columns, data: raw.baseAddress!)
-                for tokens in [1, 3, 4, 9, 14] {
+                for tokens in [1, 3, 4, 9, 14, 33] {
                     let x = (0..<(tokens * columns)).map { _ in rng.nextFloat() * 4 }
                     var y = [Float](repeating: 0, count: tokens * rows)
                     x.withUnsafeBufferPointer { xp in
