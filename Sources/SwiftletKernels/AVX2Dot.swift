@@ -722,12 +722,10 @@ func avx2RowsK(_ type: GGMLType, rows: Int, tokens: Int, _ w: UnsafeRawPointer, 
     switch type {
     case .q2_K: run { avx2RowTwoBitK(Q2_KBlocks.self, $0, tokens: $1, $2, $3, $4, columns: columns, $5, ldy: ldy) }
     case .q3_K: run { avx2RowTwoBitK(Q3_KBlocks.self, $0, tokens: $1, $2, $3, $4, columns: columns, $5, ldy: ldy) }
-    case .q4_K where matrixRows % 8 == 0 && matrixRows > 0 && !oneTokenOrder:
-        avx2RowsQ4_KRepacked(rows: rows, tokens: tokens, w, rowBytes: rowBytes, qs, ad, bsums, columns: columns, y, ldy: ldy)
-    case .q4_K where matrixRows % 8 == 0 && matrixRows > 0 && !tokenwise && tokens >= 8:
-        // An expert's tokens of a prompt: the batched kernel's tiles, summed in the GEMV's order.
+    // The batched kernel's tiles: in the GEMM's order, or for an expert's eight tokens or more in the GEMV's.
+    case .q4_K where matrixRows % 8 == 0 && matrixRows > 0 && !tokenwise && (!oneTokenOrder || tokens >= 8):
         avx2RowsQ4_KRepacked(rows: rows, tokens: tokens, w, rowBytes: rowBytes, qs, ad, bsums, columns: columns, y,
-                             ldy: ldy, perSuperBlock: true)
+                             ldy: ldy, perSuperBlock: oneTokenOrder)
     case .q4_K where matrixRows % 8 == 0 && matrixRows > 0 && tokens >= 4:
         avx2RowsQ4_KRepackedGEMV(rows: rows, tokens: tokens, w, rowBytes: rowBytes, qs, ad, bsums, columns: columns, y, ldy: ldy)
     case .q4_K where matrixRows % 8 == 0 && matrixRows > 0:
