@@ -237,8 +237,10 @@ public final class CachedAttention: Sendable {
                     from: scratch.values + j * c.valueWidth + kvh * c.valueLength, count: c.valueLength)
             }
         }
+        // The last chunks first: a chunk's work grows with the positions it sees, so the threads claim the
+        // largest units first and the smallest last, and finish nearly together (a unit's sums are its own).
         pool.parallelFor(c.headCount * chunks) { unit in
-            let h = unit % c.headCount, t0 = (unit / c.headCount) * chunk
+            let h = unit % c.headCount, t0 = (chunks - 1 - unit / c.headCount) * chunk
             let m = min(n, t0 + chunk) - t0, kvh = h / group
             // From the panel holding the chunk's first attended key; keys before it are masked below.
             let lo = first + (firstAttendedPosition(for: start + t0, window: window) - first) / 8 * 8

@@ -436,23 +436,18 @@ private func q4KFourHeaderBytes(_ p0: UnsafeRawPointer, _ p1: UnsafeRawPointer, 
     let minsHigh = _mm_or_si128(_mm_and_si128(_mm_srli_epi32(u2, 4), nibble),
                                 _mm_slli_epi32(_mm_and_si128(_mm_srli_epi32(u1, 6), two), 4))
     // Row r's eight scale (min) bytes are lane r of the low and the high words, side by side.
-    let dm = unsafeBitCast(_mm256_permutevar8x32_ps(_mm256_cvtph_ps(dms), _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7)),
-                           to: SIMD8<Float>.self)
+    let dm = _mm256_permutevar8x32_ps(_mm256_cvtph_ps(dms), _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7))
     return (_mm256_set_m128i(_mm_unpackhi_epi32(scalesLow, scalesHigh), _mm_unpacklo_epi32(scalesLow, scalesHigh)),
             _mm256_set_m128i(_mm_unpackhi_epi32(minsLow, minsHigh), _mm_unpacklo_epi32(minsLow, minsHigh)),
-            unsafeBitCast(dm.lowHalf, to: __m128.self), unsafeBitCast(dm.highHalf, to: __m128.self))
+            dm.lowHalf, dm.highHalf)
 }
 
 /// The low (`high` false) or high halves of `a` and `b`, as one register (`vperm2i128`).
 @inline(__always) private func halves(_ a: __m256i, _ b: __m256i, high: Bool) -> __m256i {
-    let x = unsafeBitCast(a, to: SIMD4<Int64>.self), y = unsafeBitCast(b, to: SIMD4<Int64>.self)
-    return unsafeBitCast(high ? SIMD4(lowHalf: x.highHalf, highHalf: y.highHalf)
-                              : SIMD4(lowHalf: x.lowHalf, highHalf: y.lowHalf), to: __m256i.self)
+    high ? SIMD4(lowHalf: a.highHalf, highHalf: b.highHalf) : SIMD4(lowHalf: a.lowHalf, highHalf: b.lowHalf)
 }
 
-@inline(__always) private func highHalf(_ v: __m256i) -> __m128i {
-    unsafeBitCast(unsafeBitCast(v, to: SIMD4<Int64>.self).highHalf, to: __m128i.self)
-}
+@inline(__always) private func highHalf(_ v: __m256i) -> __m128i { v.highHalf }
 
 @inline(__always) private func load128i(_ p: UnsafeRawPointer) -> __m128i {
     _mm_loadu_si128(p.assumingMemoryBound(to: __m128i.self))

@@ -1,14 +1,34 @@
 import Foundation
 import SwiftletGGUF
 
-/// Row chunks per job: eight per thread for prompts (even finishes); one per thread for a decoding step
-/// (one token, or one per sequence of a continuous batch: up to 16), so that each thread streams one
-/// contiguous run of weights. Decoding reads every weight from memory once per step, and the hardware
-/// prefetchers follow long streams far better than eight short runs handed out in turn (the row kernels
-/// read a run as two or four streams, half or a quarter of it apart; Docs/PERFORMANCE.md has the figures).
-/// A late thread still loses nothing: the other claims its chunk.
-private func rowChunks(_ rows: Int, _ pool: ThreadPool, tokens: Int) -> Int {
-    max(1, min(rows, pool.threadCount * (tokens <= 16 ? 1 : 8)))
+/// Where a job's rows split into the pieces its threads claim in turn: bounds on multiples of eight rows,
+/// so that row tiles and repacked row groups rarely straddle them.
+///
+/// A decoding step (one token, or one per sequence of a continuous batch: up to 16) takes one contiguous
+/// run per thread, so that each thread streams one run of weights. Decoding reads every weight from memory
+/// once per step, and the hardware prefetchers follow long streams far better than eight short runs handed
+/// out in turn (the row kernels read a run as two or four streams, half or a quarter of it apart;
+/// Docs/PERFORMANCE.md has the figures).
+///
+/// A prompt takes pieces of an eighth of a thread's share, and from the point where fewer than two such
+/// pieces per thread remain, pieces of half of what remains per thread, down to eight rows (guided
+/// self-scheduling): the pieces claimed last are the smallest, so the threads finish nearly together,
+/// where with equal pieces one waited half a piece on average at the end of every product. A late thread
+/// still loses nothing: the others claim its pieces.
+private func rowBounds(_ rows: Int, _ pool: ThreadPool, tokens: Int) -> [Int] {
+    let groups = (rows + 7) / 8, threads = pool.threadCount
+    guard tokens > 16, threads > 1 else {
+        let chunks = max(1, min(rows, threads * (tokens <= 16 ? 1 : 8)))
+        return (0...chunks).map { min(rows, 8 * (groups * $0 / chunks)) }
+    }
+    let piece = max(1, groups / (8 * threads))
+    var bounds = [0], done = 0
+    while done < groups {
+        let left = groups - done
+        done += min(left, piece, max(1, (left + 2 * threads - 1) / (2 * threads)))
+        bounds.append(min(rows, 8 * done))
+    }
+    return bounds
 }
 
 // ggml's CPU matmul quantizes the activations to the weight's "vec_dot type" (Q8_0, Q8_1 or Q8_K;
@@ -124,11 +144,23 @@ private func quantizeActivations(_ type: GGMLType, _ x: UnsafePointer<Float>, to
         return a
     case .f16:
         let a = QuantizedActivations(halfCount: n)
-        for i in 0..<n { a.half[i] = f16Round(x[i]) }
+        // Eight at a time where whole (SIMD8's conversions compile to vcvtps2ph and back: the same rounding).
+        forEachBlock((n + 255) / 256) { b in
+            var i = 256 &* b
+            let end = min(n, i &+ 256)
+            while i &+ 8 <= end {
+                let v = SIMD8<Float16>(UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self))
+                UnsafeMutableRawPointer(a.half + i).storeBytes(of: SIMD8<Float>(v), as: SIMD8<Float>.self)
+                i &+= 8
+            }
+            while i < end { a.half[i] = f16Round(x[i]); i &+= 1 }
+        }
         return a
     case .bf16:
         let a = QuantizedActivations(halfCount: n)
-        for i in 0..<n { a.half[i] = bf16Round(x[i]) }
+        forEachBlock((n + 255) / 256) { b in
+            for i in (256 &* b)..<min(n, 256 &* b &+ 256) { a.half[i] = bf16Round(x[i]) }
+        }
         return a
     case .f32, nil:
         return QuantizedActivations(count: 0)
@@ -481,15 +513,13 @@ public func matmul(_ products: [(weight: WeightMatrix, input: UnsafePointer<Floa
         return a
     }
     let totalRows = products.reduce(0) { $0 + $1.weight.rows }
-    let chunks = rowChunks(totalRows, pool, tokens: tokens)
+    let bounds = rowBounds(totalRows, pool, tokens: tokens)
     let scratchCount = products.reduce(1) { activationFormat($1.weight.type) == 3 ? max($0, $1.weight.columns) : $0 }
-    pool.parallelFor(chunks) { c in withUnsafeTemporaryAllocation(of: Float.self, capacity: scratchCount) { buffer in
+    let pieces = bounds.count - 1
+    pool.parallelFor(pieces) { c in withUnsafeTemporaryAllocation(of: Float.self, capacity: scratchCount) { buffer in
         let scratch = buffer.baseAddress!
-        // Chunk bounds fall on multiples of eight rows, so that row tiles and repacked row groups
-        // rarely straddle them.
-        let groups = (totalRows + 7) / 8
-        var lo = min(totalRows, 8 * (groups * c / chunks))
-        let hi = min(totalRows, 8 * (groups * (c + 1) / chunks))
+        var lo = bounds[c]
+        let hi = bounds[c + 1]
         var first = 0
         for (i, p) in products.enumerated() {
             let w = p.weight, x = p.input, y = p.output, a = activations[i], columns = w.columns

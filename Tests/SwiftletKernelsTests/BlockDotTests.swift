@@ -197,6 +197,51 @@ struct SplitMix {
     }
 }
 
+/// A prompt's product splits its rows into pieces that shrink towards the end (so that the threads finish
+/// together); every row must still be computed once, as on one thread: row counts off multiples of eight,
+/// several products in one job, and rows of every kernel family.
+@Suite struct ProductPiecesTests {
+    @Test(arguments: [GGMLType.q8_0, .q4_0, .q4_K, .q6_K, .f16])
+    func twoThreadsEqualOne(type: GGMLType) throws {
+        var rng = SplitMix(47)
+        let columns = 512, tokens = 40
+        let x = (0..<(tokens * columns)).map { _ in rng.nextFloat() * 3 }
+        for rowCounts in [[131], [1000, 259, 8]] {
+            let bytes = rowCounts.map { rows in
+                (0..<rows).flatMap { r in randomRow(type, columns: columns, seed: UInt64(rows &* 977 &+ r)) }
+            }
+            let storage = bytes.map { b in
+                let p = UnsafeMutableRawPointer.allocate(byteCount: b.count, alignment: 64)
+                p.copyMemory(from: b, byteCount: b.count)
+                return p
+            }
+            defer { storage.forEach { $0.deallocate() } }
+            let weights = try zip(rowCounts, storage).map { rows, p in
+                try WeightMatrix(type: type, rows: rows, columns: columns, data: p)
+            }
+            func run(threads: Int) -> [[Float]] {
+                let pool = ThreadPool(threads: threads)
+                let outputs = rowCounts.map { UnsafeMutablePointer<Float>.allocate(capacity: tokens * $0) }
+                defer { outputs.forEach { $0.deallocate() } }
+                for (o, rows) in zip(outputs, rowCounts) { o.initialize(repeating: .nan, count: tokens * rows) }
+                x.withUnsafeBufferPointer { xp in
+                    matmul(zip(weights, outputs).map { (weight: $0, output: $1) }, xp.baseAddress!, tokens: tokens,
+                           pool: pool)
+                }
+                return zip(outputs, rowCounts).map { o, rows in
+                    Array(UnsafeBufferPointer(start: o, count: tokens * rows))
+                }
+            }
+            let one = run(threads: 1), two = run(threads: 2)
+            for i in one.indices {
+                #expect(one[i].filter(\.isNaN).count == 0, "\(type.name) \(rowCounts): outputs left unwritten")
+                #expect(zip(one[i], two[i]).filter { $0.bitPattern != $1.bitPattern }.count == 0,
+                        "\(type.name) \(rowCounts), product \(i): outputs differ between one thread and two")
+            }
+        }
+    }
+}
+
 /// A decoding step's product (several rows per pass, a quarter or half of the run apart) gives every row
 /// exactly the one-row dot product: the same order of additions per row, whatever row shares its pass.
 @Suite struct DecodingRowsTests {
