@@ -18,10 +18,8 @@ extension Runtime {
         // A decoding step of several sequences keeps each token's sums as it would have alone.
         let order: ProductOrder = ws.order == .tokenwise ? .tokenwise : .expertProduct
 
-        func buffer(_ count: Int) -> UnsafeMutablePointer<Float> { .allocate(capacity: count) }
-        let outputs = buffer(m * k * dim), x = buffer(m * dim), y = buffer(m * dim)
-        let gate = buffer(max(m, k) * ff), up = buffer(max(m, k) * ff)
-        defer { [outputs, x, y, gate, up].forEach { $0.deallocate() } }
+        guard let scratch = ws.experts else { preconditionFailure("a workspace without expert scratch") }
+        let outputs = scratch.outputs, x = scratch.input, y = scratch.output, gate = scratch.gate, up = scratch.up
         if m == 1 {
             // One token: every chosen expert takes it, so their gate and up products run as one job on the
             // pool, and their down products as another (each product summed as it is alone). Route = slot.
