@@ -19,7 +19,9 @@ extension Runtime {
         let order: ProductOrder = ws.order == .tokenwise ? .tokenwise : .expertProduct
 
         guard let scratch = ws.experts else { preconditionFailure("a workspace without expert scratch") }
-        let outputs = scratch.outputs, x = scratch.input, y = scratch.output, gate = scratch.gate, up = scratch.up
+        let outputs = scratch.outputs, x = scratch.input, gate = scratch.gate, up = scratch.up
+        // The row of `outputs` that holds each route's expert output.
+        var outputRow = Array(0..<(m * k))
         if m == 1 {
             // One token: every chosen expert takes it, so their gate and up products run as one job on the
             // pool, and their down products as another (each product summed as it is alone). Route = slot.
@@ -34,17 +36,19 @@ extension Runtime {
             }, tokens: 1, pool: pool, order: order)
         } else {
             // Per expert, the (token, slot) routes that chose it, their rows gathered into x: gate and up,
-            // the activation, down into y; each output kept for its route.
+            // the activation, down into the next rows of `outputs` (expert after expert).
             var routesOf = [[Int]](repeating: [], count: c.expertCount)
             for (route, chosen) in routes.enumerated() { routesOf[chosen.expert].append(route) }
+            var next = 0
             for (e, mine) in routesOf.enumerated() where !mine.isEmpty {
                 for (i, route) in mine.enumerated() {
                     (x + i * dim).update(from: ws.xb + (route / k) * dim, count: dim)
+                    outputRow[route] = next + i
                 }
                 matmul([(w.gate[e], gate), (w.up[e], up)], x, tokens: mine.count, pool: pool, order: order)
                 gatedActivation(swiglu, gate: gate, up: up, out: gate, rows: mine.count, width: ff)
-                matmul([(w.down[e], y)], gate, tokens: mine.count, pool: pool, order: order)
-                for (i, route) in mine.enumerated() { (outputs + route * dim).update(from: y + i * dim, count: dim) }
+                matmul([(w.down[e], outputs + next * dim)], gate, tokens: mine.count, pool: pool, order: order)
+                next += mine.count
             }
         }
 
@@ -52,7 +56,7 @@ extension Runtime {
         for t in 0..<m {
             let out = ws.xb2 + t * dim
             for slot in 0..<k {
-                let route = t * k + slot, weight = routes[route].weight, o = outputs + route * dim
+                let route = t * k + slot, weight = routes[route].weight, o = outputs + outputRow[route] * dim
                 for j in 0..<dim { out[j] = slot == 0 ? o[j] * weight : out[j] + o[j] * weight }
             }
         }

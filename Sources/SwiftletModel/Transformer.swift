@@ -61,10 +61,10 @@ public final class Transformer: Sendable {
         let c = config, batch = max(1, min(maxBatch, context))
         let perToken = 3 * c.embeddingLength + c.headCount * c.keyLength + c.keyWidth + c.valueWidth
             + c.headCount * c.valueLength + 2 * c.feedForwardLength
-        // A mixture of experts' scratch: each route's output, one expert's tokens in and out, gate and up.
+        // A mixture of experts' scratch: each route's output, one expert's tokens, gate and up.
         let k = c.expertUsedCount
         let experts = c.expertCount == 0 ? 0
-            : batch * (k + 2) * c.embeddingLength + 2 * max(batch, k) * c.feedForwardLength
+            : batch * (k + 1) * c.embeddingLength + 2 * max(batch, k) * c.feedForwardLength
         let floats = batch * perToken + experts + context * (c.keyWidth + c.valueWidth)
             + min(batch, 32) * c.vocabularySize
         let one = KVCache.byteCount(layers: cacheLayers, capacity: context, maxBatch: batch, keyStorage: keyStorage,

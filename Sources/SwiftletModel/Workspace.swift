@@ -50,8 +50,7 @@ final class Workspace: @unchecked Sendable {
         if c.expertCount > 0 {
             let k = c.expertUsedCount, ff = c.feedForwardLength, dim = c.embeddingLength
             experts = ExpertScratch(outputs: make(n * k * dim, zeroed: false), input: make(n * dim, zeroed: false),
-                                    output: make(n * dim, zeroed: false), gate: make(max(n, k) * ff, zeroed: false),
-                                    up: make(max(n, k) * ff, zeroed: false))
+                                    gate: make(max(n, k) * ff, zeroed: false), up: make(max(n, k) * ff, zeroed: false))
         } else {
             experts = nil
         }
@@ -68,7 +67,6 @@ final class Workspace: @unchecked Sendable {
     struct ExpertScratch {
         let outputs: UnsafeMutablePointer<Float>    // (tokens × k, dim) each route's expert output
         let input: UnsafeMutablePointer<Float>      // (tokens, dim) one expert's tokens, gathered
-        let output: UnsafeMutablePointer<Float>     // (tokens, dim) its down product
         let gate: UnsafeMutablePointer<Float>       // (max(tokens, k), ff)
         let up: UnsafeMutablePointer<Float>         // (max(tokens, k), ff)
     }
