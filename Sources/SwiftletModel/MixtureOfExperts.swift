@@ -18,8 +18,7 @@ extension Runtime {
         // A decoding step of several sequences keeps each token's sums as it would have alone.
         let order: ProductOrder = ws.order == .tokenwise ? .tokenwise : .expertProduct
 
-        guard let scratch = ws.experts else { preconditionFailure("a workspace without expert scratch") }
-        let outputs = scratch.outputs, x = scratch.input, gate = scratch.gate, up = scratch.up
+        let outputs = ws.experts.outputs, x = ws.experts.input, gate = ws.experts.gate, up = ws.experts.up
         // The row of `outputs` that holds each route's expert output.
         var outputRow = Array(0..<(m * k))
         if m == 1 {

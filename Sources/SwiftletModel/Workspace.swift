@@ -17,9 +17,9 @@ final class Workspace: @unchecked Sendable {
     let hb2: UnsafeMutablePointer<Float>    // (tokens, ff)
     let attention: AttentionScratch         // the cache's keys and values as floats, for batched attention
     let logits: UnsafeMutablePointer<Float> // (logitChunk, vocab)
-    /// A mixture-of-experts block's scratch (nil for dense models), kept here because a prompt's would
+    /// A mixture-of-experts block's scratch (empty for dense models), kept here because a prompt's would
     /// otherwise be fresh pages (tens of MB) for every layer, each faulted in and zeroed by the kernel.
-    let experts: ExpertScratch?
+    let experts: ExpertScratch
     let logitChunk: Int
     /// The order the pass's matrix products sum in: ggml's for the batch size (a prompt), or each token
     /// as alone (``ProductOrder/tokenwise``: a decoding step of several sequences). Set per pass.
@@ -47,13 +47,12 @@ final class Workspace: @unchecked Sendable {
         att = make(n * c.headCount * c.valueLength)
         hb = make(n * c.feedForwardLength); hb2 = make(n * c.feedForwardLength)
         attention = AttentionScratch(capacity: context, keyWidth: c.keyWidth, valueWidth: c.valueWidth)
-        if c.expertCount > 0 {
-            let k = c.expertUsedCount, ff = c.feedForwardLength, dim = c.embeddingLength
-            experts = ExpertScratch(outputs: make(n * k * dim, zeroed: false), input: make(n * dim, zeroed: false),
-                                    gate: make(max(n, k) * ff, zeroed: false), up: make(max(n, k) * ff, zeroed: false))
-        } else {
-            experts = nil
-        }
+        let k = c.expertUsedCount, moe = c.expertCount > 0
+        let routeRows = moe ? n * k : 0, expertRows = moe ? n : 0, ffRows = moe ? max(n, k) : 0
+        experts = ExpertScratch(outputs: make(routeRows * c.embeddingLength, zeroed: false),
+                                input: make(expertRows * c.embeddingLength, zeroed: false),
+                                gate: make(ffRows * c.feedForwardLength, zeroed: false),
+                                up: make(ffRows * c.feedForwardLength, zeroed: false))
         // Every row of logits is written before it is read, and most passes write only the last token's:
         // left untouched, the other rows (a vocabulary each) never become resident.
         logits = make(logitChunk * c.vocabularySize, zeroed: false)
