@@ -84,10 +84,10 @@ import SwiftletKernels
     /// Q4_K rows in eights as ggml's `mul_mat_id` and the several-sequence decoding step form them: every
     /// token in the repacked GEMV's order (per super-block), however many tokens share a pass; and as
     /// `mul_mat` forms them, the GEMV's order for one token (decoding) and for the tokens after the last
-    /// four. 480 rows at 2048 values: each thread's 240 rows fall into row blocks of 227 and 13, which
-    /// leave rows over after the four-row passes. An expert's tokens from eight on take the batched
-    /// kernel's four-row tiles in the GEMV's order (33 tokens: sixteen row chunks, eight whole groups of
-    /// four and one token over).
+    /// four. 480 rows at 2048 values: up to 16 tokens, each thread's 240 rows fall into row blocks of 227
+    /// and 13, which leave rows over after the four-row passes. An expert's tokens from eight on take the
+    /// batched kernel's four-row tiles in the GEMV's order (33 tokens: row pieces of 24 rows shrinking to
+    /// 8, eight whole groups of four and one token over).
     @Test(arguments: [ProductOrder.expertProduct, .tokenwise, .matrixProduct])
     func q4KTokenByTokenOrder(order: ProductOrder) throws {
         let pool = ThreadPool(threads: 2)
