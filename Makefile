@@ -3,7 +3,13 @@ SWIFT ?= swift
 # Flags the release build passes to enable the fast kernels (see Docs/CPUFeatures.md): on an x86-64 CPU
 # with AVX2, FMA and F16C, Swift generates code for Haswell-class CPUs; elsewhere the portable build.
 HAVE_AVX2 := $(shell grep -q avx2 /proc/cpuinfo 2>/dev/null && grep -q fma /proc/cpuinfo && grep -q f16c /proc/cpuinfo && echo yes)
-ifeq ($(HAVE_AVX2),yes)
+# With AVX-512 F/BW/DQ/VL and VNNI as well (Cascade Lake and later Xeons, Zen 4 and 5): code for Cascade
+# Lake, the oldest CPU with all of them, and the VNNI kernels (-DSWIFTLET_AVX512) beside the AVX2 ones.
+HAVE_AVX512 := $(shell for f in avx512f avx512bw avx512dq avx512vl avx512_vnni; do \
+	grep -qw $$f /proc/cpuinfo 2>/dev/null || exit 0; done; echo yes)
+ifeq ($(HAVE_AVX2)$(HAVE_AVX512),yesyes)
+FAST_FLAGS ?= -Xswiftc -target-cpu -Xswiftc cascadelake -Xswiftc -DSWIFTLET_AVX2 -Xswiftc -DSWIFTLET_AVX512
+else ifeq ($(HAVE_AVX2),yes)
 FAST_FLAGS ?= -Xswiftc -target-cpu -Xswiftc haswell -Xswiftc -DSWIFTLET_AVX2
 else
 FAST_FLAGS ?=

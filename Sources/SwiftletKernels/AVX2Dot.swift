@@ -9,6 +9,15 @@ import SwiftletGGUF
 /// Whether this build carries the AVX2 kernels.
 public let kernelsUseAVX2 = true
 
+#if SWIFTLET_AVX512
+/// Whether this build forms the AVX2 kernels' integer sums with AVX-512 VNNI (`vpdpbusd`): the same
+/// integers, and so the same bits, as without it (Docs/CPUFeatures.md).
+public let kernelsUseVNNI = true
+#else
+/// Whether this build forms the AVX2 kernels' integer sums with AVX-512 VNNI (`vpdpbusd`).
+public let kernelsUseVNNI = false
+#endif
+
 @inline(__always) private func load128(_ p: UnsafeRawPointer) -> __m128i {
     _mm_loadu_si128(p.assumingMemoryBound(to: __m128i.self))
 }
@@ -56,6 +65,28 @@ let decodePrefetchDistance = 1024
 @inline(__always) private func widen(_ pairs: __m256i) -> __m256i {
     _mm256_madd_epi16(pairs, _mm256_set1_epi16(1))
 }
+
+/// `acc` plus the sums of each two adjacent 16-bit products x·y in 32-bit lanes: `vpmaddwd` then `vpaddd`,
+/// or with AVX-512 VNNI one `vpdpwssd`, which forms the same integers (it adds without saturating, and
+/// `vpmaddwd` saturates only the pair −32768·−32768 twice, which no kernel here multiplies). The VNNI form
+/// makes each step wait for the last: one token's kernels then alternate two accumulators
+/// (`oneTokenTwoChains`), whose lanes add to the same integers.
+@inline(__always) func addingPairProducts(_ acc: __m256i, _ x: __m256i, _ y: __m256i) -> __m256i {
+    #if SWIFTLET_AVX512
+    _mm256_mask_dpwssd_epi32(acc, 0xFF, x, y)
+    #else
+    _mm256_add_epi32(acc, _mm256_madd_epi16(x, y))
+    #endif
+}
+
+#if SWIFTLET_AVX512
+/// `adding` plus the sums of each four adjacent byte products u·s (u unsigned, s signed) in 32-bit lanes:
+/// one `vpdpbusd` (AVX-512 VNNI). Clang declares the unmasked form as a macro, which Swift cannot import;
+/// the masked form with every lane selected compiles to the same instruction.
+@inline(__always) func quadSums(_ u: __m256i, _ s: __m256i, adding: __m256i = _mm256_setzero_si256()) -> __m256i {
+    _mm256_mask_dpbusd_epi32(adding, 0xFF, u, s)
+}
+#endif
 
 /// The 32-value block formats with a fast kernel, by how a block's integer sum Σq·a is formed.
 enum Block32Format {
@@ -108,9 +139,32 @@ enum Block32Format {
 
     var offset: Int8 { switch self { case .q4_0: 8; case .q5_0: 16; default: 0 } }
 
+    /// The offset's share of a block's sums for Q4_0 and Q5_0 (zero for the others), formed once per
+    /// activation block and shared by the rows: offset·a in pair sums, or with VNNI −offset·a in sums of
+    /// four (the starting value of `vpdpbusd`).
+    @inline(__always) func offsetSums(_ a: __m256i) -> __m256i {
+        guard self == .q4_0 || self == .q5_0 else { return _mm256_setzero_si256() }
+        #if SWIFTLET_AVX512
+        return _mm256_sub_epi32(_mm256_setzero_si256(), quadSums(_mm256_set1_epi8(offset), a))
+        #else
+        return _mm256_maddubs_epi16(_mm256_set1_epi8(offset), a)
+        #endif
+    }
+
     /// Σq·a of one block as eight partial sums (floats, exact integers): `q` as unpacked, `unsignedQ` its
-    /// magnitudes for Q8_0 (else q again), `offsetSums` offset·a in pair sums for Q4_0 and Q5_0.
+    /// magnitudes for Q8_0 (else q again), `offsetSums` from ``offsetSums(_:)``. With VNNI one `vpdpbusd`
+    /// forms the sums of four that `vpmaddubsw` then `vpmaddwd` form otherwise: the same integers, since
+    /// no pair sum comes near 16 bits (|q| ≤ 128 against |a| ≤ 127, or q ≤ 31 against a).
     @inline(__always) func blockSums(_ q: __m256i, _ unsignedQ: __m256i, _ a: __m256i, _ offsetSums: __m256i) -> __m256 {
+        #if SWIFTLET_AVX512
+        let sums: __m256i
+        switch self {
+        case .q8_0: sums = quadSums(unsignedQ, _mm256_sign_epi8(a, q))
+        case .q4_0, .q5_0: sums = quadSums(q, a, adding: offsetSums)
+        case .q4_1, .q5_1: sums = quadSums(q, a)
+        }
+        return _mm256_cvtepi32_ps(sums)
+        #else
         let pairs: __m256i
         switch self {
         case .q8_0: pairs = _mm256_maddubs_epi16(unsignedQ, _mm256_sign_epi8(a, q))
@@ -118,6 +172,7 @@ enum Block32Format {
         case .q4_1, .q5_1: pairs = _mm256_maddubs_epi16(q, a)
         }
         return _mm256_cvtepi32_ps(widen(pairs))
+        #endif
     }
 }
 
@@ -231,7 +286,6 @@ func avx2Tile32<F: Block32Kind>(_: F.Type, _ w: UnsafeRawPointer, rowBytes: Int,
     let blocks = columns / 32, bpb = format.bytesPerBlock
     var acc = InlineArray<8, __m256>(repeating: _mm256_setzero_ps())
     var minSums = InlineArray<8, Float>(repeating: 0)
-    let offset = _mm256_set1_epi8(format.offset)
     // Lanes 0…3 take row 0's d, lanes 4…7 row 1's.
     let rowOfLane = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1)
     for b in 0..<blocks {
@@ -248,7 +302,7 @@ func avx2Tile32<F: Block32Kind>(_: F.Type, _ w: UnsafeRawPointer, rowBytes: Int,
         let u0 = format == .q8_0 ? _mm256_sign_epi8(q0, q0) : q0, u1 = format == .q8_0 ? _mm256_sign_epi8(q1, q1) : q1
         for k in 0..<4 {
             let a = load256(qs + (k &* columns &+ b &* 32))
-            let offsetSums = format == .q4_0 || format == .q5_0 ? _mm256_maddubs_epi16(offset, a) : _mm256_setzero_si256()
+            let offsetSums = format.offsetSums(a)
             for i in 0..<2 {
                 let j = i &* 4 &+ k
                 let sums = format.blockSums(i == 0 ? q0 : q1, i == 0 ? u0 : u1, a, offsetSums)
@@ -271,13 +325,13 @@ func avx2Tile32<F: Block32Kind>(_: F.Type, _ w: UnsafeRawPointer, rowBytes: Int,
 func avx2Row32<F: Block32Kind>(_: F.Type, _ w: UnsafeRawPointer, _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>,
                                _ asum: UnsafePointer<Float>, blocks: Int) -> Float {
     let format = F.format
-    let bpb = format.bytesPerBlock, offset = _mm256_set1_epi8(format.offset)
+    let bpb = format.bytesPerBlock
     var acc = _mm256_setzero_ps()
     var minSum: Float = 0
     for b in 0..<blocks {
         let (q, dm) = format.unpack(w + b &* bpb)
         let a = load256(qs + b &* 32)
-        let offsetSums = format == .q4_0 || format == .q5_0 ? _mm256_maddubs_epi16(offset, a) : _mm256_setzero_si256()
+        let offsetSums = format.offsetSums(a)
         let sums = format.blockSums(q, format == .q8_0 ? _mm256_sign_epi8(q, q) : q, a, offsetSums)
         acc = _mm256_fmadd_ps(sums, _mm256_set1_ps(dm[0] * ad[b]), acc)
         if format.hasMin { minSum += dm[1] * asum[b] }
@@ -294,12 +348,12 @@ func avx2Rows32OneToken<F: Block32Kind>(_: F.Type, rows R: Int, _ w: UnsafeRawPo
                                         _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>,
                                         _ asum: UnsafePointer<Float>, blocks: Int) -> SIMD4<Float> {
     let format = F.format
-    let bpb = format.bytesPerBlock, offset = _mm256_set1_epi8(format.offset)
+    let bpb = format.bytesPerBlock
     var acc = InlineArray<4, __m256>(repeating: _mm256_setzero_ps())
     var minSum = SIMD4<Float>()
     for b in 0..<blocks {
         let a = load256(qs + b &* 32)
-        let offsetSums = format == .q4_0 || format == .q5_0 ? _mm256_maddubs_epi16(offset, a) : _mm256_setzero_si256()
+        let offsetSums = format.offsetSums(a)
         for r in 0..<R {
             prefetch(w + (r &* stride &+ b &* bpb &+ decodePrefetchDistance))
             let (q, dm) = format.unpack(w + (r &* stride &+ b &* bpb))
@@ -448,6 +502,7 @@ func avx2RowNibblesK<K: SuperBlockKind>(_: K.Type, _ w: UnsafeRawPointer, tokens
                                           _ bsums: UnsafePointer<Int32>, columns: Int, _ y: UnsafeMutablePointer<Float>, ldy: Int,
                                           order: KQuantOrder) {
     let blocks = columns / 256, low = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1)
+    let oneTokenTwoChains = T == 1 && kernelsUseVNNI
     var acc = InlineArray<4, __m256>(repeating: _mm256_setzero_ps())
     var minSum = SIMD4<Float>(repeating: 0), wholeSum = minSum
     var running = InlineArray<4, SIMD4<Float>>(repeating: .zero)  // `.repacked`: (Σ whole, Σ min) per token
@@ -471,10 +526,16 @@ func avx2RowNibblesK<K: SuperBlockKind>(_: K.Type, _ w: UnsafeRawPointer, tokens
             let scaleLo = _mm256_shuffle_epi8(scales, _mm256_set1_epi16(pick)), scaleHi = _mm256_shuffle_epi8(scales, _mm256_set1_epi16(pick &+ 0x0202))
             for k in 0..<T {
                 let a = qs + (k &* columns &+ b &* 256 &+ 64 &* g)
-                sumi[k] = _mm256_add_epi32(sumi[k], _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(lo, load256(a)), scaleLo),
-                                                                     _mm256_madd_epi16(_mm256_maddubs_epi16(hi, load256(a + 32)), scaleHi)))
+                if oneTokenTwoChains {
+                    sumi[0] = addingPairProducts(sumi[0], _mm256_maddubs_epi16(lo, load256(a)), scaleLo)
+                    sumi[1] = addingPairProducts(sumi[1], _mm256_maddubs_epi16(hi, load256(a + 32)), scaleHi)
+                } else {
+                    sumi[k] = addingPairProducts(addingPairProducts(sumi[k], _mm256_maddubs_epi16(lo, load256(a)), scaleLo),
+                                                 _mm256_maddubs_epi16(hi, load256(a + 32)), scaleHi)
+                }
             }
         }
+        if oneTokenTwoChains { sumi[0] = _mm256_add_epi32(sumi[0], sumi[1]) }
         for k in 0..<T {
             let da = ad[k &* blocks &+ b]
             // Σ min_j·(Σa over sub-block j): the per-16 sums added in pairs, times the mins, in four lanes.
@@ -558,7 +619,7 @@ func avx2RowTwoBitK<K: SuperBlockKind>(_: K.Type, _ w: UnsafeRawPointer, tokens 
                 let scale = _mm256_set_m128i(_mm_set1_epi16(Int16(scales[j &+ 1])), _mm_set1_epi16(Int16(scales[j])))
                 for k in 0..<T {
                     let a = load256(qs + (k &* columns &+ b &* 256 &+ 128 &* n &+ 32 &* s))
-                    sumi[k] = _mm256_add_epi32(sumi[k], _mm256_madd_epi16(_mm256_maddubs_epi16(u, a), scale))
+                    sumi[k] = addingPairProducts(sumi[k], _mm256_maddubs_epi16(u, a), scale)
                 }
             }
         }
@@ -629,6 +690,7 @@ func avx2RowTwoBitK<K: SuperBlockKind>(_: K.Type, _ w: UnsafeRawPointer, tokens 
 func avx2RowQ6_K(_ w: UnsafeRawPointer, tokens T: Int, _ qs: UnsafePointer<Int8>, _ ad: UnsafePointer<Float>,
                  _ bsums: UnsafePointer<Int32>, columns: Int, _ y: UnsafeMutablePointer<Float>, ldy: Int, order: KQuantOrder) {
     let blocks = columns / 256
+    let oneTokenTwoChains = T == 1 && kernelsUseVNNI
     var acc = InlineArray<8, __m256>(repeating: _mm256_setzero_ps())
     var wholeSum = InlineArray<8, Float>(repeating: 0)
     for b in 0..<blocks {
@@ -647,11 +709,13 @@ func avx2RowQ6_K(_ w: UnsafeRawPointer, tokens T: Int, _ qs: UnsafePointer<Int8>
                 let scale = q6KScalePair(evenOdd, 4 &* h &+ i)
                 for k in 0..<T {
                     let a = load256(qs + (k &* columns &+ b &* 256 &+ 128 &* h &+ 32 &* i))
-                    sumi[k] = _mm256_add_epi32(sumi[k], _mm256_madd_epi16(_mm256_maddubs_epi16(q, a), scale))
+                    let j = oneTokenTwoChains ? i & 1 : k
+                    sumi[j] = addingPairProducts(sumi[j], _mm256_maddubs_epi16(q, a), scale)
                 }
             }
             for i in 0..<4 { accumulate(q6KValues(ql0, ql1, qh, i), i, &sumi) }
         }
+        if oneTokenTwoChains { sumi[0] = _mm256_add_epi32(sumi[0], sumi[1]) }
         let scales16 = _mm256_cvtepi8_epi16(scaleBytes)
         for k in 0..<T {
             let sums16 = sixteenSums(bsums + (k &* (columns / 16) &+ b &* 16))
@@ -897,4 +961,6 @@ func avx2DotBF16(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, count: Int) -
 #else
 /// Whether this build carries the AVX2 kernels.
 public let kernelsUseAVX2 = false
+/// Whether this build forms the AVX2 kernels' integer sums with AVX-512 VNNI (`vpdpbusd`).
+public let kernelsUseVNNI = false
 #endif

@@ -140,8 +140,14 @@ private func q4KTileFourTokens(_ tile: UnsafeRawPointer, blocks: Int, _ qs: Unsa
     let low = _mm256_set1_epi8(0x0F)
     // Byte shuffles that give sub-block j's scale of each row in its four 16-bit words (plus j), and the
     // mins of sub-blocks 2g and 2g + 1 of the lane's row as two words (plus 2g).
+    #if SWIFTLET_AVX512
+    // With VNNI the sums come in 32-bit lanes (two per row): the scale as a 32-bit word.
+    let scalePick = _mm256_setr_epi8(0, -128, -128, -128, 0, -128, -128, -128, 8, -128, -128, -128, 8, -128, -128, -128,
+                                     0, -128, -128, -128, 0, -128, -128, -128, 8, -128, -128, -128, 8, -128, -128, -128)
+    #else
     let scalePick = _mm256_setr_epi8(0, -128, 0, -128, 0, -128, 0, -128, 8, -128, 8, -128, 8, -128, 8, -128,
                                      0, -128, 0, -128, 0, -128, 0, -128, 8, -128, 8, -128, 8, -128, 8, -128)
+    #endif
     let minPick = _mm256_setr_epi8(0, -128, 1, -128, 8, -128, 9, -128, 0, -128, 1, -128, 8, -128, 9, -128,
                                    0, -128, 1, -128, 8, -128, 9, -128, 0, -128, 1, -128, 8, -128, 9, -128)
     let one = _mm256_set1_epi8(1), two = _mm256_set1_epi8(2)
@@ -171,13 +177,21 @@ private func q4KTileFourTokens(_ tile: UnsafeRawPointer, blocks: Int, _ qs: Unsa
                 }
                 for k in 0..<4 {
                     let ak = UnsafeRawPointer(a + (k &* columns &+ 64 &* g &+ 32 &* h))
-                    @inline(__always) func product(_ c: Int) -> __m256i {
-                        let eight = ak.loadUnaligned(fromByteOffset: 8 &* c, as: Int64.self)
-                        return _mm256_maddubs_epi16(values[c], _mm256_set1_epi64x(eight))
+                    @inline(__always) func eight(_ c: Int) -> __m256i {
+                        _mm256_set1_epi64x(ak.loadUnaligned(fromByteOffset: 8 &* c, as: Int64.self))
                     }
+                    #if SWIFTLET_AVX512
+                    // Four `vpdpbusd` add the sub-block's products in sums of four, then one multiply by
+                    // the scales: the same integers as the pair sums below.
+                    var sums = quadSums(values[0], eight(0))
+                    for c in 1..<4 { sums = quadSums(values[c], eight(c), adding: sums) }
+                    acc[k] = _mm256_add_epi32(acc[k], _mm256_mullo_epi32(sums, scale))
+                    #else
+                    @inline(__always) func product(_ c: Int) -> __m256i { _mm256_maddubs_epi16(values[c], eight(c)) }
                     let sums = _mm256_add_epi16(_mm256_add_epi16(product(0), product(1)),
                                                 _mm256_add_epi16(product(2), product(3)))
-                    acc[k] = _mm256_add_epi32(acc[k], _mm256_madd_epi16(sums, scale))
+                    acc[k] = addingPairProducts(acc[k], sums, scale)
+                    #endif
                 }
             }
             if !perSuperBlock || g == 3 {
@@ -307,9 +321,8 @@ private func q4KRowFourGEMV(_ w: UnsafeRawPointer, blocks: Int, _ prepared: Unsa
             let (lo, hi, scaleLo, scaleHi) = q4KSubBlockPair(p, g, scales)
             for k in 0..<4 {
                 let a = prep + (256 &* k &+ 64 &* g)
-                let even = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, load256(a)), scaleLo)
-                let odd = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, load256(a + 32)), scaleHi)
-                sumi[k] = _mm256_add_epi32(sumi[k], _mm256_add_epi32(even, odd))
+                let even = addingPairProducts(sumi[k], _mm256_maddubs_epi16(lo, load256(a)), scaleLo)
+                sumi[k] = addingPairProducts(even, _mm256_maddubs_epi16(hi, load256(a + 32)), scaleHi)
             }
         }
         let totals = fourTotals(sumi[0], sumi[1], sumi[2], sumi[3])
@@ -380,9 +393,8 @@ private func q4KFourRowsGEMV(_ w: UnsafeRawPointer, _ stride: Int, blocks: Int, 
             let a0 = load256(a + 64 &* g), a1 = load256(a + (64 &* g &+ 32))
             for r in 0..<4 {
                 let (lo, hi, scaleLo, scaleHi) = q4KSubBlockPair(p0 + r &* stride, g, scales[r])
-                let even = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, a0), scaleLo)
-                let odd = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, a1), scaleHi)
-                sumi[r] = _mm256_add_epi32(sumi[r], _mm256_add_epi32(even, odd))
+                let even = addingPairProducts(sumi[r], _mm256_maddubs_epi16(lo, a0), scaleLo)
+                sumi[r] = addingPairProducts(even, _mm256_maddubs_epi16(hi, a1), scaleHi)
             }
         }
         let pairs = load128i(pairSums + 16 &* b)

@@ -83,7 +83,7 @@ private func q6KRowEight(_ w: UnsafeRawPointer, blocks: Int, _ prepared: UnsafeR
                 let scale = q6KScalePair(evenOdd, 4 &* h &+ i)
                 for k in 0..<8 {
                     let a = load256(prep + (256 &* k &+ 128 &* h &+ 32 &* i))
-                    sumi[k] = _mm256_add_epi32(sumi[k], _mm256_madd_epi16(_mm256_maddubs_epi16(q, a), scale))
+                    sumi[k] = addingPairProducts(sumi[k], _mm256_maddubs_epi16(q, a), scale)
                 }
             }
             for i in 0..<4 { accumulate(q6KValues(ql0, ql1, qh, i), i, &sumi) }

@@ -3,13 +3,16 @@ import Foundation
 /// The instruction-set extensions this build's code was generated for, and whether the CPU has them.
 ///
 /// A build made with `-target-cpu haswell` (what `make release` does on a capable machine) executes
-/// AVX2, FMA and F16C instructions anywhere in the kernels; on a CPU without them it would die of SIGILL
+/// AVX2, FMA and F16C instructions anywhere in the kernels (and one made with `-target-cpu cascadelake`
+/// AVX-512 and VNNI too); on a CPU without them it would die of SIGILL
 /// at the first matrix product. Programs call ``missingFeatures()`` at start and stop with a message
 /// instead.
 public enum CPUFeatures {
     /// The extensions this build requires of the CPU (empty for a portable build).
     public static var required: [String] {
-        #if SWIFTLET_AVX2 && arch(x86_64)
+        #if SWIFTLET_AVX2 && SWIFTLET_AVX512 && arch(x86_64)
+        ["avx2", "fma", "f16c", "avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl", "avx512_vnni"]
+        #elseif SWIFTLET_AVX2 && arch(x86_64)
         ["avx2", "fma", "f16c"]
         #else
         []

@@ -20,4 +20,11 @@ import Testing
         #expect(CPUFeatures.portableKernelsOnCapableCPU == expected)
         if let warning { #expect(warning.contains("Docs/CPUFeatures.md") && warning.contains("-DSWIFTLET_AVX2")) }
     }
+
+    /// A build with the VNNI kernels names AVX-512 and VNNI among what it needs, so that the executable
+    /// stops with a message on a CPU without them instead of dying of SIGILL; only such a build does.
+    @Test func vnniBuildRequiresAVX512() {
+        #expect(CPUFeatures.required.contains("avx512_vnni") == kernelsUseVNNI)
+        if kernelsUseVNNI { #expect(kernelsUseAVX2 && CPUFeatures.missingFeatures().isEmpty) }
+    }
 }
