@@ -5,7 +5,7 @@ the CPU and its flags, the settings, each engine's peak RSS, and each file's gen
 the host's memory read bandwidth — ready for Docs/PERFORMANCE.md, or written into it with --update.
 
     python3 Benchmarks/compare-llamacpp.py --llama-bench PATH/llama-bench [--swiftlet .build/release/swiftlet]
-        [--passes 2] [-p 512] [-n 128] [-d 0,1024] [-t 1,2] [-r 3] [--label NAME]
+        [--passes 2] [-p 512] [-n 128] [-d 0,1024] [-t 1,2] [-r 3] [--label NAME] [--llama-build FLAGS]
         [--standard-files | --large-files] [--update Docs/PERFORMANCE.md [--section NAME]] [MODEL.gguf ...]
 
 --standard-files adds the files Docs/PERFORMANCE.md reports on, making the missing ones first: SmolLM2
@@ -23,7 +23,7 @@ bandwidth ÷ those bytes is the fastest a single stream can decode on a file pas
 column is the measured rate over that bound (the KV cache read at depth is left out of the bytes).
 
 llama.cpp is not part of this repository: build it yourself (Docs/Numerics.md says which build Swiftlet's
-numbers follow) and pass its llama-bench. A second Swiftlet binary can be compared instead with
+numbers follow) and pass its llama-bench; --llama-build names its CMake flags in the header. A second Swiftlet binary can be compared instead with
 --baseline PATH (for "did this change slow anything down").
 """
 import argparse
@@ -122,6 +122,7 @@ def main():
     engines = ap.add_mutually_exclusive_group(required=True)
     engines.add_argument("--llama-bench", help="llama.cpp's llama-bench")
     engines.add_argument("--baseline", help="another swiftlet binary")
+    ap.add_argument("--llama-build", default="", help="how llama-bench was built (CMake flags), for the header")
     ap.add_argument("--passes", type=int, default=2)
     ap.add_argument("-p", default="512")
     ap.add_argument("-n", default="128")
@@ -173,7 +174,8 @@ def main():
             + f". `python3 Benchmarks/compare-llamacpp.py {'--llama-bench' if args.llama_bench else '--baseline'} … "
             f"-p {args.p} -n {args.n} -d {args.d} -t {args.t} -r {args.r} --passes {args.passes}"
             + (" --standard-files" if args.standard_files else "") + (" --large-files" if args.large_files else "")
-            + "`; tokens/s, median of "
+            + "`" + (f"; llama.cpp built with `{args.llama_build}`" if args.llama_build else "")
+            + "; tokens/s, median of "
             f"{args.passes} alternating passes of {args.r} runs each. \"of limit\": Swiftlet's generation rate × the "
             "weight bytes a token reads ÷ the read bandwidth.", ""]
     for t in threads:

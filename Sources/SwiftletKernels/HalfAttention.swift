@@ -33,9 +33,9 @@ public func dotHalf(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float16>, coun
 /// at `ringRows`), and ``dotHalf(_:_:count:)`` of the two times `scale` to `scores[h·scoreStride + j]`.
 ///
 /// Each score is summed exactly as in dotHalf. The AVX2 pass (`length` a multiple of 32) takes up to
-/// three heads of a grouped-query KV head together: each run of eight key values is widened once and
-/// meets every head's accumulator, so the widening and the loop are shared, and twelve independent fma
-/// chains overlap. (Head by head, every key row would be widened once per head.)
+/// three heads of a grouped-query KV head together (four with AVX-512's 32 registers): each run of eight
+/// key values is widened once and meets every head's accumulator, so the widening and the loop are shared,
+/// and twelve independent fma chains overlap. (Head by head, every key row would be widened once per head.)
 public func scoresOfHeads(heads: Int, q: UnsafePointer<Float>, keys: UnsafePointer<Float16>, rowStride: Int,
                           firstSlot: Int, ringRows: Int, count: Int, length: Int, scale: Float,
                           scores: UnsafeMutablePointer<Float>, scoreStride: Int) {
@@ -44,7 +44,17 @@ public func scoresOfHeads(heads: Int, q: UnsafePointer<Float>, keys: UnsafePoint
         var g = 0
         while g < heads {
             let q0 = q + g * length, out = scores + g * scoreStride
-            // Literal head counts, so that each pass's accumulators specialize into registers.
+            // Literal head counts, so that each pass's accumulators specialize into registers. With
+            // AVX-512's 32 registers, four heads (a common query group) share one pass over the keys.
+            #if SWIFTLET_AVX512
+            if heads - g >= 4 {
+                halfScorePass(heads: 4, q: q0, keys: keys, rowStride: rowStride, firstSlot: firstSlot,
+                              ringRows: ringRows, count: count, length: length, scale: scale, scores: out,
+                              scoreStride: scoreStride)
+                g += 4
+                continue
+            }
+            #endif
             switch heads - g {
             case 1: halfScorePass(heads: 1, q: q0, keys: keys, rowStride: rowStride, firstSlot: firstSlot,
                                   ringRows: ringRows, count: count, length: length, scale: scale, scores: out,
@@ -72,35 +82,63 @@ public func scoresOfHeads(heads: Int, q: UnsafePointer<Float>, keys: UnsafePoint
 
 #if SWIFTLET_AVX2 && arch(x86_64)
 /// ``scoresOfHeads(heads:q:keys:rowStride:firstSlot:ringRows:count:length:scale:scores:scoreStride:)``
-/// for `heads` ≤ 3 heads and `length` a multiple of 32: four accumulators per head, as in ggml_vec_dot_f16.
+/// for `heads` ≤ 4 heads and `length` a multiple of 32: four accumulators per head, as in ggml_vec_dot_f16.
+/// A key's four accumulators are added into one vector of eight lanes; the lanes of eight keys' vectors are
+/// then added for all eight at once (``eightLaneTotals(_:)``), each key's in dotHalf's order.
 @inline(__always)
 private func halfScorePass(heads H: Int, q: UnsafePointer<Float>, keys: UnsafePointer<Float16>, rowStride: Int,
                            firstSlot: Int, ringRows: Int, count: Int, length: Int, scale: Float,
                            scores: UnsafeMutablePointer<Float>, scoreStride: Int) {
-    var slot = firstSlot
-    for j in 0..<count {
-        let row = UnsafeRawPointer(keys + slot &* rowStride)
-        var acc = InlineArray<12, __m256>(repeating: _mm256_setzero_ps())
-        var i = 0
-        while i < length {
-            for l in 0..<4 {
-                let half = (row + 2 &* (i &+ 8 &* l)).assumingMemoryBound(to: __m128i.self)
-                let k = _mm256_cvtph_ps(_mm_loadu_si128(half))
-                for h in 0..<H {
-                    let a = 4 &* h &+ l
-                    acc[a] = _mm256_fmadd_ps(_mm256_loadu_ps(q + (h &* length &+ i &+ 8 &* l)), k, acc[a])
+    withUnsafeTemporaryAllocation(of: __m256.self, capacity: 8 * H) { buffer in
+        let lanes = buffer.baseAddress!  // head h's vector of key j at lanes[8h + j % 8]
+        var slot = firstSlot
+        for j in 0..<count {
+            let row = UnsafeRawPointer(keys + slot &* rowStride)
+            var acc = InlineArray<16, __m256>(repeating: _mm256_setzero_ps())
+            var i = 0
+            while i < length {
+                for l in 0..<4 {
+                    let half = (row + 2 &* (i &+ 8 &* l)).assumingMemoryBound(to: __m128i.self)
+                    let k = _mm256_cvtph_ps(_mm_loadu_si128(half))
+                    for h in 0..<H {
+                        let a = 4 &* h &+ l
+                        acc[a] = _mm256_fmadd_ps(_mm256_loadu_ps(q + (h &* length &+ i &+ 8 &* l)), k, acc[a])
+                    }
+                }
+                i &+= 32
+            }
+            for h in 0..<H {
+                let a = 4 &* h
+                lanes[8 &* h &+ j & 7] = _mm256_add_ps(_mm256_add_ps(acc[a], acc[a &+ 2]),
+                                                       _mm256_add_ps(acc[a &+ 1], acc[a &+ 3]))
+                if j & 7 == 7 {
+                    let totals = _mm256_mul_ps(eightLaneTotals(lanes + 8 &* h), _mm256_set1_ps(scale))
+                    _mm256_storeu_ps(scores + (h &* scoreStride &+ j &- 7), totals)
                 }
             }
-            i &+= 32
+            slot = slot &+ 1 == ringRows ? 0 : slot &+ 1
         }
-        for h in 0..<H {
-            let a = 4 &* h
-            let v = _mm256_add_ps(_mm256_add_ps(acc[a], acc[a &+ 2]), _mm256_add_ps(acc[a &+ 1], acc[a &+ 3]))
-            let t = v.lowHalf + v.highHalf
-            scores[h &* scoreStride &+ j] = ((t[0] + t[1]) + (t[2] + t[3])) * scale
+        // The last count % 8 keys one by one, in the same order.
+        for j in (count & ~7)..<count {
+            for h in 0..<H {
+                let v = lanes[8 &* h &+ j & 7], t = v.lowHalf + v.highHalf
+                scores[h &* scoreStride &+ j] = ((t[0] + t[1]) + (t[2] + t[3])) * scale
+            }
         }
-        slot = slot &+ 1 == ringRows ? 0 : slot &+ 1
     }
+}
+
+/// The totals of eight vectors' lanes as one vector (lane k: vector k's), each added as
+/// t = low half + high half, then (t0 + t1) + (t2 + t3) (ggml_vec_dot_f16's reduction): the halves of two
+/// keys per register, then two rounds of horizontal adds, which leave keys 0, 2, 4, 6 in the low half and
+/// 1, 3, 5, 7 in the high; a permute puts them in order.
+@inline(__always) private func eightLaneTotals(_ v: UnsafePointer<__m256>) -> __m256 {
+    @inline(__always) func halves(_ a: __m256, _ b: __m256) -> __m256 {
+        SIMD8(lowHalf: a.lowHalf, highHalf: b.lowHalf) + SIMD8(lowHalf: a.highHalf, highHalf: b.highHalf)
+    }
+    let pairs = _mm256_hadd_ps(_mm256_hadd_ps(halves(v[0], v[1]), halves(v[2], v[3])),
+                               _mm256_hadd_ps(halves(v[4], v[5]), halves(v[6], v[7])))
+    return _mm256_permutevar8x32_ps(pairs, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7))
 }
 #endif
 
@@ -203,10 +241,10 @@ public func attendRoundingToHalf(heads: Int, scores: UnsafePointer<Float>, score
         var done = false
         #if SWIFTLET_AVX2 && arch(x86_64)
         /// Every head's `W` vectors of eight values per pass (H·W ≤ 12 accumulators, plus the heads'
-        /// weights and one row vector: the 16 registers).
+        /// weights and one row vector: the 16 registers; with AVX-512's 32, H·W ≤ 24).
         @inline(__always) func run(_ H: Int, _ W: Int) {
             for chunk in stride(from: 0, to: length, by: 8 * W) {
-                var acc = InlineArray<12, __m256>(repeating: _mm256_setzero_ps())
+                var acc = InlineArray<24, __m256>(repeating: _mm256_setzero_ps())
                 var slot = firstSlot
                 for j in 0..<count {
                     let v = UnsafeRawPointer(values + (slot &* rowStride &+ chunk))
@@ -230,12 +268,23 @@ public func attendRoundingToHalf(heads: Int, scores: UnsafePointer<Float>, score
                 }
             }
         }
+        #if SWIFTLET_AVX512
         switch heads {
         case 1 where length % 64 == 0: run(1, 8); done = true
-        case 2 where length % 32 == 0: run(2, 4); done = true
-        case 3 where length % 32 == 0: run(3, 4); done = true
-        case 4 where length % 16 == 0: run(4, 2); done = true
+        case 2 where length % 64 == 0: run(2, 8); done = true
+        case 3 where length % 64 == 0: run(3, 8); done = true
+        case 4 where length % 32 == 0: run(4, 4); done = true
         default: break
+        }
+        #endif
+        if !done {
+            switch heads {
+            case 1 where length % 64 == 0: run(1, 8); done = true
+            case 2 where length % 32 == 0: run(2, 4); done = true
+            case 3 where length % 32 == 0: run(3, 4); done = true
+            case 4 where length % 16 == 0: run(4, 2); done = true
+            default: break
+            }
         }
         #endif
         if !done {

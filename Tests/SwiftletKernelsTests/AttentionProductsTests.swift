@@ -190,8 +190,9 @@ import Testing
     }
 
     /// The scores of several query heads against a ring of F16 key rows are each head's ``dotHalf`` times
-    /// the scale, to the bit: head counts the passes take whole (1…3) and split (4…7), head widths that
-    /// take the AVX2 pass and one (40) that does not, and a ring that wraps.
+    /// the scale, to the bit: head counts the passes take whole (1…3, and 4 with AVX-512) and split (4…7),
+    /// head widths that take the AVX2 pass and one (40) that does not, a ring that wraps, and 37 keys (the
+    /// lanes of eight keys are added together, the last five one by one).
     @Test(arguments: [1, 2, 3, 4, 5, 7])
     func headScoresEqualDotHalf(heads: Int) {
         var rng = SplitMix(UInt64(70 + heads))
