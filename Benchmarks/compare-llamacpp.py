@@ -5,7 +5,7 @@ the CPU and its flags, the settings, each engine's peak RSS, and each file's gen
 the host's memory read bandwidth — ready for Docs/PERFORMANCE.md, or written into it with --update.
 
     python3 Benchmarks/compare-llamacpp.py --llama-bench PATH/llama-bench [--swiftlet .build/release/swiftlet]
-        [--passes 2] [-p 512] [-n 128] [-d 0,1024] [-t 1,2] [-r 3] [--label NAME] [--llama-build FLAGS]
+        [--passes 2] [-p 512] [-n 128] [-d 0,1024] [-t 1,2] [-r 3] [--label NAME] [--llama-build=FLAGS]
         [--standard-files | --large-files] [--update Docs/PERFORMANCE.md [--section NAME]] [MODEL.gguf ...]
 
 --standard-files adds the files Docs/PERFORMANCE.md reports on, making the missing ones first: SmolLM2
@@ -23,8 +23,9 @@ bandwidth ÷ those bytes is the fastest a single stream can decode on a file pas
 column is the measured rate over that bound (the KV cache read at depth is left out of the bytes).
 
 llama.cpp is not part of this repository: build it yourself (Docs/Numerics.md says which build Swiftlet's
-numbers follow) and pass its llama-bench; --llama-build names its CMake flags in the header. A second Swiftlet binary can be compared instead with
---baseline PATH (for "did this change slow anything down").
+numbers follow) and pass its llama-bench; --llama-build=FLAGS names its CMake flags in the header (with
+`=`, since they start with a dash). A second Swiftlet binary can be compared instead with --baseline PATH
+(for "did this change slow anything down").
 """
 import argparse
 import datetime

@@ -530,8 +530,8 @@ func avx2RowNibblesK<K: SuperBlockKind>(_: K.Type, _ w: UnsafeRawPointer, tokens
                     sumi[0] = addingPairProducts(sumi[0], _mm256_maddubs_epi16(lo, load256(a)), scaleLo)
                     sumi[1] = addingPairProducts(sumi[1], _mm256_maddubs_epi16(hi, load256(a + 32)), scaleHi)
                 } else {
-                    sumi[k] = addingPairProducts(addingPairProducts(sumi[k], _mm256_maddubs_epi16(lo, load256(a)), scaleLo),
-                                                 _mm256_maddubs_epi16(hi, load256(a + 32)), scaleHi)
+                    let even = addingPairProducts(sumi[k], _mm256_maddubs_epi16(lo, load256(a)), scaleLo)
+                    sumi[k] = addingPairProducts(even, _mm256_maddubs_epi16(hi, load256(a + 32)), scaleHi)
                 }
             }
         }
