@@ -320,10 +320,10 @@ public final class CachedAttention: Sendable {
         precondition(positions.upperBound <= rows.positions.upperBound, "attended positions outside the cache view")
         let firstSlot = rows.slot(of: positions.lowerBound)
         let keys = rows.keys + kvHead * c.keyLength, values = rows.values + kvHead * c.valueLength
-        // The scores in runs of 16 rows; before each run, the rows of the next are touched (Swift has no
-        // prefetch instruction), so their loads overlap this run's products, and V is in cache for the
-        // second pass.
-        let run = 16
+        // The AVX2 kernels prefetch the rows they read. Elsewhere the scores go in runs of 16 rows, and
+        // before each run the rows of the next are touched (the portable build has no prefetch), so
+        // their loads overlap this run's products, and V is in cache for the second pass.
+        let run = kernelsUseAVX2 ? max(1, count) : 16
         var touched: UInt16 = 0
         var slot = firstSlot
         for start in stride(from: 0, to: count, by: run) {

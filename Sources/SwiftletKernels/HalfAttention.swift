@@ -91,9 +91,11 @@ private func halfScorePass(heads H: Int, q: UnsafePointer<Float>, keys: UnsafePo
                            scores: UnsafeMutablePointer<Float>, scoreStride: Int) {
     withUnsafeTemporaryAllocation(of: __m256.self, capacity: 8 * H) { buffer in
         let lanes = buffer.baseAddress!  // head h's vector of key j at lanes[8h + j % 8]
-        var slot = firstSlot
+        var slot = firstSlot, aheadSlot = (firstSlot + rowsAhead) % ringRows
         for j in 0..<count {
             let row = UnsafeRawPointer(keys + slot &* rowStride)
+            prefetchRow(keys + aheadSlot &* rowStride, bytes: 2 &* length)
+            aheadSlot = aheadSlot &+ 1 == ringRows ? 0 : aheadSlot &+ 1
             var acc = InlineArray<16, __m256>(repeating: _mm256_setzero_ps())
             var i = 0
             while i < length {
@@ -126,6 +128,18 @@ private func halfScorePass(heads H: Int, q: UnsafePointer<Float>, keys: UnsafePo
             }
         }
     }
+}
+
+/// How many cache rows ahead the one-token kernels ask for the row they will read: a KV head's rows lie a
+/// whole cache row apart (every KV head's values), a stride the prefetchers follow late, and each row is
+/// read once, from memory on long contexts (where an unfetched key row held every head's chain waiting).
+private let rowsAhead = 16
+
+/// Asks for the `bytes` at `p` (one head's part of a cache row) ahead of use.
+@inline(__always) private func prefetchRow(_ p: UnsafeRawPointer, bytes: Int) {
+    var offset = 0
+    while offset < bytes { prefetch(p + offset); offset &+= 64 }
+    prefetch(p + (bytes &- 1))
 }
 
 /// The totals of eight vectors' lanes as one vector (lane k: vector k's), each added as
@@ -245,9 +259,11 @@ public func attendRoundingToHalf(heads: Int, scores: UnsafePointer<Float>, score
         @inline(__always) func run(_ H: Int, _ W: Int) {
             for chunk in stride(from: 0, to: length, by: 8 * W) {
                 var acc = InlineArray<24, __m256>(repeating: _mm256_setzero_ps())
-                var slot = firstSlot
+                var slot = firstSlot, aheadSlot = (firstSlot + rowsAhead) % ringRows
                 for j in 0..<count {
                     let v = UnsafeRawPointer(values + (slot &* rowStride &+ chunk))
+                    prefetchRow(values + (aheadSlot &* rowStride &+ chunk), bytes: 16 &* W)
+                    aheadSlot = aheadSlot &+ 1 == ringRows ? 0 : aheadSlot &+ 1
                     var vs = InlineArray<4, __m256>(repeating: _mm256_setzero_ps())
                     for h in 0..<H {
                         let r = rescale[h &* count &+ j]
