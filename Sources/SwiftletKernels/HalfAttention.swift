@@ -285,22 +285,24 @@ public func attendRoundingToHalf(heads: Int, scores: UnsafePointer<Float>, score
             }
         }
         #if SWIFTLET_AVX512
-        switch heads {
-        case 1 where length % 64 == 0: run(1, 8); done = true
-        case 2 where length % 64 == 0: run(2, 8); done = true
-        case 3 where length % 64 == 0: run(3, 8); done = true
-        case 4 where length % 32 == 0: run(4, 4); done = true
-        default: break
-        }
+        let accumulators = 24
+        #else
+        let accumulators = 12
         #endif
-        if !done {
-            switch heads {
-            case 1 where length % 64 == 0: run(1, 8); done = true
-            case 2 where length % 32 == 0: run(2, 4); done = true
-            case 3 where length % 32 == 0: run(3, 4); done = true
-            case 4 where length % 16 == 0: run(4, 2); done = true
-            default: break
-            }
+        /// The widest pass whose accumulators fit and whose width divides the head (H a literal at each
+        /// call, so that each specializes).
+        @inline(__always) func widest(_ H: Int) -> Bool {
+            if H &* 8 <= accumulators && length % 64 == 0 { run(H, 8); return true }
+            if H &* 4 <= accumulators && length % 32 == 0 { run(H, 4); return true }
+            if H &* 2 <= accumulators && length % 16 == 0 { run(H, 2); return true }
+            return false
+        }
+        switch heads {
+        case 1: done = widest(1)
+        case 2: done = widest(2)
+        case 3: done = widest(3)
+        case 4: done = widest(4)
+        default: break
         }
         #endif
         if !done {
