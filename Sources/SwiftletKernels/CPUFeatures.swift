@@ -3,10 +3,9 @@ import Foundation
 /// The instruction-set extensions this build's code was generated for, and whether the CPU has them.
 ///
 /// A build made with `-target-cpu haswell` (what `make release` does on a capable machine) executes
-/// AVX2, FMA and F16C instructions anywhere in the kernels (and one made with `-target-cpu cascadelake`
-/// AVX-512 and VNNI too); on a CPU without them it would die of SIGILL
-/// at the first matrix product. Programs call ``missingFeatures()`` at start and stop with a message
-/// instead.
+/// AVX2, FMA and F16C instructions anywhere in the kernels (one made with `-target-cpu cascadelake`,
+/// AVX-512 and VNNI too); on a CPU without them it would die of SIGILL at the first matrix product.
+/// Programs call ``missingFeatures()`` at start and stop with a message instead.
 public enum CPUFeatures {
     /// The extensions this build requires of the CPU (empty for a portable build).
     public static var required: [String] {

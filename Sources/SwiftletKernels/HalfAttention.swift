@@ -35,7 +35,7 @@ public func dotHalf(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float16>, coun
 /// Each score is summed exactly as in dotHalf. The AVX2 pass (`length` a multiple of 32) takes up to
 /// three heads of a grouped-query KV head together (four with AVX-512's 32 registers): each run of eight
 /// key values is widened once and meets every head's accumulator, so the widening and the loop are shared,
-/// and twelve independent fma chains overlap. (Head by head, every key row would be widened once per head.)
+/// and four independent fma chains per head overlap. (Head by head, every key row would be widened once per head.)
 public func scoresOfHeads(heads: Int, q: UnsafePointer<Float>, keys: UnsafePointer<Float16>, rowStride: Int,
                           firstSlot: Int, ringRows: Int, count: Int, length: Int, scale: Float,
                           scores: UnsafeMutablePointer<Float>, scoreStride: Int) {
