@@ -18,7 +18,7 @@ public let kernelsUseVNNI = true
 public let kernelsUseVNNI = false
 #endif
 
-@inline(__always) private func load128(_ p: UnsafeRawPointer) -> __m128i {
+@inline(__always) func load128(_ p: UnsafeRawPointer) -> __m128i {
     _mm_loadu_si128(p.assumingMemoryBound(to: __m128i.self))
 }
 
@@ -43,7 +43,8 @@ private func llvmPrefetch(_ address: UnsafeRawPointer, _ write: Int32, _ localit
 /// read (twice as far gained nothing where this was tuned).
 let decodePrefetchDistance = 1024
 
-@inline(__always) private func horizontalSum(_ v: __m256) -> Float {
+/// The eight lanes' sum in tinyBLAS's `hsum(__m256)` order: halves added, then quarters, then the two.
+@inline(__always) func horizontalSum(_ v: __m256) -> Float {
     let v8 = v
     let s4 = v8.lowHalf + v8.highHalf
     let s2 = s4.lowHalf + s4.highHalf
@@ -410,10 +411,16 @@ func avx2Rows32<F: Block32Kind>(_: F.Type, rows: Int, tokens: Int, _ w: UnsafeRa
                 }
                 for pair in pb..<pEnd {
                     let i = 2 * pair
+                    #if SWIFTLET_AVX512
+                    avx512Tile32(F.self, w + i &* rowBytes, rowBytes: rowBytes, qs + k &* columns,
+                                 scales4.baseAddress!, asum + k &* blocks, columns: columns, y + (k &* ldy &+ i),
+                                 ldy: ldy, rowScales: rowScales.baseAddress! + 2 &* (pair &- pb) &* blocks)
+                    #else
                     avx2Tile32(F.self, w + i &* rowBytes, rowBytes: rowBytes, qs + k &* columns, scales4.baseAddress!,
                                asum + k &* blocks, columns: columns, y + (k &* ldy &+ i), ldy: ldy,
                                rowScales: rowScales.baseAddress! + 2 &* (pair &- pb) &* blocks,
                                products: products.baseAddress!)
+                    #endif
                 }
                 k += 4
             }
@@ -918,12 +925,19 @@ func avx2RowsFloat(rows: Int, tokens: Int, _ w: UnsafeRawPointer, rowBytes: Int,
         }
         for i in 0..<R { for k in 0..<T { y[(t0 &+ k) &* ldy &+ r0 &+ i] = horizontalSum(acc[i &* T &+ k]) } }
     }
+    var first = 0
+    #if SWIFTLET_AVX512
+    // Whole groups of eight rows two to a 16-lane register, each sum in the same order.
+    first = rows / 8 * 8
+    avx512RowPairsFloat(rows: first, tokens: tokens, w, rowBytes: rowBytes, halfWeights: halfWeights, x,
+                        columns: columns, y, ldy: ldy)
+    #endif
     // Tokens in blocks of 24 (their F32 activations, 8 KB a token at 2048 values, stay in the L2 cache
     // while every group of four rows passes over them); tiles of 4 rows × 3 tokens. The order of each sum
     // is unchanged.
     for tb in stride(from: 0, to: tokens, by: 24) {
         let tEnd = min(tokens, tb + 24)
-        var r = 0
+        var r = first
         while r + 4 <= rows {
             var t = tb
             while t + 3 <= tEnd { tile(r, t, rows: 4, tokens: 3); t += 3 }

@@ -197,6 +197,47 @@ struct SplitMix {
     }
 }
 
+/// F16 and F32 batches in tinyBLAS's eight-lane order, bit for bit, on the AVX2 build and on the AVX-512
+/// build (which carries two rows' chains per 16-lane register): lane j of a sum's chain takes columns
+/// j, j + 8, j + 16, … by fused multiply-adds, then the lanes add as hsum(__m256) adds them. Row counts
+/// leave groups of four after the groups of eight; token counts leave tiles of one after those of six
+/// and three, within and across blocks of 24.
+@Suite struct TinyBLASOrderTests {
+    @Test(.enabled(if: kernelsUseAVX2, "the portable build sums F16 and F32 batches as one token each"),
+          arguments: [GGMLType.f16, .f32], [(rows: 20, tokens: 2), (rows: 44, tokens: 13), (rows: 16, tokens: 31)])
+    func batchesSumInEightLaneChains(type: GGMLType, shape: (rows: Int, tokens: Int)) throws {
+        let columns = 96, (rows, tokens) = shape
+        var rng = SplitMix(UInt64(rows * 100 + tokens))
+        let values = (0..<(rows * columns)).map { _ in Float(Float16(rng.nextFloat() - 0.5)) }
+        let x = (0..<(tokens * columns)).map { _ in rng.nextFloat() * 4 - 2 }
+        // F16 weights meet the activations rounded to F16 (ggml's vec_dot_type for F16).
+        let xr = type == .f16 ? x.map { Float(Float16($0)) } : x
+        var bytes: [UInt8] = []
+        for v in values {
+            if type == .f16 { withUnsafeBytes(of: Float16(v).bitPattern.littleEndian) { bytes += $0 } }
+            else { withUnsafeBytes(of: v.bitPattern.littleEndian) { bytes += $0 } }
+        }
+        var y = [Float](repeating: .nan, count: tokens * rows)
+        try bytes.withUnsafeBytes { raw in
+            let w = try WeightMatrix(type: type, rows: rows, columns: columns, data: raw.baseAddress!)
+            matmul(w, x, tokens: tokens, &y, pool: ThreadPool(threads: 2))
+        }
+        var mismatches = 0
+        for t in 0..<tokens {
+            for r in 0..<rows {
+                var lanes = [Float](repeating: 0, count: 8)
+                for l in stride(from: 0, to: columns, by: 8) {
+                    for j in 0..<8 { lanes[j].addProduct(values[r * columns + l + j], xr[t * columns + l + j]) }
+                }
+                let quarters = (0..<4).map { lanes[$0] + lanes[$0 + 4] }
+                let sum = (quarters[0] + quarters[2]) + (quarters[1] + quarters[3])
+                if y[t * rows + r].bitPattern != sum.bitPattern { mismatches += 1 }
+            }
+        }
+        #expect(mismatches == 0, "\(type.name) \(rows) rows × \(tokens) tokens")
+    }
+}
+
 /// A prompt's product splits its rows into pieces that shrink towards the end (so that the threads finish
 /// together); every row must still be computed once, as on one thread: row counts off multiples of eight,
 /// several products in one job, and rows of every kernel family.
