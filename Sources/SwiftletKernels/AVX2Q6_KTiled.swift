@@ -7,8 +7,9 @@ import _Builtin_intrinsics.intel
 import SwiftletGGUF
 
 /// Bytes of prepared activation data per group of eight tokens and super-block: the eight tokens' 256
-/// values one after another, each token's sixteen per-16 sums as Int16 (32 bytes, token after token),
-/// then the eight tokens' scales. (Side by side, the values of a group's tokens fall in different L1
+/// values as eight chunks of 32 (chunk c of tokens 0…7 side by side, then chunk c + 1: two tokens' chunks
+/// fill one 64-byte load), each token's sixteen per-16 sums as Int16 (32 bytes, token after token), then
+/// the eight tokens' scales. (Side by side, the values of a group's tokens fall in different L1
 /// sets; in the activations' own layout, rows of 4096 or 8192 values put all eight in the same one.)
 private let preparedBytesPerBlock = 8 * 256 + 8 * 32 + 8 * 4
 
@@ -29,7 +30,8 @@ func avx2RowsQ6_KTiled(rows: Int, tokens: Int, _ w: UnsafeRawPointer, rowBytes: 
         // The activations, their side of the offsets (per-16 sums) and their scales, once for every row.
         forEachPreparedBlock(prepared, groups: groups, perGroup: 8, blocks: blocks,
                              bytesPerBlock: preparedBytesPerBlock) { dst, t, b, k in
-            (dst + 256 &* k).copyMemory(from: qs + (t &* columns &+ b &* 256), byteCount: 256)
+            let values = qs + (t &* columns &+ b &* 256)
+            for c in 0..<8 { (dst + (256 &* c &+ 32 &* k)).copyMemory(from: values + 32 &* c, byteCount: 32) }
             _mm256_storeu_si256((dst + (2048 &+ 32 &* k)).assumingMemoryBound(to: __m256i.self),
                                 sixteenSums(bsums + (t &* sumsPerToken &+ b &* 16)))
             dst.storeBytes(of: ad[t &* blocks &+ b], toByteOffset: 2304 &+ 4 &* k, as: Float.self)
@@ -76,18 +78,45 @@ private func q6KRowEight(_ w: UnsafeRawPointer, blocks: Int, _ prepared: UnsafeR
         let evenOdd = q6KEvenOddScales(scaleBytes)
         let prep = prepared + b &* preparedBytesPerBlock
         var sumi = InlineArray<8, __m256i>(repeating: _mm256_setzero_si256())
+        #if SWIFTLET_AVX512
+        // Two tokens per 16-lane register (each half does what an eight-lane register does for its token),
+        // in two chains (even and odd chunks), added at the end: the same integers.
+        var even = InlineArray<4, __m512i>(repeating: _mm512_setzero_si512()), odd = even
+        for h in 0..<2 {
+            let ql0 = load256(p + 64 &* h), ql1 = load256(p + (64 &* h &+ 32)), qh = load256(p + (128 &+ 32 &* h))
+            for i in 0..<4 {
+                let q = q6KValues(ql0, ql1, qh, i), scale = q6KScalePair(evenOdd, 4 &* h &+ i)
+                let q2 = __m512i(lowHalf: q, highHalf: q), scale2 = __m512i(lowHalf: scale, highHalf: scale)
+                for m in 0..<4 {
+                    let a = _mm512_loadu_si512(prep + (256 &* (4 &* h &+ i) &+ 64 &* m))
+                    let products = _mm512_maddubs_epi16(q2, a)
+                    if i & 1 == 0 {
+                        even[m] = _mm512_mask_dpwssd_epi32(even[m], 0xFFFF, products, scale2)
+                    } else {
+                        odd[m] = _mm512_mask_dpwssd_epi32(odd[m], 0xFFFF, products, scale2)
+                    }
+                }
+            }
+        }
+        for m in 0..<4 {
+            let total = _mm512_add_epi32(even[m], odd[m])
+            sumi[2 &* m] = total.lowHalf
+            sumi[2 &* m &+ 1] = total.highHalf
+        }
+        #else
         for h in 0..<2 {
             let ql0 = load256(p + 64 &* h), ql1 = load256(p + (64 &* h &+ 32)), qh = load256(p + (128 &+ 32 &* h))
             // `sumi` passed inout: captured by the nested function it would be checked at run time.
             @inline(__always) func accumulate(_ q: __m256i, _ i: Int, _ sumi: inout InlineArray<8, __m256i>) {
                 let scale = q6KScalePair(evenOdd, 4 &* h &+ i)
                 for k in 0..<8 {
-                    let a = load256(prep + (256 &* k &+ 128 &* h &+ 32 &* i))
+                    let a = load256(prep + (256 &* (4 &* h &+ i) &+ 32 &* k))
                     sumi[k] = addingPairProducts(sumi[k], _mm256_maddubs_epi16(q, a), scale)
                 }
             }
             for i in 0..<4 { accumulate(q6KValues(ql0, ql1, qh, i), i, &sumi) }
         }
+        #endif
         let scales16 = _mm256_cvtepi8_epi16(scaleBytes)
         for k in 0..<8 {
             let offsets = _mm256_slli_epi32(_mm256_madd_epi16(load256(prep + (2048 &+ 32 &* k)), scales16), 5)
