@@ -389,6 +389,36 @@ private func q4KFourRowsGEMV(_ w: UnsafeRawPointer, _ stride: Int, blocks: Int, 
         let (scales, minValues, d, dmin) = q4KFourHeaders(p0, p1, p2, p3)
         var sumi = InlineArray<4, __m256i>(repeating: _mm256_setzero_si256())
         let a = qs + b &* 256
+        #if SWIFTLET_AVX512
+        // Rows 0, 1 and rows 2, 3 in the halves of two 16-lane registers, each half doing what an
+        // eight-lane register does for its row; low and high nibbles in separate chains (so that the
+        // vpdpwssd wait less on each other), added at the end: the same integers.
+        let low = _mm512_set1_epi8(0x0F)
+        let rowScales: InlineArray<2, __m512i> = [__m512i(lowHalf: scales[0], highHalf: scales[1]),
+                                                  __m512i(lowHalf: scales[2], highHalf: scales[3])]
+        var lows = InlineArray<2, __m512i>(repeating: _mm512_setzero_si512()), highs = lows
+        for g in 0..<4 {
+            let a0 = load256(a + 64 &* g), a1 = load256(a + (64 &* g &+ 32))
+            let a0x2 = __m512i(lowHalf: a0, highHalf: a0), a1x2 = __m512i(lowHalf: a1, highHalf: a1)
+            // Scale 2g (and 2g + 1) in every lane: bytes 4g, 4g + 1 (4g + 2, 4g + 3) of each 128-bit lane.
+            let pick = Int16(4 &* g) | Int16(4 &* g &+ 1) << 8
+            let pickLo = _mm512_set1_epi16(pick), pickHi = _mm512_set1_epi16(pick &+ 0x0202)
+            for pair in 0..<2 {
+                let row = p0 + (2 &* pair &* stride &+ 16 &+ 32 &* g)
+                let v = __m512i(lowHalf: load256(row), highHalf: load256(row + stride))
+                let lo = _mm512_and_si512(v, low), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low)
+                lows[pair] = _mm512_mask_dpwssd_epi32(lows[pair], 0xFFFF, _mm512_maddubs_epi16(lo, a0x2),
+                                                      _mm512_shuffle_epi8(rowScales[pair], pickLo))
+                highs[pair] = _mm512_mask_dpwssd_epi32(highs[pair], 0xFFFF, _mm512_maddubs_epi16(hi, a1x2),
+                                                       _mm512_shuffle_epi8(rowScales[pair], pickHi))
+            }
+        }
+        for pair in 0..<2 {
+            let total = _mm512_add_epi32(lows[pair], highs[pair])
+            sumi[2 &* pair] = total.lowHalf
+            sumi[2 &* pair &+ 1] = total.highHalf
+        }
+        #else
         for g in 0..<4 {
             let a0 = load256(a + 64 &* g), a1 = load256(a + (64 &* g &+ 32))
             for r in 0..<4 {
@@ -397,6 +427,7 @@ private func q4KFourRowsGEMV(_ w: UnsafeRawPointer, _ stride: Int, blocks: Int, 
                 sumi[r] = addingPairProducts(even, _mm256_maddubs_epi16(hi, a1), scaleHi)
             }
         }
+        #endif
         let pairs = load128i(pairSums + 16 &* b)
         let minTotals = fourTotals(_mm_madd_epi16(minValues[0], pairs), _mm_madd_epi16(minValues[1], pairs),
                                    _mm_madd_epi16(minValues[2], pairs), _mm_madd_epi16(minValues[3], pairs))
