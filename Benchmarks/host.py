@@ -2,13 +2,23 @@
 
 
 def cpu_name():
+    """The CPU's model name, with its family and model numbers where /proc/cpuinfo gives them: virtual
+    machines often name every generation alike ("AMD EPYC" for Zen 4, family 25, and Zen 5, family 26)."""
+    fields = {}
     try:
         for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+            key, _, value = line.partition(":")
+            key = key.strip()
+            if key in ("model name", "cpu family", "model") and key not in fields:
+                fields[key] = value.strip()
+            if not line.strip() and fields:
+                break
     except OSError:
         pass
-    return "unknown CPU"
+    name = fields.get("model name", "unknown CPU")
+    if "cpu family" in fields and "model" in fields:
+        name += f", family {fields['cpu family']} model {fields['model']}"
+    return name
 
 
 def cpu_flags():
