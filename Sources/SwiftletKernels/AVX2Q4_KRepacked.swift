@@ -205,7 +205,7 @@ private func q4KTileFourTokens(_ tile: UnsafeRawPointer, blocks: Int, _ qs: Unsa
         for g in 0..<4 {
             let minPair = _mm256_shuffle_epi8(minBytes, minIndex)
             minIndex = _mm256_add_epi8(minIndex, two)
-            let sums = _mm256_castsi128_si256(load128i(prep + 16 &* g))
+            let sums = _mm256_castsi128_si256(load128(prep + 16 &* g))
             @inline(__always) func minTotals(_ tokens: __m256i) -> __m256i {
                 _mm256_madd_epi16(minPair, _mm256_permutevar8x32_epi32(sums, tokens))
             }
@@ -326,7 +326,7 @@ private func q4KRowFourGEMV(_ w: UnsafeRawPointer, blocks: Int, _ prepared: Unsa
             }
         }
         let totals = fourTotals(sumi[0], sumi[1], sumi[2], sumi[3])
-        @inline(__always) func minSums(_ k: Int) -> __m128i { _mm_madd_epi16(minValues, load128i(prep + (1024 &+ 16 &* k))) }
+        @inline(__always) func minSums(_ k: Int) -> __m128i { _mm_madd_epi16(minValues, load128(prep + (1024 &+ 16 &* k))) }
         let minTotals = fourTotals(minSums(0), minSums(1), minSums(2), minSums(3))
         let da = _mm_loadu_ps((prep + 1088).assumingMemoryBound(to: Float.self))
         whole = _mm_fmadd_ps(_mm_cvtepi32_ps(totals), _mm_mul_ps(_mm_set1_ps(dm[0]), da), whole)
@@ -428,7 +428,7 @@ private func q4KFourRowsGEMV(_ w: UnsafeRawPointer, _ stride: Int, blocks: Int, 
             }
         }
         #endif
-        let pairs = load128i(pairSums + 16 &* b)
+        let pairs = load128(pairSums + 16 &* b)
         let minTotals = fourTotals(_mm_madd_epi16(minValues[0], pairs), _mm_madd_epi16(minValues[1], pairs),
                                    _mm_madd_epi16(minValues[2], pairs), _mm_madd_epi16(minValues[3], pairs))
         let da = _mm_set1_ps(ad[b])
@@ -466,7 +466,7 @@ private func q4KFourHeaders(_ p0: UnsafeRawPointer, _ p1: UnsafeRawPointer, _ p2
 private func q4KFourHeaderBytes(_ p0: UnsafeRawPointer, _ p1: UnsafeRawPointer, _ p2: UnsafeRawPointer,
                                 _ p3: UnsafeRawPointer) -> (scales: __m256i, mins: __m256i, d: __m128, dmin: __m128) {
     // Transposed: words[j] holds word j (bytes 4j…4j + 3) of each row.
-    let h0 = load128i(p0), h1 = load128i(p1), h2 = load128i(p2), h3 = load128i(p3)
+    let h0 = load128(p0), h1 = load128(p1), h2 = load128(p2), h3 = load128(p3)
     let lo01 = _mm_unpacklo_epi32(h0, h1), lo23 = _mm_unpacklo_epi32(h2, h3)
     let hi01 = _mm_unpackhi_epi32(h0, h1), hi23 = _mm_unpackhi_epi32(h2, h3)
     let dms = _mm_unpacklo_epi64(lo01, lo23), u0 = _mm_unpackhi_epi64(lo01, lo23)
@@ -491,8 +491,4 @@ private func q4KFourHeaderBytes(_ p0: UnsafeRawPointer, _ p1: UnsafeRawPointer, 
 }
 
 @inline(__always) private func highHalf(_ v: __m256i) -> __m128i { v.highHalf }
-
-@inline(__always) private func load128i(_ p: UnsafeRawPointer) -> __m128i {
-    _mm_loadu_si128(p.assumingMemoryBound(to: __m128i.self))
-}
 #endif
