@@ -528,9 +528,9 @@ func avx2RowNibblesK<K: SuperBlockKind>(_: K.Type, _ w: UnsafeRawPointer, tokens
                 lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, Int32(2 &* g)), one), 4))
                 hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, Int32(2 &* g &+ 1)), one), 4))
             }
-            // Scale 2g (and 2g + 1) in every lane: bytes 4g, 4g + 1 (4g + 2, 4g + 3) of each half.
-            let pick = Int16(4 &* g) | Int16(4 &* g &+ 1) << 8
-            let scaleLo = _mm256_shuffle_epi8(scales, _mm256_set1_epi16(pick)), scaleHi = _mm256_shuffle_epi8(scales, _mm256_set1_epi16(pick &+ 0x0202))
+            // Scale 2g (and 2g + 1) in every lane of each half.
+            let scaleLo = _mm256_shuffle_epi8(scales, _mm256_set1_epi16(wordPick(2 &* g)))
+            let scaleHi = _mm256_shuffle_epi8(scales, _mm256_set1_epi16(wordPick(2 &* g &+ 1)))
             for k in 0..<T {
                 let a = qs + (k &* columns &+ b &* 256 &+ 64 &* g)
                 if oneTokenTwoChains {
@@ -684,9 +684,13 @@ func avx2RowTwoBitK<K: SuperBlockKind>(_: K.Type, _ w: UnsafeRawPointer, tokens 
     return _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scaleBytes, evenFirst))
 }
 
+/// The `vpshufb` index (as a 16-bit word, for `set1_epi16`) that copies 16-bit word `j` (< 8) of each
+/// 128-bit lane into every word of that lane: bytes 2j and 2j + 1.
+@inline(__always) func wordPick(_ j: Int) -> Int16 { Int16(2 &* j) | Int16(2 &* j &+ 1) << 8 }
+
 /// Scales 2w and 2w + 1 (`word` w < 8 of ``q6KEvenOddScales(_:)``) in every 16-bit lane of their half.
 @inline(__always) func q6KScalePair(_ evenOdd: __m256i, _ word: Int) -> __m256i {
-    _mm256_shuffle_epi8(evenOdd, _mm256_set1_epi16(Int16(2 &* word) | Int16(2 &* word &+ 1) << 8))
+    _mm256_shuffle_epi8(evenOdd, _mm256_set1_epi16(wordPick(word)))
 }
 
 /// One Q6_K row (super-blocks of 210 bytes) · `T` (1…8) tokens' Q8_K activations, laid out as for

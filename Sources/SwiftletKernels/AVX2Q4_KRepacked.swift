@@ -238,10 +238,10 @@ private func q4KTileFourTokens(_ tile: UnsafeRawPointer, blocks: Int, _ qs: Unsa
 @inline(__always) private func q4KSubBlockPair(_ p: UnsafeRawPointer, _ g: Int, _ scales: __m256i)
     -> (lo: __m256i, hi: __m256i, scaleLo: __m256i, scaleHi: __m256i) {
     let low = _mm256_set1_epi8(0x0F), v = load256(p + (16 &+ 32 &* g))
-    // Scale 2g (and 2g + 1) in every lane: bytes 4g, 4g + 1 (4g + 2, 4g + 3) of each half.
-    let pick = Int16(4 &* g) | Int16(4 &* g &+ 1) << 8
+    // Scale 2g (and 2g + 1) in every lane of each half.
     return (_mm256_and_si256(v, low), _mm256_and_si256(_mm256_srli_epi16(v, 4), low),
-            _mm256_shuffle_epi8(scales, _mm256_set1_epi16(pick)), _mm256_shuffle_epi8(scales, _mm256_set1_epi16(pick &+ 0x0202)))
+            _mm256_shuffle_epi8(scales, _mm256_set1_epi16(wordPick(2 &* g))),
+            _mm256_shuffle_epi8(scales, _mm256_set1_epi16(wordPick(2 &* g &+ 1))))
 }
 
 /// The lane totals of four vectors as four lanes (lane k: Σ of `tk`'s eight lanes): transposed by unpacks
@@ -400,9 +400,8 @@ private func q4KFourRowsGEMV(_ w: UnsafeRawPointer, _ stride: Int, blocks: Int, 
         for g in 0..<4 {
             let a0 = load256(a + 64 &* g), a1 = load256(a + (64 &* g &+ 32))
             let a0x2 = __m512i(lowHalf: a0, highHalf: a0), a1x2 = __m512i(lowHalf: a1, highHalf: a1)
-            // Scale 2g (and 2g + 1) in every lane: bytes 4g, 4g + 1 (4g + 2, 4g + 3) of each 128-bit lane.
-            let pick = Int16(4 &* g) | Int16(4 &* g &+ 1) << 8
-            let pickLo = _mm512_set1_epi16(pick), pickHi = _mm512_set1_epi16(pick &+ 0x0202)
+            // Scale 2g (and 2g + 1) in every lane of each 128-bit lane.
+            let pickLo = _mm512_set1_epi16(wordPick(2 &* g)), pickHi = _mm512_set1_epi16(wordPick(2 &* g &+ 1))
             for pair in 0..<2 {
                 let row = p0 + (2 &* pair &* stride &+ 16 &+ 32 &* g)
                 let v = __m512i(lowHalf: load256(row), highHalf: load256(row + stride))
